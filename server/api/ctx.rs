@@ -1,0 +1,164 @@
+//! The per-call context: the transaction, the caller, and what the call leaves behind (cookies,
+//! actions to run after commit, the debug SQL log).
+//!
+//! Handlers get `&mut Ctx` instead of reaching for globals. All SQL of a call goes through
+//! `Ctx::exec`/`Ctx::query` so the `_debug=9` log and error mapping happen in one place.
+
+use std::time::Instant;
+
+use rusqlite::types::Value as SqlV;
+use rusqlite::Connection;
+use serde_json::Value;
+
+use super::auth::Auth;
+use crate::error::ApiResult;
+use crate::query::SqlValue;
+use crate::state::AppState;
+
+/// An action run after the call's transaction commits (never after a rollback).
+pub type AfterCommit = Box<dyn FnOnce(&AppState) + Send>;
+
+/// One call's context.
+pub struct Ctx<'a> {
+    pub state: &'a AppState,
+    /// The call's connection, inside its transaction.
+    pub db: &'a Connection,
+    pub auth: Auth,
+    /// Id of this call's ApiLog row (handed out in memory before the row is written).
+    pub apilog_id: i64,
+    /// Id of the ApiLog1 row when running inside a batch.
+    pub apilog1_id: Option<i64>,
+    /// Debug level 0-9; 9 logs every SQL statement.
+    pub debug: u8,
+    /// Debug lines appended to the envelope in test mode.
+    pub debug_log: Vec<String>,
+    /// `Set-Cookie` header values for the response.
+    pub set_cookie: Vec<String>,
+    after_commit: Vec<AfterCommit>,
+    /// Depth of nested internal calls (sub-object writes), to stop runaway recursion.
+    pub depth: u32,
+}
+
+impl<'a> Ctx<'a> {
+    /// A context for one call on `db` (already inside a transaction).
+    pub fn new(state: &'a AppState, db: &'a Connection, auth: Auth, apilog_id: i64, debug: u8) -> Ctx<'a> {
+        Ctx {
+            state,
+            db,
+            auth,
+            apilog_id,
+            apilog1_id: None,
+            debug,
+            debug_log: Vec::new(),
+            set_cookie: Vec::new(),
+            after_commit: Vec::new(),
+            depth: 0,
+        }
+    }
+
+    /// Queues an action for after the commit.
+    pub fn after_commit(&mut self, f: impl FnOnce(&AppState) + Send + 'static) {
+        self.after_commit.push(Box::new(f));
+    }
+
+    /// Takes the queued after-commit actions (the dispatcher runs them once the commit succeeded).
+    pub fn take_after_commit(&mut self) -> Vec<AfterCommit> {
+        std::mem::take(&mut self.after_commit)
+    }
+
+    fn log_sql(&mut self, sql: &str, params: &[SqlValue], what: String, t0: Instant) {
+        if self.debug >= 9 {
+            let ms = t0.elapsed().as_secs_f64() * 1000.0;
+            let line = format!("{sql} -- params={params:?} | {what} | t={ms:.1}ms");
+            log::debug!("{line}");
+            self.debug_log.push(line);
+        }
+    }
+
+    /// Executes a statement; returns changed rows.
+    pub fn exec(&mut self, sql: &str, params: &[SqlValue]) -> ApiResult<usize> {
+        let t0 = Instant::now();
+        let n = crate::db::exec(self.db, sql, params)?;
+        if self.debug >= 9 {
+            let what = format!("cnt={n} | new id={}", self.db.last_insert_rowid());
+            self.log_sql(sql, params, what, t0);
+        }
+        Ok(n)
+    }
+
+    /// Executes an INSERT and returns the new row id.
+    pub fn insert(&mut self, sql: &str, params: &[SqlValue]) -> ApiResult<i64> {
+        self.exec(sql, params)?;
+        Ok(self.db.last_insert_rowid())
+    }
+
+    /// Runs a query; each row is handed to `f` as raw SQLite values.
+    pub fn query(
+        &mut self,
+        sql: &str,
+        params: &[SqlValue],
+        mut f: impl FnMut(&rusqlite::Row) -> ApiResult<()>,
+    ) -> ApiResult<usize> {
+        let t0 = Instant::now();
+        let mut st = self.db.prepare_cached(sql)?;
+        let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
+        let mut n = 0;
+        while let Some(r) = rows.next()? {
+            f(r)?;
+            n += 1;
+        }
+        drop(rows);
+        drop(st);
+        self.log_sql(sql, params, format!("cnt={n}"), t0);
+        Ok(n)
+    }
+
+    /// First column of the first row, if any.
+    pub fn scalar(&mut self, sql: &str, params: &[SqlValue]) -> ApiResult<Option<SqlV>> {
+        let mut out = None;
+        self.query(sql, params, |r| {
+            if out.is_none() {
+                out = Some(r.get::<_, SqlV>(0)?);
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// First column of the first row as an integer.
+    pub fn scalar_int(&mut self, sql: &str, params: &[SqlValue]) -> ApiResult<Option<i64>> {
+        Ok(match self.scalar(sql, params)? {
+            Some(SqlV::Integer(i)) => Some(i),
+            Some(SqlV::Real(f)) => Some(f as i64),
+            Some(SqlV::Text(s)) => s.parse().ok(),
+            _ => None,
+        })
+    }
+
+    /// Appends a debug line (shown in test mode).
+    pub fn debug_note(&mut self, v: impl Into<String>) {
+        self.debug_log.push(v.into());
+    }
+}
+
+/// What a handler returns: data for the envelope, or raw bytes written as they are.
+#[derive(Debug)]
+pub enum Reply {
+    Data(Value),
+    Raw(Raw),
+}
+
+impl From<Value> for Reply {
+    fn from(v: Value) -> Self {
+        Reply::Data(v)
+    }
+}
+
+/// A raw response (file download, export, attachment).
+#[derive(Debug, Clone)]
+pub struct Raw {
+    pub status: u16,
+    pub content_type: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}

@@ -1,0 +1,107 @@
+//! Function calls (`/api/login`, `/api/execSql`, ...): a registry from name to handler.
+//!
+//! Each function declares whether it writes, so the dispatcher can open the right kind of
+//! transaction before it runs. Application modules add their functions at start-up.
+
+use std::collections::HashMap;
+
+use rusqlite::types::ValueRef;
+use serde_json::{json, Map, Value};
+
+use super::auth::perm;
+use super::ctx::{Ctx, Reply};
+use super::params::Params;
+use crate::crud::select::{to_json, Kind};
+use crate::error::{ApiError, ApiResult};
+
+/// A function handler.
+pub type Handler = fn(&mut Ctx, &Params) -> ApiResult<Reply>;
+
+/// A registered function.
+#[derive(Clone, Copy)]
+pub struct FnDef {
+    pub handler: Handler,
+    /// True if it may change data (runs on the write connection).
+    pub writes: bool,
+}
+
+/// All functions by name.
+#[derive(Default)]
+pub struct Functions {
+    map: HashMap<&'static str, FnDef>,
+}
+
+impl Functions {
+    /// The framework's own functions.
+    pub fn framework() -> Functions {
+        let mut f = Functions::default();
+        f.add("login", true, crate::auth::login::login);
+        f.add("logout", true, crate::auth::login::logout);
+        f.add("whoami", false, crate::auth::login::whoami);
+        f.add("execSql", true, exec_sql);
+        f
+    }
+
+    /// Registers a function.
+    pub fn add(&mut self, name: &'static str, writes: bool, handler: Handler) {
+        self.map.insert(name, FnDef { handler, writes });
+    }
+
+    /// The function of that name.
+    pub fn get(&self, name: &str) -> Option<FnDef> {
+        self.map.get(name).copied()
+    }
+}
+
+/// `execSql(sql, fmt?, wantArray?, wantId?)`: admin or test mode only (protocol §1.11, §9.1).
+fn exec_sql(ctx: &mut Ctx, p: &Params) -> ApiResult<Reply> {
+    if !ctx.auth.is_admin() && !ctx.auth.has(perm::TEST_MODE) {
+        return Err(ctx.auth.refuse("execSql requires admin or test mode"));
+    }
+    let sql = p.must_str("sql")?;
+    let fmt = p.str("fmt");
+    let want_array = p.flag("wantArray")?;
+    let lower = sql.trim_start().to_ascii_lowercase();
+    let is_query =
+        fmt.is_some() || lower.starts_with("select") || lower.starts_with("pragma") || lower.starts_with("with");
+    if !is_query {
+        let n = ctx.exec(&sql, &[])?;
+        if p.flag("wantId")? {
+            return Ok(Reply::Data(json!(ctx.db.last_insert_rowid())));
+        }
+        return Ok(Reply::Data(json!(n)));
+    }
+    let mut st = ctx.db.prepare(&sql)?;
+    let names: Vec<String> = st.column_names().iter().map(|s| s.to_string()).collect();
+    let mut rows = st.query([])?;
+    let mut data: Vec<Vec<Value>> = Vec::new();
+    while let Some(r) = rows.next()? {
+        let mut row = Vec::with_capacity(names.len());
+        for i in 0..names.len() {
+            let v: ValueRef = r.get_ref(i)?;
+            row.push(to_json(v, Kind::Auto));
+        }
+        data.push(row);
+    }
+    let fmt = fmt.unwrap_or_default();
+    let out = match fmt.as_str() {
+        "table" => json!({"h": names, "d": data}),
+        "one" => match data.into_iter().next() {
+            Some(r) if r.len() == 1 => r.into_iter().next().unwrap_or(Value::Null),
+            Some(r) => Value::Array(r),
+            None => Value::Bool(false),
+        },
+        _ if fmt == "array" || want_array => json!(data),
+        _ => Value::Array(
+            data.into_iter()
+                .map(|r| Value::Object(names.iter().cloned().zip(r).collect::<Map<String, Value>>()))
+                .collect(),
+        ),
+    };
+    Ok(Reply::Data(out))
+}
+
+/// Refuses a function to callers without one of `bits`, with the NOAUTH/FORBIDDEN rule.
+pub fn require(ctx: &Ctx, bits: u32) -> ApiResult<()> {
+    ctx.auth.require(bits).map_err(|e| if e.internal.is_none() { ApiError::forbidden("permission denied") } else { e })
+}

@@ -1,0 +1,194 @@
+//! Login tokens (protocol decision §9.10): one random token per login, stored server-side as its
+//! SHA-256 in the `Session` table, cached in memory.
+//!
+//! The token travels as the `{appType}id` cookie, as `Authorization: Bearer`, or through
+//! `login(token)`. A token is valid only for the app type that created it, until its expiry or until
+//! revoked (logout, password change). Because rows live in the database, sessions survive a restart;
+//! the cache only saves the lookup, and is updated after the writing call commits.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::api::auth::{AppType, Login};
+use crate::api::ctx::Ctx;
+use crate::db::Db;
+use crate::error::ApiResult;
+use crate::query::SqlValue;
+
+/// A cached session.
+#[derive(Debug, Clone)]
+struct Entry {
+    login: Login,
+    /// Unix seconds.
+    expire: i64,
+}
+
+/// The session cache.
+#[derive(Default)]
+pub struct Sessions {
+    cache: RwLock<HashMap<String, Entry>>,
+}
+
+/// A newly issued token.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub token: String,
+    pub session_id: i64,
+    /// Lifetime in seconds (`_expire`).
+    pub expire: i64,
+}
+
+/// The stored form of a token.
+pub fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn now() -> i64 {
+    chrono::Local::now().timestamp()
+}
+
+fn fmt_time(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|d| d.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_default()
+}
+
+fn parse_time(s: &str) -> Option<i64> {
+    let t = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").ok()?;
+    t.and_local_timezone(chrono::Local).single().map(|d| d.timestamp())
+}
+
+impl Sessions {
+    /// The login a token stands for, if it is valid for `app_type`.
+    pub fn lookup(&self, db: &Db, token: &str, app_type: AppType) -> ApiResult<Option<Login>> {
+        if token.is_empty() || token.len() > 200 {
+            return Ok(None);
+        }
+        let h = token_hash(token);
+        let cached = self.cache.read().unwrap_or_else(|p| p.into_inner()).get(&h).cloned();
+        let entry = match cached {
+            Some(e) => e,
+            None => {
+                let conn = db.read()?;
+                let mut st = conn.prepare_cached(
+                    "SELECT id, appType, userId, perms, expireTm FROM Session WHERE tokenHash=? AND revokeTm IS NULL",
+                )?;
+                let row = st
+                    .query_row([&h], |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, i64>(2)?,
+                            r.get::<_, Option<String>>(3)?,
+                            r.get::<_, String>(4)?,
+                        ))
+                    })
+                    .ok();
+                let Some((sid, at, uid, perms, exp)) = row else { return Ok(None) };
+                let e = Entry {
+                    login: Login {
+                        session_id: sid,
+                        app_type: AppType::parse(&at),
+                        id: uid,
+                        roles: perms.unwrap_or_default(),
+                    },
+                    expire: parse_time(&exp).unwrap_or(0),
+                };
+                self.cache.write().unwrap_or_else(|p| p.into_inner()).insert(h, e.clone());
+                e
+            }
+        };
+        if entry.expire <= now() || entry.login.app_type != app_type {
+            return Ok(None);
+        }
+        Ok(Some(entry.login))
+    }
+
+    /// Issues a token for a login (inside the call's transaction; cached after commit).
+    pub fn issue(ctx: &mut Ctx, app: &str, app_type: AppType, id: i64, roles: &str, life: i64) -> ApiResult<Issued> {
+        let mut raw = [0u8; 32];
+        rand::rng().fill_bytes(&mut raw);
+        let token: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+        let h = token_hash(&token);
+        let t = now();
+        let sid = ctx.insert(
+            "INSERT INTO Session (tokenHash, appType, app, userId, perms, createTm, lastTm, expireTm) VALUES (?,?,?,?,?,?,?,?)",
+            &[
+                SqlValue::Text(h.clone()),
+                app_type.name().into(),
+                app.into(),
+                SqlValue::Int(id),
+                roles.into(),
+                fmt_time(t).into(),
+                fmt_time(t).into(),
+                fmt_time(t + life).into(),
+            ],
+        )?;
+        let entry =
+            Entry { login: Login { session_id: sid, app_type, id, roles: roles.to_string() }, expire: t + life };
+        ctx.after_commit(move |st| {
+            st.sessions.cache.write().unwrap_or_else(|p| p.into_inner()).insert(h, entry);
+        });
+        Ok(Issued { token, session_id: sid, expire: life })
+    }
+
+    /// Revokes sessions by condition: one session (`only`), or every session of an identity except `keep`.
+    pub fn revoke(
+        ctx: &mut Ctx,
+        app_type: AppType,
+        user_id: i64,
+        only: Option<i64>,
+        keep: Option<i64>,
+    ) -> ApiResult<()> {
+        let t = fmt_time(now());
+        match only {
+            Some(sid) => ctx.exec(
+                "UPDATE Session SET revokeTm=? WHERE id=? AND revokeTm IS NULL",
+                &[t.into(), SqlValue::Int(sid)],
+            )?,
+            None => ctx.exec(
+                "UPDATE Session SET revokeTm=? WHERE appType=? AND userId=? AND id<>? AND revokeTm IS NULL",
+                &[t.into(), app_type.name().into(), SqlValue::Int(user_id), SqlValue::Int(keep.unwrap_or(0))],
+            )?,
+        };
+        ctx.after_commit(move |st| {
+            st.sessions.cache.write().unwrap_or_else(|p| p.into_inner()).retain(|_, e| {
+                let l = &e.login;
+                let hit = match only {
+                    Some(sid) => l.session_id == sid,
+                    None => l.app_type == app_type && l.id == user_id && Some(l.session_id) != keep,
+                };
+                !hit
+            });
+        });
+        Ok(())
+    }
+
+    /// Changes the roles of every live session of an employee (perms edits reach live sessions).
+    pub fn set_roles(ctx: &mut Ctx, app_type: AppType, user_id: i64, roles: &str) -> ApiResult<()> {
+        ctx.exec(
+            "UPDATE Session SET perms=? WHERE appType=? AND userId=? AND revokeTm IS NULL",
+            &[roles.into(), app_type.name().into(), SqlValue::Int(user_id)],
+        )?;
+        let roles = roles.to_string();
+        ctx.after_commit(move |st| {
+            for e in st.sessions.cache.write().unwrap_or_else(|p| p.into_inner()).values_mut() {
+                if e.login.app_type == app_type && e.login.id == user_id {
+                    e.login.roles = roles.clone();
+                }
+            }
+        });
+        Ok(())
+    }
+}
+
+/// The `Set-Cookie` value carrying a token (`None` clears it).
+pub fn cookie(app_type: AppType, token: Option<&str>, life: i64) -> String {
+    match token {
+        Some(t) => format!("{}id={t}; Path=/; HttpOnly; SameSite=Lax; Max-Age={life}", app_type.name()),
+        None => format!("{}id=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0", app_type.name()),
+    }
+}

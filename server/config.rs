@@ -1,0 +1,91 @@
+//! Server configuration: the only place that reads environment variables.
+//!
+//! Names follow the reference's `P_*` convention so an operator of the PHP server finds the same knobs.
+//! Tests build a `Config` directly (see `Config::for_test`) instead of touching the process environment.
+
+use std::path::PathBuf;
+
+/// Everything the server needs to know at start-up.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `P_ADDR`: listen address (default `127.0.0.1:8080`).
+    pub addr: String,
+    /// `P_DB`: SQLite database file (default `data/jdy.db`); `:memory:` is not supported (the pool needs a file).
+    pub db_path: PathBuf,
+    /// `P_DESIGN`: the design document the schema comes from (default `design/DESIGN.md`).
+    pub design_path: PathBuf,
+    /// `P_WEB_ROOT`: directory holding `web/` and `m2/` (default: the current directory).
+    pub web_root: PathBuf,
+    /// `P_ADMIN_CRED`: `user:pwd` (or its base64) for the admin app; unset means admin login is refused.
+    pub admin_cred: Option<String>,
+    /// `P_TEST_MODE=1`: test mode (protocol §9.1). Never on by default.
+    pub test_mode: bool,
+    /// `P_DEBUG`: default debug level 0-9 for every call (9 logs SQL).
+    pub debug: u8,
+    /// `P_MAX_BODY`: largest accepted request body in bytes (default 20 MiB).
+    pub max_body: usize,
+    /// `P_SERVER_REV`: the revision sent as `X-Daca-Server-Rev` (≤6 chars; default: `revision.txt` or the crate version).
+    pub server_rev: String,
+    /// `P_TOKEN_LIFE`: login token lifetime in seconds (default 30 days).
+    pub token_life: i64,
+    /// `P_APILOG=0` turns ApiLog off (default on).
+    pub apilog: bool,
+    /// `P_DB_POOL`: read connections in the pool (default 8).
+    pub db_pool: u32,
+    /// `P_DEMO=0` skips loading demo data into a new database (default on for `cargo run`).
+    pub demo: bool,
+}
+
+impl Config {
+    /// Reads the configuration from `P_*` environment variables.
+    pub fn from_env() -> Config {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let flag = |k: &str, default: bool| var(k).map(|v| v != "0").unwrap_or(default);
+        let num = |k: &str, default: i64| var(k).and_then(|v| v.parse().ok()).unwrap_or(default);
+        let web_root = var("P_WEB_ROOT").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+        let server_rev = var("P_SERVER_REV")
+            .or_else(|| std::fs::read_to_string(web_root.join("revision.txt")).ok())
+            .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string());
+        Config {
+            addr: var("P_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            db_path: var("P_DB").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("data/jdy.db")),
+            design_path: var("P_DESIGN").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("design/DESIGN.md")),
+            web_root,
+            admin_cred: var("P_ADMIN_CRED"),
+            test_mode: flag("P_TEST_MODE", false),
+            debug: num("P_DEBUG", 0).clamp(0, 9) as u8,
+            max_body: num("P_MAX_BODY", 20 << 20).max(1024) as usize,
+            server_rev: short_rev(&server_rev),
+            token_life: num("P_TOKEN_LIFE", 30 * 86400).max(60),
+            apilog: flag("P_APILOG", true),
+            db_pool: num("P_DB_POOL", 8).clamp(1, 64) as u32,
+            demo: flag("P_DEMO", true),
+        }
+    }
+
+    /// A configuration for tests: port 0, the given database file, the repository's design and pages,
+    /// test mode on, no demo data.
+    pub fn for_test(db_path: PathBuf) -> Config {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        Config {
+            addr: "127.0.0.1:0".into(),
+            db_path,
+            design_path: root.join("design/DESIGN.md"),
+            web_root: root,
+            admin_cred: Some("admin:admin123".into()),
+            test_mode: true,
+            debug: 0,
+            max_body: 1 << 20,
+            server_rev: "test".into(),
+            token_life: 30 * 86400,
+            apilog: true,
+            db_pool: 4,
+            demo: false,
+        }
+    }
+}
+
+/// The protocol allows at most 6 characters of revision (clients compare it to decide to reload).
+fn short_rev(s: &str) -> String {
+    s.trim().chars().take(6).collect()
+}

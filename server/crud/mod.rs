@@ -1,0 +1,90 @@
+//! The generic object layer: every table of the design served through add/set/get/query/del and
+//! friends, with per-(object, role) declarations and hooks (protocol §3-§5).
+//!
+//! `call` is the entry for `Obj.ac`: it finds the object for the caller, checks the op is allowed and
+//! runs it. `crud` never imports the application (`objects`); objects register themselves in the
+//! `Registry` at start-up.
+
+pub mod batch_add;
+pub mod convert;
+pub mod fmt;
+pub mod object;
+pub mod read;
+pub mod registry;
+pub mod select;
+pub mod subwrite;
+pub mod write;
+
+use serde_json::{Map, Value};
+
+pub use object::{Decl, Object, Op, Plain, Scope, SubObj, VCol, Write};
+pub use registry::{Registry, Role};
+
+use crate::api::ctx::{Ctx, Reply};
+use crate::api::params::Params;
+use crate::error::{ApiError, ApiResult};
+use crate::meta::Table;
+
+/// True if `Obj.op` may change data (decides the transaction kind before the call runs).
+pub fn op_writes(op: &str) -> bool {
+    !matches!(op, "get" | "query")
+}
+
+/// Serves `Obj.op` for the caller in `ctx`.
+pub fn call(ctx: &mut Ctx, obj_name: &str, op_name: &str, p: &Params) -> ApiResult<Reply> {
+    let obj = registry::resolve(ctx, obj_name)?;
+    let table = registry::table_of(ctx, obj.as_ref())?;
+    match Op::parse(op_name) {
+        Some(op) => run_op_with(ctx, obj.as_ref(), table, op, p, &Map::new()),
+        None => match op_name {
+            "batchAdd" => {
+                check_allowed(obj.as_ref(), Op::Add)?;
+                batch_add::batch_add(ctx, obj.as_ref(), table, p).map(Reply::Data)
+            }
+            _ => obj.custom(ctx, op_name, p).unwrap_or_else(|| {
+                Err(ApiError::param("接口不支持").internal(format!("Bad request - unknown ac: {obj_name}.{op_name}")))
+            }),
+        },
+    }
+}
+
+fn check_allowed(obj: &dyn Object, op: Op) -> ApiResult<()> {
+    if obj.decl().allows(op) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!("Operation `{}` is not allowed on object `{}`", op.name(), obj.decl().table)))
+    }
+}
+
+/// Runs a standard op on an object; `forced` fields are set on add after the readonly check
+/// (sub-object foreign keys).
+pub fn run_op_with(
+    ctx: &mut Ctx,
+    obj: &dyn Object,
+    table: &Table,
+    op: Op,
+    p: &Params,
+    forced: &Map<String, Value>,
+) -> ApiResult<Reply> {
+    check_allowed(obj, op)?;
+    let v = match op {
+        Op::Add => write::add_with(ctx, obj, table, p, forced)?,
+        Op::Set => write::set(ctx, obj, table, p)?,
+        Op::Del => write::del(ctx, obj, table, p)?,
+        Op::Get => read::get(ctx, obj, table, p)?,
+        Op::Query => return read::query(ctx, obj, table, p),
+        Op::SetIf => write::set_if(ctx, obj, table, p)?,
+        Op::DelIf => write::del_if(ctx, obj, table, p)?,
+    };
+    Ok(Reply::Data(v))
+}
+
+/// Runs a standard op on the named object as the caller of `ctx` (internal calls from objects).
+pub fn run(ctx: &mut Ctx, obj_name: &str, op: Op, p: &Params) -> ApiResult<Value> {
+    let obj = registry::resolve(ctx, obj_name)?;
+    let table = registry::table_of(ctx, obj.as_ref())?;
+    match run_op_with(ctx, obj.as_ref(), table, op, p, &Map::new())? {
+        Reply::Data(v) => Ok(v),
+        Reply::Raw(_) => Err(ApiError::server("internal call returned raw output")),
+    }
+}

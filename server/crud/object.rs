@@ -1,0 +1,293 @@
+//! What an application object declares, and the hooks it may implement (protocol §3.4).
+//!
+//! An object is mostly data: the table it serves, the operations allowed, readonly/required/hidden
+//! fields, virtual columns and sub-objects. The few rules that are code go into `Object` hooks, whose
+//! defaults do nothing. Role differences are chosen by the registry (one object per (name, app type)),
+//! not by an inheritance chain.
+
+use serde_json::{Map, Value};
+
+use crate::api::ctx::Ctx;
+use crate::api::params::Params;
+use crate::api::Reply;
+use crate::error::ApiResult;
+use crate::query::SqlValue;
+
+/// The standard operations that `allowed` guards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    Add,
+    Set,
+    Get,
+    Query,
+    Del,
+    SetIf,
+    DelIf,
+}
+
+impl Op {
+    /// The op named in an action, e.g. `query` in `Ordr.query`.
+    pub fn parse(s: &str) -> Option<Op> {
+        Some(match s {
+            "add" => Op::Add,
+            "set" => Op::Set,
+            "get" => Op::Get,
+            "query" => Op::Query,
+            "del" => Op::Del,
+            "setIf" => Op::SetIf,
+            "delIf" => Op::DelIf,
+            _ => return None,
+        })
+    }
+
+    /// The protocol name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Add => "add",
+            Op::Set => "set",
+            Op::Get => "get",
+            Op::Query => "query",
+            Op::Del => "del",
+            Op::SetIf => "setIf",
+            Op::DelIf => "delIf",
+        }
+    }
+
+    /// Every op; handy for declaring "all but ...".
+    pub const ALL: [Op; 7] = [Op::Add, Op::Set, Op::Get, Op::Query, Op::Del, Op::SetIf, Op::DelIf];
+}
+
+/// A group of virtual columns sharing one join (protocol §3.5).
+///
+/// `fields` are `(sql expression, name)`; the expressions are developer-written SQL over the main
+/// alias `t0` and the group's own join aliases, never request text.
+#[derive(Debug, Clone, Default)]
+pub struct VCol {
+    pub fields: Vec<(String, String)>,
+    pub join: Option<String>,
+    /// Included when `res` is absent or starts with `*`.
+    pub default: bool,
+    /// Other columns/vcols this group needs (pulled in as hidden helpers).
+    pub require: Vec<String>,
+}
+
+impl VCol {
+    /// Fields written as `"expr name"` (the last word is the name).
+    pub fn new(fields: &[&str]) -> VCol {
+        let fields = fields
+            .iter()
+            .map(|f| {
+                let f = f.trim();
+                match f.rfind(' ') {
+                    Some(i) => (f[..i].trim().to_string(), f[i + 1..].to_string()),
+                    None => (format!("t0.\"{f}\""), f.to_string()),
+                }
+            })
+            .collect();
+        VCol { fields, ..Default::default() }
+    }
+
+    /// Sets the join the fields need.
+    pub fn join(mut self, j: &str) -> VCol {
+        self.join = Some(j.to_string());
+        self
+    }
+
+    /// Marks the group as default.
+    pub fn default_on(mut self) -> VCol {
+        self.default = true;
+        self
+    }
+
+    /// Declares helper fields.
+    pub fn require(mut self, fields: &[&str]) -> VCol {
+        self.require = fields.iter().map(|s| s.to_string()).collect();
+        self
+    }
+}
+
+/// A sub-object: child rows of another object linked by a foreign key (protocol §5.2).
+#[derive(Debug, Clone)]
+pub struct SubObj {
+    /// Field name in the parent's output (`orderLog`).
+    pub name: String,
+    /// Child object name (`OrderLog`); its class for the caller's app type serves the read/write.
+    pub obj: String,
+    /// Column of the child pointing at the parent id (`orderId`).
+    pub fk: String,
+    /// Default child `res`.
+    pub res: Option<String>,
+    /// Default child `orderby`.
+    pub orderby: Option<String>,
+    /// Included in `get` without being named in `res`.
+    pub default_get: bool,
+    /// Included in `query` when `res` is absent or `*`.
+    pub default_query: bool,
+    /// 0: array, 1: object or null, 2: merged into the parent.
+    pub want_one: u8,
+}
+
+impl SubObj {
+    /// A sub-object read and written through the child object `obj` by `fk`.
+    pub fn new(name: &str, obj: &str, fk: &str) -> SubObj {
+        SubObj {
+            name: name.into(),
+            obj: obj.into(),
+            fk: fk.into(),
+            res: None,
+            orderby: None,
+            default_get: false,
+            default_query: false,
+            want_one: 0,
+        }
+    }
+}
+
+/// The data part of an object.
+#[derive(Debug, Clone, Default)]
+pub struct Decl {
+    /// Table served (defaults to the object name).
+    pub table: String,
+    /// Allowed standard ops; `None` = all.
+    pub allowed: Option<Vec<Op>>,
+    /// Readonly on add and set (strict: writing one is E_FORBIDDEN, protocol §9.3).
+    pub readonly: Vec<String>,
+    /// Readonly on set only.
+    pub readonly2: Vec<String>,
+    /// Required on add (each inner list is a one-of group); not emptiable on set.
+    pub required: Vec<Vec<String>>,
+    /// Not emptiable on set.
+    pub required2: Vec<String>,
+    /// Never output (`pwd` always is).
+    pub hidden: Vec<String>,
+    pub vcols: Vec<VCol>,
+    pub subobjs: Vec<SubObj>,
+    /// Default `orderby` (default `t0.id`).
+    pub default_sort: Option<String>,
+    /// Page-size cap (default 10000).
+    pub max_page_sz: Option<i64>,
+    /// Enum labels per field applied to output.
+    pub enums: Vec<(String, Vec<(String, String)>)>,
+    /// Fields searched by `q=` (qsearch syntax: `a,b*,c!`).
+    pub q_fields: Option<String>,
+    /// Source columns of time-dimension vcols (`y q m w d wd h`), e.g. `createTm`.
+    pub tm_col: Option<String>,
+    /// Write ObjLog rows for writes (default true; log tables turn it off).
+    pub no_objlog: bool,
+}
+
+impl Decl {
+    /// A declaration for `table` with no restrictions.
+    pub fn new(table: &str) -> Decl {
+        Decl { table: table.to_string(), ..Default::default() }
+    }
+
+    /// Restricts the allowed ops.
+    pub fn allow(mut self, ops: &[Op]) -> Decl {
+        self.allowed = Some(ops.to_vec());
+        self
+    }
+
+    /// True if `op` is allowed.
+    pub fn allows(&self, op: Op) -> bool {
+        self.allowed.as_ref().is_none_or(|a| a.contains(&op))
+    }
+
+    /// True if the field is never output.
+    pub fn is_hidden(&self, f: &str) -> bool {
+        f == "pwd" || self.hidden.iter().any(|h| h == f)
+    }
+
+    /// The sub-object of that name.
+    pub fn subobj(&self, name: &str) -> Option<&SubObj> {
+        self.subobjs.iter().find(|s| s.name == name)
+    }
+}
+
+/// A write in progress, handed to `on_validate`: hooks may change fields and queue follow-ups.
+#[derive(Debug)]
+pub struct Write {
+    pub op: Op,
+    /// The row id (set); `None` for add until inserted.
+    pub id: Option<i64>,
+    /// Fields to write (column → value); hooks may add, change or remove.
+    pub fields: Map<String, Value>,
+    /// Sub-object bodies taken out of the fields (written after the parent).
+    pub subs: Vec<(String, Vec<Value>)>,
+}
+
+/// Conditions and joins an `on_query` hook adds (ownership rules, scoping).
+#[derive(Debug, Default, Clone)]
+pub struct Scope {
+    /// SQL fragments (developer-written, over `t0`) with their bound values.
+    pub conds: Vec<(String, Vec<SqlValue>)>,
+    pub joins: Vec<String>,
+}
+
+impl Scope {
+    /// Adds `t0.col = value`; `col` must be a column name the object knows.
+    pub fn eq(&mut self, col: &str, v: impl Into<SqlValue>) {
+        self.conds.push((format!("t0.\"{col}\"=?"), vec![v.into()]));
+    }
+
+    /// Adds a developer-written condition with bound values.
+    pub fn sql(&mut self, cond: &str, params: Vec<SqlValue>) {
+        self.conds.push((cond.to_string(), params));
+    }
+
+    /// Adds a join.
+    pub fn join(&mut self, j: &str) {
+        if !self.joins.iter().any(|x| x == j) {
+            self.joins.push(j.to_string());
+        }
+    }
+
+    /// True if any condition is set (turns on the ownership check of set/del).
+    pub fn is_empty(&self) -> bool {
+        self.conds.is_empty()
+    }
+}
+
+/// An application object: a declaration plus optional hooks (protocol §3.3, §3.4).
+pub trait Object: Send + Sync {
+    fn decl(&self) -> &Decl;
+
+    /// Conditions every get/query/set/del/setIf/delIf must satisfy (ownership).
+    fn on_query(&self, _ctx: &mut Ctx, _p: &Params, _scope: &mut Scope) -> ApiResult<()> {
+        Ok(())
+    }
+
+    /// May force or check the id of get/set/del (e.g. "self only").
+    fn on_validate_id(&self, _ctx: &mut Ctx, _op: Op, _id: &mut Option<i64>) -> ApiResult<()> {
+        Ok(())
+    }
+
+    /// Checks and fills the fields of add/set.
+    fn on_validate(&self, _ctx: &mut Ctx, _p: &Params, _w: &mut Write) -> ApiResult<()> {
+        Ok(())
+    }
+
+    /// Adjusts one output row.
+    fn on_handle_row(&self, _ctx: &mut Ctx, _row: &mut Map<String, Value>) -> ApiResult<()> {
+        Ok(())
+    }
+
+    /// Runs after a successful op in the same transaction (business logs, follow-up writes).
+    fn on_after(&self, _ctx: &mut Ctx, _op: Op, _id: Option<i64>, _w: Option<&Write>) -> ApiResult<()> {
+        Ok(())
+    }
+
+    /// Custom actions (`Obj.xxx` beyond the standard ops); `None` = not supported.
+    fn custom(&self, _ctx: &mut Ctx, _ac: &str, _p: &Params) -> Option<ApiResult<Reply>> {
+        None
+    }
+}
+
+/// An object that only declares (no hooks).
+pub struct Plain(pub Decl);
+
+impl Object for Plain {
+    fn decl(&self) -> &Decl {
+        &self.0
+    }
+}

@@ -1,0 +1,349 @@
+//! `get` and `query`: run a SELECT plan, page it, attach sub-objects, process rows, format the result
+//! (protocol §3.3, §4.4-§4.6, §5.3).
+
+use serde_json::{json, Map, Value};
+
+use super::object::{Object, Op, Scope};
+use super::select::{self, map_enum, to_json, Kind, OutCol, Paging, Plan, ReadMode};
+use super::{fmt, registry};
+use crate::api::ctx::{Ctx, Reply};
+use crate::api::params::{value_to_string, Params};
+use crate::error::{ApiError, ApiResult};
+use crate::meta::Table;
+use crate::query::{self, SqlValue};
+
+/// Rows of a read, each with every selected column (helpers included until `finish_rows`).
+pub struct Rows {
+    pub cols: Vec<OutCol>,
+    pub rows: Vec<Map<String, Value>>,
+}
+
+/// Runs the plan's SELECT with ORDER BY and LIMIT/OFFSET.
+fn fetch(ctx: &mut Ctx, plan: &Plan, limit: i64, offset: i64) -> ApiResult<Vec<Map<String, Value>>> {
+    let (mut sql, mut params) = plan.base_sql();
+    if !plan.order.is_empty() {
+        sql.push_str(" ORDER BY ");
+        sql.push_str(&plan.order.join(", "));
+    }
+    sql.push_str(" LIMIT ? OFFSET ?");
+    params.push(SqlValue::Int(limit));
+    params.push(SqlValue::Int(offset));
+    let cols = plan.out.clone();
+    let mut out = Vec::new();
+    ctx.query(&sql, &params, |r| {
+        let mut m = Map::with_capacity(cols.len());
+        for (i, c) in cols.iter().enumerate() {
+            m.insert(c.name.clone(), to_json(r.get_ref(i)?, c.kind));
+        }
+        out.push(m);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Counts the rows the plan would return without paging.
+fn total(ctx: &mut Ctx, plan: &Plan) -> ApiResult<i64> {
+    let (sql, params) = if plan.aggregated || plan.distinct {
+        let (inner, params) = plan.base_sql();
+        (format!("SELECT COUNT(*) FROM ({inner}) t"), params)
+    } else {
+        // No need to compute the selected columns (and their vcols) just to count.
+        let counting = Plan {
+            cols: vec!["COUNT(*)".into()],
+            from: plan.from.clone(),
+            joins: plan.joins.clone(),
+            where_sql: plan.where_sql.clone(),
+            where_params: plan.where_params.clone(),
+            ..Default::default()
+        };
+        counting.base_sql()
+    };
+    Ok(ctx.scalar_int(&sql, &params)?.unwrap_or(0))
+}
+
+/// Reads the sub-objects of `rows` with one batched query per sub-object (protocol §5.3).
+fn attach_subs(ctx: &mut Ctx, plan: &Plan, p: &Params, rows: &mut [Map<String, Value>]) -> ApiResult<()> {
+    if plan.subs.is_empty() || rows.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = rows.iter().filter_map(|r| r.get("id").and_then(Value::as_i64)).collect();
+    for sub in &plan.subs {
+        let def = &sub.def;
+        let child = registry::resolve(ctx, &def.obj)?;
+        let table = registry::table_of(ctx, child.as_ref())?;
+        if table.column(&def.fk).is_none() {
+            return Err(ApiError::server(format!("sub-object {}: no column {}.{}", def.name, table.name, def.fk)));
+        }
+        // Child parameters: declared defaults, then `param_X` / `res_X` from the request.
+        let mut url = Map::new();
+        if let Some(r) = &def.res {
+            url.insert("res".into(), json!(r));
+        }
+        if let Some(o) = &def.orderby {
+            url.insert("orderby".into(), json!(o));
+        }
+        if let Some(Value::Object(extra)) = p.get(&format!("param_{}", sub.key)) {
+            for (k, v) in extra {
+                if k == "pagesz" {
+                    return Err(ApiError::bad_param("pagesz is not allowed in a sub-object query"));
+                }
+                url.insert(k.clone(), v.clone());
+            }
+        }
+        if let Some(r) = p.str(&format!("res_{}", sub.key)) {
+            url.insert("res".into(), json!(r));
+        }
+        let cp = Params::from_url(url);
+        let mut scope = Scope::default();
+        child.on_query(ctx, &cp, &mut scope)?;
+        let mut cplan = select::plan(ctx, child.as_ref(), &table, &cp, &scope, ReadMode::Query)?;
+        let fk_idx = match cplan.col_index(&def.fk) {
+            Some(i) => i,
+            None => {
+                let q = ctx.state.dialect.quote_ident(&def.fk);
+                cplan.cols.push(format!("t0.{q} AS {q}"));
+                cplan.out.push(OutCol { name: def.fk.clone(), kind: Kind::Int, hidden: true });
+                cplan.out.len() - 1
+            }
+        };
+        let marks = vec!["?"; ids.len()].join(",");
+        let q = ctx.state.dialect.quote_ident(&def.fk);
+        cplan.add_where(format!("t0.{q} IN ({marks})"), ids.iter().map(|i| SqlValue::Int(*i)).collect());
+        let cap = child.decl().max_page_sz.unwrap_or(10000);
+        let mut crows = fetch(ctx, &cplan, cap, 0)?;
+        let fk_name = cplan.out[fk_idx].name.clone();
+        let keys: Vec<Option<i64>> = crows.iter().map(|r| r.get(&fk_name).and_then(Value::as_i64)).collect();
+        attach_subs(ctx, &cplan, &cp, &mut crows)?;
+        finish_rows(ctx, child.as_ref(), &cplan, &cp, &mut crows)?;
+        for parent in rows.iter_mut() {
+            let pid = parent.get("id").and_then(Value::as_i64);
+            let mine: Vec<Value> = crows
+                .iter()
+                .zip(&keys)
+                .filter(|(_, k)| **k == pid && pid.is_some())
+                .map(|(r, _)| Value::Object(r.clone()))
+                .collect();
+            match def.want_one {
+                0 => {
+                    parent.insert(sub.key.clone(), Value::Array(mine));
+                }
+                1 => {
+                    parent.insert(sub.key.clone(), mine.into_iter().next().unwrap_or(Value::Null));
+                }
+                _ => {
+                    if let Some(Value::Object(m)) = mine.into_iter().next() {
+                        for (k, v) in m {
+                            parent.entry(k).or_insert(v);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Row processing: on_handle_row → enum labels → hidden fields removed (protocol §3.3).
+pub fn finish_rows(
+    ctx: &mut Ctx,
+    obj: &dyn Object,
+    plan: &Plan,
+    p: &Params,
+    rows: &mut [Map<String, Value>],
+) -> ApiResult<()> {
+    let decl = obj.decl();
+    let extra_hidden: Vec<String> = p
+        .str("hiddenFields")
+        .map(|s| s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
+        .unwrap_or_default();
+    for row in rows.iter_mut() {
+        obj.on_handle_row(ctx, row)?;
+        for (f, labels) in decl.enums.iter().chain(plan.enums.iter()) {
+            if let Some(v) = row.get_mut(f) {
+                *v = map_enum(v, labels);
+            }
+        }
+        for c in &plan.out {
+            if c.hidden || decl.is_hidden(&c.name) {
+                row.remove(&c.name);
+            }
+        }
+        for h in &extra_hidden {
+            row.remove(h);
+        }
+    }
+    Ok(())
+}
+
+/// The output column names after hiding.
+fn visible_cols(obj: &dyn Object, plan: &Plan, p: &Params) -> Vec<String> {
+    let hidden: Vec<String> =
+        p.str("hiddenFields").map(|s| s.split(',').map(|x| x.trim().to_string()).collect()).unwrap_or_default();
+    let mut v: Vec<String> = plan
+        .out
+        .iter()
+        .filter(|c| !c.hidden && !obj.decl().is_hidden(&c.name) && !hidden.contains(&c.name))
+        .map(|c| c.name.clone())
+        .collect();
+    v.extend(plan.subs.iter().map(|s| s.key.clone()).filter(|k| !hidden.contains(k)));
+    v
+}
+
+/// `Obj.get(id, res?, cond?)`.
+pub fn get(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiResult<Value> {
+    let mut id = p.int("id")?;
+    obj.on_validate_id(ctx, Op::Get, &mut id)?;
+    let id = id.ok_or_else(|| ApiError::missing("id"))?;
+    let mut scope = Scope::default();
+    obj.on_query(ctx, p, &mut scope)?;
+    let mut plan = select::plan(ctx, obj, table, p, &scope, ReadMode::Get)?;
+    plan.add_where("t0.id=?".into(), vec![SqlValue::Int(id)]);
+    let mut rows = fetch(ctx, &plan, 1, 0)?;
+    if rows.is_empty() {
+        return Err(ApiError::new(crate::error::Code::Param).internal(format!("not found `{}.id`=`{id}`", table.name)));
+    }
+    attach_subs(ctx, &plan, p, &mut rows)?;
+    finish_rows(ctx, obj, &plan, p, &mut rows)?;
+    Ok(Value::Object(rows.pop().unwrap_or_default()))
+}
+
+/// `Obj.query(...)`.
+pub fn query(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiResult<Reply> {
+    let fmt = p.str("fmt").or_else(|| p.str("_fmt")).unwrap_or_default();
+    let mut scope = Scope::default();
+    obj.on_query(ctx, p, &mut scope)?;
+    let mut plan = select::plan(ctx, obj, table, p, &scope, ReadMode::Query)?;
+    let cap = obj.decl().max_page_sz.unwrap_or(10000);
+    let pg: Paging = select::paging(p, &fmt, cap)?;
+
+    // Keyset paging by id unless a page number was asked for (protocol §4.4).
+    let keyset = plan.keyset && pg.page.is_none();
+    let want_total = pg.key == Some(0) || pg.page.is_some();
+    let total_n = if want_total { Some(total(ctx, &plan)?) } else { None };
+    let stat = match p.str("statRes") {
+        Some(s) => Some(stat_res(ctx, obj, table, p, &scope, &s)?),
+        None => None,
+    };
+    let page_no = if keyset { 1 } else { pg.page.or(pg.key.filter(|k| *k > 0)).unwrap_or(1) };
+    let mut offset = 0;
+    if keyset {
+        if let Some(k) = pg.key.filter(|k| *k > 0) {
+            plan.add_where(format!("t0.id {} ?", if plan.id_desc { "<" } else { ">" }), vec![SqlValue::Int(k)]);
+        }
+    } else {
+        offset = (page_no - 1).saturating_mul(pg.size);
+    }
+    let mut rows = fetch(ctx, &plan, pg.size, offset)?;
+    let full = rows.len() as i64 == pg.size && pg.size > 0;
+    let nextkey = if !full {
+        None
+    } else if keyset {
+        rows.last().and_then(|r| r.get("id").cloned())
+    } else {
+        Some(json!(page_no + 1))
+    };
+    attach_subs(ctx, &plan, p, &mut rows)?;
+    finish_rows(ctx, obj, &plan, p, &mut rows)?;
+    let cols = visible_cols(obj, &plan, p);
+    if let Some(sf) = p.str("sumFields") {
+        add_sum_row(&cols, &mut rows, &sf, stat.as_ref());
+    }
+    fmt::format(&fmt, p, &table.name, cols, rows, nextkey, total_n, stat)
+}
+
+/// `statRes`: aggregates over the whole filtered set.
+fn stat_res(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params, scope: &Scope, res: &str) -> ApiResult<Value> {
+    let mut url = p.url.clone();
+    url.insert("res".into(), json!(res));
+    for k in ["gres", "orderby", "sort"] {
+        url.remove(k);
+    }
+    let sp = Params { url, body: p.body.clone(), ..Default::default() };
+    let mut plan = select::plan(ctx, obj, table, &sp, scope, ReadMode::Query)?;
+    plan.order.clear();
+    plan.subs.clear();
+    let mut rows = fetch(ctx, &plan, 1, 0)?;
+    Ok(Value::Object(rows.pop().unwrap_or_default()))
+}
+
+/// `sumFields=a,b`: a total row, first column `合计` (not for 0-1 rows).
+fn add_sum_row(cols: &[String], rows: &mut Vec<Map<String, Value>>, fields: &str, stat: Option<&Value>) {
+    if rows.len() <= 1 || cols.is_empty() {
+        return;
+    }
+    let fields: Vec<&str> = fields.split(',').map(str::trim).collect();
+    let mut sum = Map::new();
+    for (i, c) in cols.iter().enumerate() {
+        let v = if i == 0 {
+            json!("合计")
+        } else if fields.contains(&c.as_str()) {
+            match stat.and_then(|s| s.get(c)) {
+                Some(v) => v.clone(),
+                None => {
+                    let mut decimal = false;
+                    let total: f64 = rows
+                        .iter()
+                        .filter_map(|r| r.get(c))
+                        .filter_map(|v| match v {
+                            Value::Number(n) => n.as_f64(),
+                            Value::String(s) => {
+                                decimal |= s.contains('.');
+                                s.parse().ok()
+                            }
+                            _ => None,
+                        })
+                        .sum();
+                    if decimal {
+                        json!(format!("{total:.2}"))
+                    } else if total.fract() == 0.0 {
+                        json!(total as i64)
+                    } else {
+                        json!(total)
+                    }
+                }
+            }
+        } else {
+            Value::Null
+        };
+        sum.insert(c.clone(), v);
+    }
+    rows.push(sum);
+}
+
+/// Used by fmt for messages: the first column of a row as text.
+pub fn first_text(row: &Map<String, Value>) -> String {
+    row.values().next().map(value_to_string).unwrap_or_default()
+}
+
+/// Parses `cond` of a write op (setIf/delIf and the ownership check of set/del).
+pub fn write_conds(
+    ctx: &mut Ctx,
+    obj: &dyn Object,
+    table: &Table,
+    p: &Params,
+) -> ApiResult<(Vec<String>, Vec<SqlValue>, Vec<String>)> {
+    let mut scope = Scope::default();
+    obj.on_query(ctx, p, &mut scope)?;
+    let mut r = select::Resolver::new(table, obj.decl(), ctx.state.dialect.as_ref());
+    let mut texts = Vec::new();
+    let mut params = Vec::new();
+    for (c, ps) in &scope.conds {
+        texts.push(format!("({c})"));
+        params.extend(ps.iter().cloned());
+    }
+    for v in p.get_both("cond") {
+        if let Some(c) = query::parse_cond_value(v)? {
+            let mut sql = query::Sql { text: String::new(), params: Vec::new() };
+            query::render_cond(&c, &mut r, &mut sql)?;
+            texts.push(format!("({})", sql.text));
+            params.extend(sql.params);
+        }
+    }
+    let mut joins = scope.joins;
+    for j in r.joins()? {
+        if !joins.contains(&j) {
+            joins.push(j);
+        }
+    }
+    Ok((texts, params, joins))
+}

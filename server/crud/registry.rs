@@ -1,0 +1,99 @@
+//! Which object serves `Obj.ac` for which caller (protocol §3.1).
+//!
+//! Objects are registered per (name, role). A logged-in caller's role is its login type; a caller
+//! without a login is a guest. The admin may use every op on every table: where no admin object is
+//! registered, a plain object over the design table serves. No object for the role → E_NOAUTH for a
+//! guest, E_FORBIDDEN for a logged-in caller; a name that is neither a table nor an object → E_PARAM.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::object::{Decl, Object, Plain};
+use crate::api::auth::AppType;
+use crate::api::ctx::Ctx;
+use crate::error::{ApiError, ApiResult};
+use crate::meta::{Design, Table};
+
+/// Who an object is served to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Guest,
+    User,
+    Emp,
+    Admin,
+}
+
+impl Role {
+    /// The role of a login type (guests have none).
+    pub fn of(login: Option<AppType>) -> Role {
+        match login {
+            Some(AppType::User) => Role::User,
+            Some(AppType::Emp) => Role::Emp,
+            Some(AppType::Admin) => Role::Admin,
+            _ => Role::Guest,
+        }
+    }
+}
+
+/// All application objects.
+#[derive(Default)]
+pub struct Registry {
+    map: HashMap<(String, Role), Arc<dyn Object>>,
+    generic: HashMap<String, Arc<dyn Object>>,
+}
+
+impl Registry {
+    /// A registry where the admin can reach every table of the design.
+    pub fn new(design: &Design) -> Registry {
+        let generic = design
+            .tables
+            .iter()
+            .map(|t| (t.name.clone(), Arc::new(Plain(Decl::new(&t.name))) as Arc<dyn Object>))
+            .collect();
+        Registry { map: HashMap::new(), generic }
+    }
+
+    /// Serves `name` to the given roles with `obj`.
+    pub fn register(&mut self, name: &str, roles: &[Role], obj: Arc<dyn Object>) {
+        for r in roles {
+            self.map.insert((name.to_string(), *r), obj.clone());
+        }
+    }
+
+    /// The object serving `name` to `role`.
+    pub fn get(&self, name: &str, role: Role) -> Option<Arc<dyn Object>> {
+        if let Some(o) = self.map.get(&(name.to_string(), role)) {
+            return Some(o.clone());
+        }
+        if role == Role::Admin {
+            return self.generic.get(name).cloned();
+        }
+        None
+    }
+
+    /// True if `name` is known at all (a table or a registered object).
+    pub fn knows(&self, name: &str) -> bool {
+        self.generic.contains_key(name) || self.map.keys().any(|(n, _)| n == name)
+    }
+}
+
+/// The object serving `name` to the caller of `ctx`.
+pub fn resolve(ctx: &Ctx, name: &str) -> ApiResult<Arc<dyn Object>> {
+    let role = Role::of(ctx.auth.login.as_ref().map(|l| l.app_type));
+    match ctx.state.objects.get(name, role) {
+        Some(o) => Ok(o),
+        None if !ctx.state.objects.knows(name) => {
+            Err(ApiError::param("接口不支持").internal(format!("unknown object `{name}`")))
+        }
+        None => Err(ctx.auth.refuse(format!("Operation is not allowed for current user on object `{name}`"))),
+    }
+}
+
+/// The design table an object serves.
+pub fn table_of<'a>(ctx: &Ctx<'a>, obj: &dyn Object) -> ApiResult<&'a Table> {
+    let name = &obj.decl().table;
+    ctx.state
+        .design
+        .table(name)
+        .ok_or_else(|| ApiError::server(format!("object serves table `{name}` which the design does not declare")))
+}

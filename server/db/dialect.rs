@@ -1,0 +1,242 @@
+//! SQL dialects: every database-specific detail of DDL, schema introspection and the time-dimension
+//! expressions that grouped queries use.
+//!
+//! The design speaks in `ColType`s; a `Dialect` turns them into one database's SQL. Only SQLite is implemented.
+//! A MySQL or Postgres dialect overrides `column_type`, `quote_ident` (backquotes for MySQL), `table_options`
+//! (`ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`), the introspection query and `time_part`; `create_table` and
+//! `add_column` are written once here from those parts. Identifiers are always quoted, so a design may use a name
+//! that is a keyword in some database (`order`, `user`, `row`) without the DDL breaking.
+
+use std::collections::BTreeMap;
+
+use rusqlite::Connection;
+
+use crate::meta::{ColType, Column, Table};
+
+/// One database's spelling of DDL and its way of listing the schema.
+pub trait Dialect: Send + Sync {
+    /// A short name for logs and configuration (`sqlite`).
+    fn name(&self) -> &'static str;
+
+    /// `name` quoted as an identifier, inner quote characters escaped.
+    fn quote_ident(&self, name: &str) -> String;
+
+    /// The SQL type (with constraints such as the primary key or a flag's default) of a column.
+    fn column_type(&self, t: &ColType) -> String;
+
+    /// Text appended after the closing parenthesis of CREATE TABLE (storage engine, charset); empty by default.
+    fn table_options(&self) -> &'static str {
+        ""
+    }
+
+    /// Whether `ALTER TABLE ... ADD COLUMN` can add a column of this type to an existing table.
+    fn can_add_column(&self, _t: &ColType) -> bool {
+        true
+    }
+
+    /// `"name" TYPE` as used inside CREATE TABLE and ADD COLUMN.
+    fn column_def(&self, c: &Column) -> String {
+        format!("{} {}", self.quote_ident(&c.name), self.column_type(&c.ty))
+    }
+
+    /// The CREATE TABLE statement for a design table (no trailing semicolon).
+    fn create_table(&self, t: &Table) -> String {
+        let defs: Vec<String> = t.columns.iter().map(|c| self.column_def(c)).collect();
+        let sql = format!("CREATE TABLE {} ({})", self.quote_ident(&t.name), defs.join(", "));
+        match self.table_options() {
+            "" => sql,
+            opts => format!("{sql} {opts}"),
+        }
+    }
+
+    /// The statement adding column `c` to the existing table `table` (no trailing semicolon).
+    fn add_column(&self, table: &str, c: &Column) -> String {
+        format!("ALTER TABLE {} ADD COLUMN {}", self.quote_ident(table), self.column_def(c))
+    }
+
+    /// Every user table of the database with its column names in declaration order, internal tables excluded.
+    fn list_tables_and_columns(&self, conn: &Connection) -> rusqlite::Result<BTreeMap<String, Vec<String>>>;
+
+    /// The SQL of time dimension `dim` (protocol §3.5) of the date/time expression `expr`, as an integer:
+    /// `y` year, `q` quarter 1-4, `m` month 1-12, `w` week of year (MySQL mode 5: Monday first, 0-53), `d` day of
+    /// month, `wd` weekday 1=Mon..7=Sun, `h` hour. An unknown `dim` gives `NULL`; callers check the name first.
+    fn time_part(&self, dim: &str, expr: &str) -> String;
+}
+
+/// SQLite, the default database.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sqlite;
+
+impl Dialect for Sqlite {
+    fn name(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn quote_ident(&self, name: &str) -> String {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+
+    fn column_type(&self, t: &ColType) -> String {
+        match t {
+            // AUTOINCREMENT so that ids of deleted rows are never handed out again: logs and clients keep ids.
+            ColType::Id => "INTEGER PRIMARY KEY AUTOINCREMENT".to_string(),
+            ColType::Varchar(n) => format!("NVARCHAR({n})"),
+            ColType::Text | ColType::MediumText => "NTEXT".to_string(),
+            ColType::Int => "INTEGER".to_string(),
+            ColType::Decimal => "DECIMAL(19,2)".to_string(),
+            ColType::Double | ColType::Float => "REAL".to_string(),
+            ColType::DateTime => "DATETIME".to_string(),
+            ColType::Date => "DATE".to_string(),
+            // The one NOT NULL the design notation has: a flag is 0 until set, so `flag=0` finds unset rows.
+            ColType::Flag => "TINYINT NOT NULL DEFAULT 0".to_string(),
+        }
+    }
+
+    fn can_add_column(&self, t: &ColType) -> bool {
+        // SQLite cannot add a PRIMARY KEY column to an existing table; that takes a table rebuild.
+        *t != ColType::Id
+    }
+
+    fn list_tables_and_columns(&self, conn: &Connection) -> rusqlite::Result<BTreeMap<String, Vec<String>>> {
+        // `sqlite_%` names are reserved for SQLite's own tables (sqlite_sequence, sqlite_stat1, ...).
+        let mut tables_stmt = conn.prepare(
+            "SELECT name FROM sqlite_master \
+             WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+        )?;
+        let tables = tables_stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut cols_stmt = conn.prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid")?;
+        let mut out = BTreeMap::new();
+        for table in tables {
+            let cols = cols_stmt.query_map([&table], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<_>>()?;
+            out.insert(table, cols);
+        }
+        Ok(out)
+    }
+
+    fn time_part(&self, dim: &str, expr: &str) -> String {
+        let part = |fmt: &str| format!("CAST(strftime('{fmt}', {expr}) AS INTEGER)");
+        match dim {
+            "y" => part("%Y"),
+            "q" => format!("(({} + 2) / 3)", part("%m")),
+            "m" => part("%m"),
+            // `%W` counts weeks from the year's first Monday (days before it are week 0): MySQL's week mode 5.
+            "w" => part("%W"),
+            "d" => part("%d"),
+            // `%w` is 0=Sunday..6; shift so Monday is 1 and Sunday 7, as the reference's `weekday()+1`.
+            "wd" => format!("(({} + 6) % 7 + 1)", part("%w")),
+            "h" => part("%H"),
+            _ => "NULL".to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn col(name: &str, ty: ColType) -> Column {
+        Column { name: name.to_string(), ty }
+    }
+
+    fn table(name: &str, columns: Vec<Column>) -> Table {
+        Table { name: name.to_string(), columns, file: PathBuf::from("DESIGN.md"), line: 1 }
+    }
+
+    #[test]
+    fn sqlite_quotes_identifiers_with_double_quotes_doubling_inner_ones() {
+        assert_eq!(Sqlite.quote_ident("Ordr"), "\"Ordr\"");
+        assert_eq!(Sqlite.quote_ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(Sqlite.quote_ident("订单"), "\"订单\"");
+    }
+
+    #[test]
+    fn sqlite_spells_every_column_type() {
+        use ColType::*;
+        let cases = [
+            (Id, "INTEGER PRIMARY KEY AUTOINCREMENT"),
+            (Varchar(20), "NVARCHAR(20)"),
+            (Text, "NTEXT"),
+            (MediumText, "NTEXT"),
+            (Int, "INTEGER"),
+            (Decimal, "DECIMAL(19,2)"),
+            (Double, "REAL"),
+            (Float, "REAL"),
+            (DateTime, "DATETIME"),
+            (Date, "DATE"),
+            (Flag, "TINYINT NOT NULL DEFAULT 0"),
+        ];
+        for (t, sql) in cases {
+            assert_eq!(Sqlite.column_type(&t), sql, "{t}");
+        }
+    }
+
+    #[test]
+    fn create_table_and_add_column_quote_every_identifier() {
+        let t = table("order", vec![col("id", ColType::Id), col("amount", ColType::Decimal)]);
+        assert_eq!(
+            Sqlite.create_table(&t),
+            "CREATE TABLE \"order\" (\"id\" INTEGER PRIMARY KEY AUTOINCREMENT, \"amount\" DECIMAL(19,2))"
+        );
+        assert_eq!(
+            Sqlite.add_column("order", &col("是否有效", ColType::Flag)),
+            "ALTER TABLE \"order\" ADD COLUMN \"是否有效\" TINYINT NOT NULL DEFAULT 0"
+        );
+    }
+
+    #[test]
+    fn the_generated_ddl_runs_on_sqlite_even_for_keyword_names() {
+        let conn = Connection::open_in_memory().expect("open");
+        let all = [ColType::Varchar(9), ColType::Text, ColType::Int, ColType::Double, ColType::Date, ColType::Flag];
+        let mut columns = vec![col("id", ColType::Id)];
+        columns.extend(all.iter().enumerate().map(|(i, t)| col(&format!("c{i}"), *t)));
+        conn.execute(&Sqlite.create_table(&table("order", columns)), []).expect("create");
+        conn.execute(&Sqlite.add_column("order", &col("select", ColType::Flag)), []).expect("add flag column");
+        conn.execute("INSERT INTO \"order\" (c0) VALUES ('x')", []).expect("insert");
+        let flag: i64 = conn.query_row("SELECT \"select\" FROM \"order\"", [], |r| r.get(0)).expect("select");
+        assert_eq!(flag, 0);
+    }
+
+    #[test]
+    fn listing_the_schema_gives_columns_in_order_without_sqlite_internal_tables() {
+        let conn = Connection::open_in_memory().expect("open");
+        conn.execute_batch(
+            "CREATE TABLE B (id INTEGER PRIMARY KEY AUTOINCREMENT, zeta TEXT, alpha TEXT);
+             CREATE TABLE A (x INTEGER);
+             INSERT INTO B (zeta) VALUES ('z');
+             CREATE VIEW V AS SELECT * FROM A;",
+        )
+        .expect("schema");
+        let got = Sqlite.list_tables_and_columns(&conn).expect("list");
+        let want: BTreeMap<String, Vec<String>> = [
+            ("A".to_string(), vec!["x".to_string()]),
+            ("B".to_string(), vec!["id".to_string(), "zeta".to_string(), "alpha".to_string()]),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn time_parts_give_integers_with_monday_as_weekday_one() {
+        let conn = Connection::open_in_memory().expect("open");
+        // 2024-01-07 is a Sunday; 2024-01-01 a Monday, so the 7th is still in week 1.
+        let at = |dim: &str, tm: &str| -> Option<i64> {
+            let sql = format!("SELECT {}", Sqlite.time_part(dim, "?1"));
+            conn.query_row(&sql, [tm], |r| r.get(0)).expect("time part")
+        };
+        let tm = "2024-01-07 15:04:05";
+        let got: Vec<Option<i64>> = ["y", "q", "m", "w", "d", "wd", "h"].iter().map(|d| at(d, tm)).collect();
+        assert_eq!(got, [2024, 1, 1, 1, 7, 7, 15].map(Some));
+        assert_eq!(at("wd", "2024-01-08"), Some(1));
+        assert_eq!(at("q", "2024-12-31"), Some(4));
+        assert_eq!(at("w", "2023-01-01"), Some(0));
+        assert_eq!(Sqlite.time_part("bogus", "tm"), "NULL");
+    }
+
+    #[test]
+    fn sqlite_cannot_add_a_primary_key_column() {
+        assert!(!Sqlite.can_add_column(&ColType::Id));
+        assert!(Sqlite.can_add_column(&ColType::Int));
+    }
+}

@@ -1,0 +1,135 @@
+//! Database access: a pool of read connections and one write connection.
+//!
+//! SQLite allows one writer at a time. Rather than let many connections race for the write lock and
+//! poll on `SQLITE_BUSY`, every writing call (and the ApiLog writer) takes the single write connection
+//! behind a mutex: writes are serialised in-process, in arrival order, and never fail for contention.
+//! Read-only calls use pooled connections opened with `query_only`, so a read path that tries to write
+//! fails loudly instead of racing the writer. WAL mode lets readers run beside the writer.
+//!
+//! Everything SQLite-specific about SQL text lives in `dialect`; this file holds the SQLite connection
+//! setup. A server database (MySQL/Postgres) would bring its own `Db` constructor and `Dialect`.
+
+pub mod dialect;
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::types::{ToSqlOutput, Value as SqlV, ValueRef};
+use rusqlite::{Connection, OpenFlags, ToSql};
+
+use crate::error::{ApiError, ApiResult};
+use crate::query::SqlValue;
+
+/// A pooled read connection.
+pub type ReadConn = r2d2::PooledConnection<SqliteConnectionManager>;
+
+/// The database of one server.
+pub struct Db {
+    pool: r2d2::Pool<SqliteConnectionManager>,
+    writer: Mutex<Connection>,
+}
+
+/// Per-connection settings shared by readers and the writer.
+fn tune(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.set_prepared_statement_cache_capacity(256);
+    // NORMAL is durable across application crashes in WAL mode; only an OS crash or power loss can
+    // lose the last transactions. That is the usual trade for a WAL SQLite server.
+    conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16000;")
+}
+
+impl Db {
+    /// Opens (creating if needed) the database file in WAL mode with `readers` pooled read connections.
+    pub fn open(path: &Path, readers: u32) -> ApiResult<Db> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| ApiError::server(format!("create {}: {e}", dir.display())))?;
+        }
+        let writer = Connection::open(path)?;
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        tune(&writer)?;
+        let manager = SqliteConnectionManager::file(path)
+            .with_flags(
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+            )
+            .with_init(|c| {
+                tune(c)?;
+                c.execute_batch("PRAGMA query_only=1;")
+            });
+        let pool = r2d2::Pool::builder()
+            .max_size(readers)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager)?;
+        Ok(Db { pool, writer: Mutex::new(writer) })
+    }
+
+    /// A read-only connection from the pool.
+    pub fn read(&self) -> ApiResult<ReadConn> {
+        Ok(self.pool.get()?)
+    }
+
+    /// The write connection; held for the whole writing call.
+    pub fn write(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the writer poisons the mutex; the connection itself is still fine
+        // (the transaction was dropped, hence rolled back), so keep serving.
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl ToSql for SqlValue {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            SqlValue::Null => ToSqlOutput::Owned(SqlV::Null),
+            SqlValue::Int(i) => ToSqlOutput::Owned(SqlV::Integer(*i)),
+            SqlValue::Real(f) => ToSqlOutput::Owned(SqlV::Real(*f)),
+            SqlValue::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        })
+    }
+}
+
+impl From<i64> for SqlValue {
+    fn from(v: i64) -> Self {
+        SqlValue::Int(v)
+    }
+}
+
+impl From<&str> for SqlValue {
+    fn from(v: &str) -> Self {
+        SqlValue::Text(v.to_string())
+    }
+}
+
+impl From<String> for SqlValue {
+    fn from(v: String) -> Self {
+        SqlValue::Text(v)
+    }
+}
+
+impl<T: Into<SqlValue>> From<Option<T>> for SqlValue {
+    fn from(v: Option<T>) -> Self {
+        v.map(Into::into).unwrap_or(SqlValue::Null)
+    }
+}
+
+/// Runs a statement with bound parameters and returns the number of changed rows.
+pub fn exec(conn: &Connection, sql: &str, params: &[SqlValue]) -> ApiResult<usize> {
+    let mut st = conn.prepare_cached(sql)?;
+    Ok(st.execute(rusqlite::params_from_iter(params.iter()))?)
+}
+
+/// Runs a query and returns the first column of the first row, if any.
+pub fn query_scalar(conn: &Connection, sql: &str, params: &[SqlValue]) -> ApiResult<Option<SqlV>> {
+    let mut st = conn.prepare_cached(sql)?;
+    let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
+    match rows.next()? {
+        Some(r) => Ok(Some(r.get::<_, SqlV>(0)?)),
+        None => Ok(None),
+    }
+}
+
+/// Local time as the protocol prints it: `YYYY-MM-DD HH:MM:SS`.
+pub fn now_str() -> String {
+    chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string()
+}

@@ -1,0 +1,173 @@
+//! The protocol's error codes and the one error type every layer returns.
+//!
+//! A failed call answers `[code, userMsg, internalMsg]` (protocol §1.4/§1.5). `ApiError` carries exactly
+//! those three things; it is turned into the wire form in one place (`api::envelope`), and logged once,
+//! at dispatch. Constructors are named after the codes so call sites read like the protocol text:
+//! `ApiError::param("缺少参数`id`")`.
+
+use std::fmt;
+
+/// Protocol error codes (protocol §1.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Code {
+    /// -100: the client stays silent; used for calls cancelled inside a failed transactional batch.
+    Abort,
+    /// -2: a third party failed.
+    Ext,
+    /// -1: bad credentials, token or old password.
+    AuthFail,
+    /// 1: bad or missing parameter, unknown action, not found, duplicate.
+    Param,
+    /// 2: an auth check failed and the caller is not logged in.
+    NoAuth,
+    /// 3: the database refused the statement.
+    Db,
+    /// 4: internal or configuration error.
+    Server,
+    /// 5: an auth check failed while logged in; readonly field; forbidden SQL.
+    Forbidden,
+    /// 1001: sending an SMS failed.
+    Sms,
+}
+
+impl Code {
+    /// The number on the wire.
+    pub fn number(self) -> i32 {
+        match self {
+            Code::Abort => -100,
+            Code::Ext => -2,
+            Code::AuthFail => -1,
+            Code::Param => 1,
+            Code::NoAuth => 2,
+            Code::Db => 3,
+            Code::Server => 4,
+            Code::Forbidden => 5,
+            Code::Sms => 1001,
+        }
+    }
+
+    /// The user message used when a call site gives none.
+    pub fn default_msg(self) -> &'static str {
+        match self {
+            Code::Abort => "中止执行",
+            Code::Ext => "接口调用错误",
+            Code::AuthFail => "认证失败",
+            Code::Param => "参数不正确",
+            Code::NoAuth => "未登录",
+            Code::Db => "数据库错误",
+            Code::Server => "服务器错误",
+            Code::Forbidden => "禁止操作",
+            Code::Sms => "发送短信失败",
+        }
+    }
+}
+
+/// A failed call: code, message for the user, message for the developer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub code: Code,
+    /// Shown to the user; empty means "the code's default text".
+    pub msg: String,
+    /// Shown to developers (third element of the envelope); may be absent.
+    pub internal: Option<String>,
+}
+
+/// Result alias used throughout the server.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    /// An error with the code's default user message.
+    pub fn new(code: Code) -> Self {
+        ApiError { code, msg: String::new(), internal: None }
+    }
+
+    /// An error with a user message.
+    pub fn with_msg(code: Code, msg: impl Into<String>) -> Self {
+        ApiError { code, msg: msg.into(), internal: None }
+    }
+
+    /// Adds (or replaces) the internal message.
+    pub fn internal(mut self, internal: impl Into<String>) -> Self {
+        self.internal = Some(internal.into());
+        self
+    }
+
+    /// Replaces the user message.
+    pub fn with_user_msg(mut self, msg: impl Into<String>) -> Self {
+        self.msg = msg.into();
+        self
+    }
+
+    /// E_PARAM with a user message.
+    pub fn param(msg: impl Into<String>) -> Self {
+        Self::with_msg(Code::Param, msg)
+    }
+
+    /// E_PARAM with the default user message and a developer message (the usual "bad input" shape).
+    pub fn bad_param(internal: impl Into<String>) -> Self {
+        Self::new(Code::Param).internal(internal)
+    }
+
+    /// E_PARAM for a missing mandatory parameter, worded as the reference does.
+    pub fn missing(name: &str) -> Self {
+        Self::param(format!("缺少参数`{name}`")).internal(format!("Bad Request - param `{name}` is missing"))
+    }
+
+    /// E_FORBIDDEN with a developer message.
+    pub fn forbidden(internal: impl Into<String>) -> Self {
+        Self::new(Code::Forbidden).internal(internal)
+    }
+
+    /// E_NOAUTH with a developer message.
+    pub fn noauth(internal: impl Into<String>) -> Self {
+        Self::new(Code::NoAuth).internal(internal)
+    }
+
+    /// E_AUTHFAIL with a user message.
+    pub fn authfail(msg: impl Into<String>) -> Self {
+        Self::with_msg(Code::AuthFail, msg)
+    }
+
+    /// E_SERVER with a developer message.
+    pub fn server(internal: impl Into<String>) -> Self {
+        Self::new(Code::Server).internal(internal)
+    }
+
+    /// E_DB with a developer message.
+    pub fn db(internal: impl Into<String>) -> Self {
+        Self::new(Code::Db).internal(internal)
+    }
+
+    /// The user message, falling back to the code's default text.
+    pub fn user_msg(&self) -> &str {
+        if self.msg.is_empty() {
+            self.code.default_msg()
+        } else {
+            &self.msg
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}] {}", self.code.number(), self.user_msg())?;
+        if let Some(i) = &self.internal {
+            write!(f, " ({i})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl From<rusqlite::Error> for ApiError {
+    fn from(e: rusqlite::Error) -> Self {
+        ApiError::db(e.to_string())
+    }
+}
+
+impl From<r2d2::Error> for ApiError {
+    fn from(e: r2d2::Error) -> Self {
+        ApiError::server(format!("database pool: {e}"))
+    }
+}

@@ -1,0 +1,290 @@
+//! The hyper 1 accept loop and the translation between HTTP and the protocol core.
+//!
+//! This is the only place hyper types appear. A request becomes an `api::dispatch::Request` (action,
+//! URL and body parameters, caller's token); the call runs on the blocking pool (one call = one
+//! closure with one connection and one transaction); the `Output` becomes a response with the
+//! protocol's headers. Shutdown stops accepting, lets open connections finish, then drains ApiLog.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderMap, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use tokio::net::TcpListener;
+
+use super::{form, route, static_files};
+use crate::api::auth::AppType;
+use crate::api::dispatch::{self, Output};
+use crate::api::params::Params;
+use crate::config::Config;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    listener: TcpListener,
+    state: Arc<AppState>,
+    addr: SocketAddr,
+}
+
+impl Application {
+    /// Opens the database (creating/upgrading it) and binds the listen address.
+    pub async fn build(config: Config) -> Result<Application, Box<dyn std::error::Error + Send + Sync>> {
+        let state = tokio::task::spawn_blocking(move || AppState::open(config)).await??;
+        let listener = TcpListener::bind(&state.config.addr).await?;
+        let addr = listener.local_addr()?;
+        Ok(Application { listener, state, addr })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The shared state (tests use it to flush ApiLog).
+    pub fn state(&self) -> Arc<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until `shutdown` completes, then stops gracefully.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) {
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                conn = self.listener.accept() => {
+                    let (stream, peer) = match conn {
+                        Ok(c) => c,
+                        Err(e) => {
+                            // Out of file descriptors and the like: back off instead of spinning.
+                            log::warn!("accept: {e}");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let state = self.state.clone();
+                    let svc = service_fn(move |req| serve(state.clone(), peer, req));
+                    let conn = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), svc);
+                    let fut = graceful.watch(conn);
+                    tokio::spawn(async move {
+                        if let Err(e) = fut.await {
+                            log::debug!("connection from {peer}: {e}");
+                        }
+                    });
+                }
+                _ = &mut shutdown => break,
+            }
+        }
+        drop(self.listener);
+        tokio::select! {
+            _ = graceful.shutdown() => {}
+            _ = tokio::time::sleep(Duration::from_secs(10)) => log::warn!("connections still open after 10s; closing"),
+        }
+        let state = self.state.clone();
+        let _ = tokio::task::spawn_blocking(move || state.apilog.shutdown()).await;
+    }
+}
+
+type Resp = Response<Full<Bytes>>;
+
+async fn serve(state: Arc<AppState>, peer: SocketAddr, req: Request<Incoming>) -> Result<Resp, Infallible> {
+    let path = req.uri().path().to_string();
+    if !route::is_api(&path) {
+        return Ok(static_files::serve(&state.config.web_root, req.method().as_str(), &path, req.headers()));
+    }
+    let origin = req.headers().get("origin").cloned();
+    let acrh = req.headers().get("access-control-request-headers").cloned();
+    let method = req.method().as_str().to_string();
+    let mut resp = if method == "OPTIONS" || method == "HEAD" {
+        let mut r = Response::new(Full::new(Bytes::new()));
+        r.headers_mut().insert("Allow", HeaderValue::from_static("GET, POST, PATCH, DELETE, OPTIONS, HEAD"));
+        r
+    } else {
+        let out = call(state.clone(), peer, req).await;
+        to_response(out)
+    };
+    api_headers(resp.headers_mut(), &state, origin, acrh);
+    Ok(resp)
+}
+
+fn to_response(out: Output) -> Resp {
+    let mut r = Response::new(Full::new(Bytes::from(out.body)));
+    *r.status_mut() = hyper::StatusCode::from_u16(out.status).unwrap_or(hyper::StatusCode::OK);
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&out.content_type) {
+        h.insert("Content-Type", v);
+    }
+    for (k, v) in out.headers {
+        if let (Ok(k), Ok(v)) = (hyper::header::HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(&v)) {
+            h.append(k, v);
+        }
+    }
+    r
+}
+
+/// The protocol's response headers (§1.6), CORS included.
+fn api_headers(h: &mut HeaderMap, state: &AppState, origin: Option<HeaderValue>, acrh: Option<HeaderValue>) {
+    h.insert("Cache-Control", HeaderValue::from_static("no-cache"));
+    h.insert("X-Powered-By", HeaderValue::from_static("jdcloud"));
+    if let Ok(v) = HeaderValue::from_str(&state.config.server_rev) {
+        h.insert("X-Daca-Server-Rev", v);
+    }
+    if state.config.test_mode {
+        h.insert("X-Daca-Test-Mode", HeaderValue::from_static("1"));
+    }
+    if !h.contains_key("Content-Type") {
+        h.insert("Content-Type", HeaderValue::from_static("text/plain; charset=UTF-8"));
+    }
+    if let Some(o) = origin {
+        h.insert("Access-Control-Allow-Origin", o);
+        h.insert("Access-Control-Allow-Credentials", HeaderValue::from_static("true"));
+        h.insert(
+            "Access-Control-Expose-Headers",
+            HeaderValue::from_static("X-Daca-Server-Rev, X-Daca-Test-Mode, X-Daca-Mock-Mode"),
+        );
+        h.insert("Access-Control-Allow-Methods", HeaderValue::from_static("GET, POST, PATCH, DELETE, OPTIONS"));
+        if let Some(a) = acrh {
+            h.insert("Access-Control-Allow-Headers", a);
+        }
+    }
+}
+
+/// Reads the request into a protocol request and runs it on the blocking pool.
+async fn call(state: Arc<AppState>, peer: SocketAddr, req: Request<Incoming>) -> Output {
+    let (parts, body) = req.into_parts();
+    let url = form::parse_urlencoded(parts.uri.query().unwrap_or("").as_bytes());
+    let header = |k: &str| parts.headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let app = url.get("_app").and_then(Value::as_str).filter(|s| !s.is_empty()).unwrap_or("user").to_string();
+    let (app_type, type_name) = AppType::of_app(&app);
+    let ua = header("user-agent");
+    let mut r = dispatch::Request {
+        post: parts.method == hyper::Method::POST,
+        app,
+        token: token(&parts.headers, &type_name, app_type),
+        addr: match header("x-forwarded-for") {
+            f if f.is_empty() => peer.ip().to_string(),
+            f => format!("{}; {f}", peer.ip()),
+        },
+        ver: version(&url, &ua),
+        ua,
+        ..Default::default()
+    };
+    let content_type = header("content-type");
+    let declared: usize = header("content-length").parse().unwrap_or(0);
+    r.reqsz = (parts.uri.to_string().len() + declared) as i64;
+
+    let prepared: ApiResult<(String, Params)> = async {
+        let route = route::route(
+            parts.method.as_str(),
+            parts.uri.path(),
+            url.get("_ac").and_then(Value::as_str),
+            url.get("ac").and_then(Value::as_str),
+        )?;
+        let max = state.config.max_body;
+        if declared > max {
+            return Err(too_large(max));
+        }
+        let bytes = match Limited::new(body, max).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large(max)),
+            Err(e) => return Err(ApiError::bad_param(format!("reading the body failed: {e}"))),
+        };
+        let mut p = body_params(&parts.method, &content_type, bytes).await?;
+        p.url = url.clone();
+        if let Some(id) = route.id {
+            p.set_url("id", id);
+        }
+        Ok((route.ac, p))
+    }
+    .await;
+    match prepared {
+        Ok((ac, p)) => {
+            r.ac = ac;
+            r.params = p;
+        }
+        Err(e) => {
+            r.ac = url.get("ac").and_then(Value::as_str).unwrap_or("").to_string();
+            r.params = Params::from_url(url);
+            return run_blocking(state, r, Some(e)).await;
+        }
+    }
+    run_blocking(state, r, None).await
+}
+
+async fn run_blocking(state: Arc<AppState>, r: dispatch::Request, pre_error: Option<ApiError>) -> Output {
+    let job = tokio::task::spawn_blocking(move || dispatch::handle_with(&state, r, pre_error)).await;
+    job.unwrap_or_else(|e| Output {
+        status: 200,
+        content_type: "text/plain; charset=UTF-8".into(),
+        headers: vec![],
+        body: format!("[4,\"服务器错误\",\"{}\"]\n", e.to_string().replace('"', "'")).into_bytes(),
+    })
+}
+
+fn too_large(max: usize) -> ApiError {
+    ApiError::param("请求内容太大").internal(format!("request body exceeds {max} bytes"))
+}
+
+/// Body parameters by content type (protocol §1.2).
+async fn body_params(method: &hyper::Method, content_type: &str, bytes: Bytes) -> ApiResult<Params> {
+    let ct = content_type.to_ascii_lowercase();
+    let mut p = Params::default();
+    if bytes.is_empty() {
+        return Ok(p);
+    }
+    if ct.starts_with("application/x-www-form-urlencoded") {
+        let decoded = form::decode_charset(content_type, &bytes);
+        p.body = Value::Object(form::parse_urlencoded(&decoded));
+    } else if ct.starts_with("multipart/form-data") {
+        let (fields, files) = form::parse_multipart(content_type, bytes).await?;
+        p.body = Value::Object(fields);
+        p.files = files;
+    } else if ct.contains("/json") && method != hyper::Method::GET {
+        let decoded = form::decode_charset(content_type, &bytes);
+        p.body = form::parse_json_body(&decoded)?;
+    } else {
+        p.raw = match form::decode_charset(content_type, &bytes) {
+            std::borrow::Cow::Borrowed(_) => bytes,
+            std::borrow::Cow::Owned(v) => Bytes::from(v),
+        };
+    }
+    Ok(p)
+}
+
+/// The caller's token: `Authorization: Bearer`, else the `{appType}id` cookie.
+fn token(h: &HeaderMap, type_name: &str, app_type: AppType) -> Option<String> {
+    if let Some(b) = h.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")) {
+        return Some(b.trim().to_string());
+    }
+    if app_type == AppType::Other {
+        return None;
+    }
+    let name = format!("{type_name}id");
+    h.get_all("cookie").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| {
+        let (k, v) = kv.trim().split_once('=')?;
+        (k == name && !v.is_empty()).then(|| v.to_string())
+    })
+}
+
+/// Client version: `_ver`, else `wx/{v}` from a MicroMessenger user agent, else `web`.
+fn version(url: &serde_json::Map<String, Value>, ua: &str) -> String {
+    if let Some(v) = url.get("_ver").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+        return v.to_string();
+    }
+    if let Some(i) = ua.find("MicroMessenger/") {
+        let v: String = ua[i + 15..].chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+        return format!("wx/{v}");
+    }
+    "web".into()
+}

@@ -1,0 +1,34 @@
+//! # Jindouyun
+//!
+//! A server for the jdcloud (筋斗云) call protocol: `GET|POST /api/Obj.ac?params` answers
+//! `[0, data]` or `[code, msg, internal]`. Tables are declared in `design/DESIGN.md`; the server
+//! creates and upgrades its database from that file and serves every table through one generic layer.
+//!
+//! A tour, from the wire inwards:
+//! - [`http`]: hyper accept loop, routing of `/api/...` forms, body intake, headers, static pages.
+//! - [`api`]: the protocol core without HTTP types: parameters, caller, per-call context,
+//!   dispatch (one call = one transaction), batch, envelope.
+//! - [`crud`]: the generic object layer: add/set/get/query/del, the query language, formats.
+//! - [`query`]: the grammar of `cond`, `res`, `orderby`, `gres`: parsed, checked, bound.
+//! - [`meta`]: the design-file parser, column type rules and schema upgrade.
+//! - [`db`]: connections (one writer, pooled readers) and the SQL dialect.
+//! - [`auth`]: passwords, tokens, login functions.
+//! - [`log`]: ApiLog/ApiLog1 through a batched background writer.
+//! - [`objects`]: the application objects of the product, registered per role.
+//! - [`export`]: csv/txt/xlsx/html exports.
+//!
+//! Dependencies point inwards: `objects` uses `crud`, `crud` never uses `objects`.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod crud;
+pub mod db;
+pub mod error;
+pub mod export;
+pub mod http;
+pub mod log;
+pub mod meta;
+pub mod objects;
+pub mod query;
+pub mod state;

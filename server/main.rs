@@ -1,0 +1,73 @@
+//! `jindouyun`: run the server, or work on its database.
+//!
+//! ```text
+//! jindouyun                  serve (P_ADDR, default 127.0.0.1:8080)
+//! jindouyun upgrade          create missing tables/columns from the design and exit
+//! jindouyun upgrade --diff   print the SQL an upgrade would run, change nothing
+//! ```
+//! Configuration comes from `P_*` environment variables (see README).
+
+use std::process::ExitCode;
+
+use jindouyun::config::Config;
+use jindouyun::db::dialect::{Dialect, Sqlite};
+use jindouyun::http::Application;
+use jindouyun::meta::{upgrade, Design};
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let config = Config::from_env();
+    let r = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        [] | ["serve"] => serve(config),
+        ["upgrade"] => run_upgrade(&config, false),
+        ["upgrade", "--diff"] => run_upgrade(&config, true),
+        ["-h" | "--help" | "help"] => {
+            println!(
+                "usage: jindouyun [serve | upgrade [--diff]]\nconfiguration: P_* environment variables, see README.md"
+            );
+            Ok(())
+        }
+        other => Err(format!("unknown arguments: {other:?} (try --help)").into()),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type AnyErr = Box<dyn std::error::Error + Send + Sync>;
+
+fn serve(config: Config) -> Result<(), AnyErr> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async {
+        let app = Application::build(config).await?;
+        log::info!("jindouyun listening on http://{}/ (api: /api/...)", app.addr());
+        app.run_until_stopped(async {
+            let _ = tokio::signal::ctrl_c().await;
+            log::info!("shutting down");
+        })
+        .await;
+        Ok(())
+    })
+}
+
+fn run_upgrade(config: &Config, diff_only: bool) -> Result<(), AnyErr> {
+    let design = Design::load(&config.design_path)?;
+    if let Some(dir) = config.db_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut conn = rusqlite::Connection::open(&config.db_path)?;
+    let d: &dyn Dialect = &Sqlite;
+    let stmts = if diff_only { upgrade::diff(&conn, &design, d)? } else { upgrade::upgrade(&mut conn, &design, d)? };
+    for s in &stmts {
+        println!("{s};");
+    }
+    if stmts.is_empty() {
+        eprintln!("database is up to date");
+    }
+    Ok(())
+}

@@ -1,0 +1,217 @@
+//! `User` and `Employee`: accounts as each role may see and change them (protocol §3.7, §9.5).
+//!
+//! Passwords never travel through these objects for their owners (only `chpwd` changes them); a
+//! manager creating or resetting an employee gives a password that is hashed before it is stored.
+
+use serde_json::{json, Value};
+
+use crate::api::auth::{perm, AppType};
+use crate::api::ctx::Ctx;
+use crate::api::params::{value_to_string, Params};
+use crate::auth::password;
+use crate::auth::session::Sessions;
+use crate::crud::{Decl, Object, Op, Scope, VCol, Write};
+use crate::error::{ApiError, ApiResult};
+
+/// `User` for one role.
+pub struct User {
+    decl: Decl,
+    self_only: bool,
+}
+
+impl User {
+    /// A buyer: get/set self only; account fields readonly.
+    pub fn user() -> User {
+        let mut d = Decl::new("User").allow(&[Op::Get, Op::Set]);
+        d.readonly = ["uname", "phone", "pwd", "createTm"].map(String::from).to_vec();
+        User { decl: d, self_only: true }
+    }
+
+    /// Staff and admin: every user.
+    pub fn staff() -> User {
+        let mut d = Decl::new("User");
+        d.readonly = vec!["pwd".into()];
+        d.q_fields = Some("id!,name,uname,phone".into());
+        d.tm_col = Some("createTm".into());
+        d.vcols = vec![VCol::new(&["(SELECT COUNT(*) FROM Ordr o WHERE o.userId=t0.id) orderCnt"])];
+        User { decl: d, self_only: false }
+    }
+}
+
+impl Object for User {
+    fn decl(&self) -> &Decl {
+        &self.decl
+    }
+
+    fn on_validate_id(&self, ctx: &mut Ctx, _op: Op, id: &mut Option<i64>) -> ApiResult<()> {
+        if self.self_only {
+            *id = Some(ctx.auth.uid().ok_or_else(|| ctx.auth.refuse("require auth to user"))?);
+        }
+        Ok(())
+    }
+
+    fn on_query(&self, ctx: &mut Ctx, _p: &Params, scope: &mut Scope) -> ApiResult<()> {
+        if self.self_only {
+            scope.eq("id", ctx.auth.uid().unwrap_or(0));
+        }
+        Ok(())
+    }
+
+    fn on_validate(&self, _ctx: &mut Ctx, _p: &Params, w: &mut Write) -> ApiResult<()> {
+        if w.op == Op::Add && !w.fields.contains_key("createTm") {
+            w.fields.insert("createTm".into(), json!(crate::db::now_str()));
+        }
+        Ok(())
+    }
+}
+
+/// `Employee` for staff (self unless manager) or the admin (everything).
+pub struct Employee {
+    decl: Decl,
+    admin: bool,
+}
+
+impl Employee {
+    /// Staff: add/del need `mgr`, checked in the hooks.
+    pub fn emp() -> Employee {
+        let mut d = Decl::new("Employee");
+        d.required = vec![vec!["uname".into(), "phone".into()]];
+        d.q_fields = Some("id!,name,uname,phone".into());
+        Employee { decl: d, admin: false }
+    }
+
+    /// The platform admin.
+    pub fn admin() -> Employee {
+        let mut d = Self::emp().decl;
+        d.required.clear();
+        Employee { decl: d, admin: true }
+    }
+
+    fn is_mgr(&self, ctx: &Ctx) -> bool {
+        self.admin || ctx.auth.has(perm::MGR)
+    }
+}
+
+/// Fields only a manager may change.
+const MGR_FIELDS: [&str; 4] = ["perms", "pwd", "phone", "uname"];
+
+impl Object for Employee {
+    fn decl(&self) -> &Decl {
+        &self.decl
+    }
+
+    fn on_validate_id(&self, ctx: &mut Ctx, op: Op, id: &mut Option<i64>) -> ApiResult<()> {
+        if self.is_mgr(ctx) {
+            if id.is_none() && op != Op::Del {
+                *id = ctx.auth.emp_id();
+            }
+            return Ok(());
+        }
+        let me = ctx.auth.emp_id().ok_or_else(|| ctx.auth.refuse("require auth to employee"))?;
+        if op == Op::Del {
+            return Err(ApiError::forbidden("require auth to manager"));
+        }
+        match *id {
+            None => *id = Some(me),
+            Some(x) if x == me => {}
+            Some(_) => return Err(ApiError::forbidden("an employee may only see and change itself")),
+        }
+        Ok(())
+    }
+
+    fn on_query(&self, ctx: &mut Ctx, _p: &Params, scope: &mut Scope) -> ApiResult<()> {
+        if !self.is_mgr(ctx) {
+            scope.eq("id", ctx.auth.emp_id().unwrap_or(0));
+        }
+        Ok(())
+    }
+
+    fn on_validate(&self, ctx: &mut Ctx, _p: &Params, w: &mut Write) -> ApiResult<()> {
+        let mgr = self.is_mgr(ctx);
+        if !mgr {
+            if w.op == Op::Add {
+                return Err(ApiError::forbidden("require auth to manager"));
+            }
+            if let Some(f) = MGR_FIELDS.iter().find(|f| w.fields.contains_key(**f)) {
+                return Err(ApiError::forbidden(format!("set readonly field Employee.`{f}`")));
+            }
+        }
+        if w.op == Op::Add {
+            w.fields.entry("perms").or_insert(json!("emp"));
+            // The initial password the staff console shows new employees; they change it with chpwd.
+            let pwd = w.fields.get("pwd").map(value_to_string).unwrap_or_else(|| "1234".into());
+            w.fields.insert("pwd".into(), json!(password::hash(&pwd)));
+        } else if let Some(p) = w.fields.get("pwd").map(value_to_string) {
+            if !p.is_empty() {
+                w.fields.insert("pwd".into(), json!(password::hash(&p)));
+            }
+        }
+        if let Some(perms) = w.fields.get("perms").map(value_to_string) {
+            check_perms(&perms)?;
+            if let Some(id) = w.id {
+                Sessions::set_roles(ctx, AppType::Emp, id, &perms)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Perms is a comma list of known role words.
+fn check_perms(perms: &str) -> ApiResult<()> {
+    for p in perms.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if !matches!(p, "emp" | "mgr") {
+            return Err(ApiError::param(format!("未知权限: {p}")));
+        }
+    }
+    Ok(())
+}
+
+/// Staff-only config access helpers `Cinf.getValue(name)` / `Cinf.setValue(name)(value)`.
+pub struct Cinf(pub Decl);
+
+impl Cinf {
+    pub fn new() -> Cinf {
+        Cinf(Decl::new("Cinf"))
+    }
+}
+
+impl Default for Cinf {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Object for Cinf {
+    fn decl(&self) -> &Decl {
+        &self.0
+    }
+
+    fn custom(&self, ctx: &mut Ctx, ac: &str, p: &Params) -> Option<ApiResult<crate::api::Reply>> {
+        let r = match ac {
+            "getValue" => (|| {
+                let name = p.must_str("name")?;
+                let v = ctx.scalar("SELECT value FROM Cinf WHERE name=? ORDER BY id LIMIT 1", &[name.into()])?;
+                Ok(match v {
+                    Some(rusqlite::types::Value::Text(s)) => json!(s),
+                    _ => Value::Null,
+                })
+            })(),
+            "setValue" => (|| {
+                let name = p.must_str("name")?;
+                let body = p.body_fields();
+                let value = match body.get("value") {
+                    None => return Err(ApiError::missing("value")),
+                    Some(v) if crate::api::params::is_absent(v) => crate::query::SqlValue::Null,
+                    Some(v) => value_to_string(v).into(),
+                };
+                let n = ctx.exec("UPDATE Cinf SET value=? WHERE name=?", &[value.clone(), name.clone().into()])?;
+                if n == 0 {
+                    ctx.exec("INSERT INTO Cinf (name, value) VALUES (?,?)", &[name.into(), value])?;
+                }
+                Ok(json!("OK"))
+            })(),
+            _ => return None,
+        };
+        Some(r.map(crate::api::Reply::Data))
+    }
+}

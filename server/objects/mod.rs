@@ -1,0 +1,35 @@
+//! The application: the objects and functions of the reference product (design/DESIGN.md), each
+//! declared once and registered for the roles that may use it.
+//!
+//! Everything here sits on the generic layer (`crud`); the layer never depends on this module.
+
+pub mod account;
+pub mod logs;
+pub mod ordr;
+
+use std::sync::Arc;
+
+use crate::api::functions::Functions;
+use crate::crud::{Decl, Op, Plain, Registry, Role};
+
+/// Registers the application's objects and functions.
+pub fn register(objects: &mut Registry, _functions: &mut Functions) {
+    use Role::*;
+    objects.register("Ordr", &[User], Arc::new(ordr::Ordr::user()));
+    objects.register("Ordr", &[Emp], Arc::new(ordr::Ordr::emp()));
+    objects.register("Ordr", &[Admin], Arc::new(ordr::Ordr::admin()));
+    objects.register("OrderLog", &[User], Arc::new(ordr::OrderLog::user()));
+    objects.register("OrderLog", &[Emp, Admin], Arc::new(ordr::OrderLog::staff()));
+    objects.register("OrderAtt", &[User, Emp], Arc::new(Plain(Decl::new("OrderAtt").allow(&[Op::Query, Op::Get]))));
+
+    objects.register("User", &[User], Arc::new(account::User::user()));
+    objects.register("User", &[Emp, Admin], Arc::new(account::User::staff()));
+    objects.register("Employee", &[Emp], Arc::new(account::Employee::emp()));
+    objects.register("Employee", &[Admin], Arc::new(account::Employee::admin()));
+    objects.register("Cinf", &[Emp, Admin], Arc::new(account::Cinf::new()));
+
+    objects.register("ApiLog", &[Emp, Admin], Arc::new(logs::ApiLog::new()));
+    objects.register("ObjLog", &[Emp, Admin], Arc::new(logs::ObjLog::new()));
+    let log1 = Decl { no_objlog: true, ..Decl::new("ApiLog1").allow(&[Op::Query, Op::Get]) };
+    objects.register("ApiLog1", &[Emp, Admin], Arc::new(Plain(log1)));
+}

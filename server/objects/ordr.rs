@@ -1,0 +1,236 @@
+//! `Ordr` and `OrderLog`: orders and their business log (DESIGN.md, protocol §3.7, §9.4, §9.5).
+//!
+//! Users add, read and cancel their own orders; staff read and move orders through the state
+//! machine; every action writes one OrderLog row. The admin sees everything with the same fields.
+
+use serde_json::{json, Value};
+
+use crate::api::ctx::Ctx;
+use crate::api::params::{value_to_string, Params};
+use crate::crud::{Decl, Object, Op, Scope, SubObj, VCol, Write};
+use crate::error::{ApiError, ApiResult};
+use crate::query::SqlValue;
+
+/// Order states and their labels.
+pub const STATUS: [(&str, &str); 5] =
+    [("CR", "新创建"), ("PA", "已付款"), ("RE", "已完成"), ("CA", "已取消"), ("RF", "已退款")];
+
+/// Who moves an order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Actor {
+    User,
+    Emp,
+    Admin,
+}
+
+/// The order state machine of the generic `Ordr.set` (ticketing.md §4): users cancel new orders;
+/// staff complete or cancel new ones and complete paid ones. Payment and refunds have their own calls.
+pub fn transition_allowed(actor: Actor, from: &str, to: &str) -> bool {
+    match (actor, from, to) {
+        (Actor::User, "CR", "CA") => true,
+        (Actor::Emp | Actor::Admin, "CR", "CA" | "RE") => true,
+        (Actor::Emp | Actor::Admin, "PA", "RE") => true,
+        _ => false,
+    }
+}
+
+/// The Ordr object for one role.
+pub struct Ordr {
+    decl: Decl,
+    actor: Actor,
+}
+
+fn status_labels() -> Vec<(String, String)> {
+    STATUS.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn base_decl() -> Decl {
+    let mut d = Decl::new("Ordr");
+    d.vcols = vec![VCol::new(&["u.name userName", "u.phone userPhone"])
+        .join("LEFT JOIN User u ON u.id=t0.userId")
+        .default_on()];
+    let mut log = SubObj::new("orderLog", "OrderLog", "orderId");
+    log.orderby = Some("id".into());
+    log.default_get = true;
+    let mut atts = SubObj::new("atts", "OrderAtt", "orderId");
+    atts.res = Some("id,attId".into());
+    atts.default_get = true;
+    d.subobjs = vec![log, atts];
+    d.tm_col = Some("createTm".into());
+    d.q_fields = Some("id!,userPhone,userName,dscr".into());
+    d
+}
+
+impl Ordr {
+    /// Orders as a buyer sees them.
+    pub fn user() -> Ordr {
+        let mut d = base_decl().allow(&[Op::Add, Op::Get, Op::Query, Op::Set]);
+        d.readonly = vec!["userId".into(), "createTm".into()];
+        Ordr { decl: d, actor: Actor::User }
+    }
+
+    /// Orders as staff see them (no add/del: DESIGN rule, §9.5).
+    pub fn emp() -> Ordr {
+        let mut d = base_decl().allow(&[Op::Get, Op::Query, Op::Set]);
+        d.readonly = vec!["userId".into(), "createTm".into()];
+        Ordr { decl: d, actor: Actor::Emp }
+    }
+
+    /// Orders as the platform admin sees them.
+    pub fn admin() -> Ordr {
+        Ordr { decl: base_decl(), actor: Actor::Admin }
+    }
+}
+
+/// Writes one OrderLog row.
+pub fn order_log(ctx: &mut Ctx, order_id: i64, action: &str, dscr: Option<&str>) -> ApiResult<()> {
+    let emp: SqlValue = ctx.auth.emp_id().into();
+    ctx.exec(
+        "INSERT INTO OrderLog (orderId, action, tm, dscr, empId) VALUES (?,?,?,?,?)",
+        &[SqlValue::Int(order_id), action.into(), crate::db::now_str().into(), dscr.into(), emp],
+    )?;
+    Ok(())
+}
+
+impl Object for Ordr {
+    fn decl(&self) -> &Decl {
+        &self.decl
+    }
+
+    fn on_query(&self, ctx: &mut Ctx, _p: &Params, scope: &mut Scope) -> ApiResult<()> {
+        if self.actor == Actor::User {
+            let uid = ctx.auth.uid().ok_or_else(|| ctx.auth.refuse("require auth to user"))?;
+            scope.eq("userId", uid);
+        }
+        Ok(())
+    }
+
+    fn on_validate(&self, ctx: &mut Ctx, _p: &Params, w: &mut Write) -> ApiResult<()> {
+        match w.op {
+            Op::Add => {
+                if self.actor == Actor::User {
+                    w.fields.insert("userId".into(), json!(ctx.auth.uid()));
+                }
+                w.fields.insert("status".into(), json!("CR"));
+                w.fields.insert("createTm".into(), json!(crate::db::now_str()));
+            }
+            Op::Set => {
+                if let Some(to) = w.fields.get("status").map(value_to_string) {
+                    let id = w.id.unwrap_or(0);
+                    let from = ctx
+                        .scalar("SELECT status FROM Ordr WHERE id=?", &[SqlValue::Int(id)])?
+                        .and_then(|v| if let rusqlite::types::Value::Text(s) = v { Some(s) } else { None })
+                        .unwrap_or_default();
+                    if from != to && !transition_allowed(self.actor, &from, &to) {
+                        return Err(ApiError::forbidden(format!("order status cannot change from {from} to {to}"))
+                            .with_user_msg(format!("订单状态不可从{}改为{}", label(&from), label(&to))));
+                    }
+                    if from == to {
+                        w.fields.remove("status");
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn on_after(&self, ctx: &mut Ctx, op: Op, id: Option<i64>, w: Option<&Write>) -> ApiResult<()> {
+        let (Some(id), Some(w)) = (id, w) else { return Ok(()) };
+        match op {
+            Op::Add => order_log(ctx, id, "CR", None),
+            Op::Set => match w.fields.get("status") {
+                Some(s) => order_log(ctx, id, &value_to_string(s), None),
+                None => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+
+    fn on_handle_row(&self, _ctx: &mut Ctx, row: &mut serde_json::Map<String, Value>) -> ApiResult<()> {
+        if let Some(s) = row.get("status").and_then(Value::as_str) {
+            let l = label(s);
+            row.insert("statusName".into(), json!(l));
+        }
+        Ok(())
+    }
+}
+
+fn label(code: &str) -> String {
+    STATUS.iter().find(|(k, _)| *k == code).map(|(_, v)| v.to_string()).unwrap_or_else(|| code.to_string())
+}
+
+/// OrderLog for a role: users see the logs of their own orders only (§9.5).
+pub struct OrderLog {
+    decl: Decl,
+    user: bool,
+}
+
+impl OrderLog {
+    fn decl(ops: Option<&[Op]>) -> Decl {
+        let mut d = Decl::new("OrderLog");
+        if let Some(ops) = ops {
+            d = d.allow(ops);
+        }
+        d.vcols = vec![VCol::new(&["e.name empName", "e.phone empPhone"])
+            .join("LEFT JOIN Employee e ON e.id=t0.empId")
+            .default_on()];
+        d.default_sort = Some("id DESC".into());
+        d.enums = vec![("actionName".into(), status_labels())];
+        d
+    }
+
+    /// Read-only, own orders' logs.
+    pub fn user() -> OrderLog {
+        OrderLog { decl: Self::decl(Some(&[Op::Query, Op::Get])), user: true }
+    }
+
+    /// Staff and admin: everything.
+    pub fn staff() -> OrderLog {
+        OrderLog { decl: Self::decl(None), user: false }
+    }
+}
+
+impl Object for OrderLog {
+    fn decl(&self) -> &Decl {
+        &self.decl
+    }
+
+    fn on_query(&self, ctx: &mut Ctx, _p: &Params, scope: &mut Scope) -> ApiResult<()> {
+        if self.user {
+            let uid = ctx.auth.uid().ok_or_else(|| ctx.auth.refuse("require auth to user"))?;
+            scope.sql("t0.orderId IN (SELECT id FROM Ordr WHERE userId=?)", vec![SqlValue::Int(uid)]);
+        }
+        Ok(())
+    }
+
+    fn on_handle_row(&self, _ctx: &mut Ctx, row: &mut serde_json::Map<String, Value>) -> ApiResult<()> {
+        if let Some(a) = row.get("action").cloned() {
+            row.insert("actionName".into(), a);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_may_only_cancel_new_orders() {
+        assert!(transition_allowed(Actor::User, "CR", "CA"));
+        assert!(!transition_allowed(Actor::User, "CR", "RE"));
+        assert!(!transition_allowed(Actor::User, "PA", "CA"));
+        assert!(!transition_allowed(Actor::User, "CA", "CR"));
+    }
+
+    #[test]
+    fn staff_complete_or_cancel_new_orders_and_complete_paid_ones() {
+        assert!(transition_allowed(Actor::Emp, "CR", "RE"));
+        assert!(transition_allowed(Actor::Emp, "CR", "CA"));
+        assert!(transition_allowed(Actor::Emp, "PA", "RE"));
+        assert!(!transition_allowed(Actor::Emp, "CA", "RE"));
+        assert!(!transition_allowed(Actor::Emp, "CR", "PA"), "payment only through a verified notification");
+        assert!(!transition_allowed(Actor::Emp, "RE", "CA"));
+    }
+}

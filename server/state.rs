@@ -1,0 +1,57 @@
+//! The shared state of a running server, built once at start-up and cloned (as `Arc`) into every
+//! connection: configuration, database, schema, objects, functions, sessions, the ApiLog writer.
+
+use std::sync::Arc;
+
+use crate::api::functions::Functions;
+use crate::auth::session::Sessions;
+use crate::config::Config;
+use crate::crud::Registry;
+use crate::db::dialect::{Dialect, Sqlite};
+use crate::db::Db;
+use crate::error::ApiResult;
+use crate::log::apilog::ApiLogger;
+use crate::meta::{upgrade, Design};
+
+/// Everything a call may need.
+pub struct AppState {
+    pub config: Config,
+    pub db: Arc<Db>,
+    pub dialect: Box<dyn Dialect>,
+    pub design: Design,
+    pub objects: Registry,
+    pub functions: Functions,
+    pub sessions: Sessions,
+    pub apilog: ApiLogger,
+}
+
+impl AppState {
+    /// Loads the design, opens and upgrades the database, registers the application.
+    pub fn open(config: Config) -> ApiResult<Arc<AppState>> {
+        let design = Design::load(&config.design_path)?;
+        let db = Arc::new(Db::open(&config.db_path, config.db_pool)?);
+        let dialect: Box<dyn Dialect> = Box::new(Sqlite);
+        {
+            let mut conn = db.write();
+            let ran = upgrade::upgrade(&mut conn, &design, dialect.as_ref())?;
+            if !ran.is_empty() {
+                log::info!("database upgraded: {} statement(s)", ran.len());
+            }
+            crate::auth::bootstrap(&conn)?;
+        }
+        let mut objects = Registry::new(&design);
+        let mut functions = Functions::framework();
+        crate::objects::register(&mut objects, &mut functions);
+        let apilog = ApiLogger::start(db.clone(), config.apilog)?;
+        Ok(Arc::new(AppState {
+            config,
+            db,
+            dialect,
+            design,
+            objects,
+            functions,
+            sessions: Sessions::default(),
+            apilog,
+        }))
+    }
+}
