@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 
 use super::auth::Auth;
 use super::ctx::{Ctx, Reply};
-use super::dispatch::{dispatch, guarded, run_in_tx, CallResult, Request};
+use super::dispatch::{dispatch, guarded, run_in_tx, CallIds, CallResult, Request};
 use super::params::{value_to_string, Params};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::log::apilog::{truncate, ApiLog1Row};
@@ -160,8 +160,7 @@ pub fn run(state: &AppState, auth: &mut Auth, req: &Request, apilog_id: i64, deb
                             &mut conn,
                             TransactionBehavior::Immediate,
                             auth,
-                            (apilog_id, Some(id1)),
-                            debug,
+                            CallIds { apilog: apilog_id, apilog1: Some(id1), debug },
                             &s.ac,
                             &p,
                         );

@@ -93,14 +93,21 @@ fn state_fn(ctx: &Ctx, ac: &str) -> Option<super::functions::FnDef> {
     ctx.state.functions.get(ac)
 }
 
+/// Identifies a call for logging: its ApiLog id, its ApiLog1 id inside a batch, its debug level.
+#[derive(Debug, Clone, Copy)]
+pub struct CallIds {
+    pub apilog: i64,
+    pub apilog1: Option<i64>,
+    pub debug: u8,
+}
+
 /// Runs one call in its own transaction on `conn`, then runs after-commit actions.
 pub fn run_in_tx(
     state: &AppState,
     conn: &mut Connection,
     behavior: TransactionBehavior,
     auth: &mut Auth,
-    apilog: (i64, Option<i64>),
-    debug: u8,
+    ids: CallIds,
     ac: &str,
     p: &Params,
 ) -> CallResult {
@@ -108,8 +115,8 @@ pub fn run_in_tx(
         Ok(tx) => tx,
         Err(e) => return CallResult { result: Err(e.into()), debug: vec![], cookies: vec![] },
     };
-    let mut ctx = Ctx::new(state, &tx, auth.clone(), apilog.0, debug);
-    ctx.apilog1_id = apilog.1;
+    let mut ctx = Ctx::new(state, &tx, auth.clone(), ids.apilog, ids.debug);
+    ctx.apilog1_id = ids.apilog1;
     let result = guarded(|| dispatch(&mut ctx, ac, p));
     let after = ctx.take_after_commit();
     let (debug, cookies, new_auth) =
@@ -186,8 +193,7 @@ pub fn handle_with(state: &AppState, req: Request, pre_error: Option<ApiError>) 
             &mut conn,
             TransactionBehavior::Immediate,
             &mut auth,
-            (apilog_id, None),
-            debug,
+            CallIds { apilog: apilog_id, apilog1: None, debug },
             &req.ac,
             &req.params,
         )
@@ -198,8 +204,7 @@ pub fn handle_with(state: &AppState, req: Request, pre_error: Option<ApiError>) 
                 &mut conn,
                 TransactionBehavior::Deferred,
                 &mut auth,
-                (apilog_id, None),
-                debug,
+                CallIds { apilog: apilog_id, apilog1: None, debug },
                 &req.ac,
                 &req.params,
             ),

@@ -96,7 +96,7 @@ fn attach_subs(ctx: &mut Ctx, plan: &Plan, p: &Params, rows: &mut [Map<String, V
         let cp = Params::from_url(url);
         let mut scope = Scope::default();
         child.on_query(ctx, &cp, &mut scope)?;
-        let mut cplan = select::plan(ctx, child.as_ref(), &table, &cp, &scope, ReadMode::Query)?;
+        let mut cplan = select::plan(ctx, child.as_ref(), table, &cp, &scope, ReadMode::Query)?;
         let fk_idx = match cplan.col_index(&def.fk) {
             Some(i) => i,
             None => {

@@ -31,11 +31,11 @@ pub fn objlog(ctx: &mut Ctx, obj: &dyn Object, id: Option<i64>, dscr: &str) -> A
     Ok(())
 }
 
+/// Column fields and sub-object arrays of a body.
+type Split = (Map<String, Value>, Vec<(String, Vec<Value>)>);
+
 /// Splits body fields into column fields and sub-object arrays; drops `p_*` and `_*` keys.
-fn split_fields(
-    obj: &dyn Object,
-    body: Map<String, Value>,
-) -> ApiResult<(Map<String, Value>, Vec<(String, Vec<Value>)>)> {
+fn split_fields(obj: &dyn Object, body: Map<String, Value>) -> ApiResult<Split> {
     let mut fields = Map::new();
     let mut subs = Vec::new();
     for (k, v) in body {

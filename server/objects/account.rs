@@ -21,7 +21,7 @@ pub struct User {
 
 impl User {
     /// A buyer: get/set self only; account fields readonly.
-    pub fn user() -> User {
+    pub fn buyer() -> User {
         let mut d = Decl::new("User").allow(&[Op::Get, Op::Set]);
         d.readonly = ["uname", "phone", "pwd", "createTm"].map(String::from).to_vec();
         User { decl: d, self_only: true }

@@ -22,7 +22,7 @@ pub fn register(objects: &mut Registry, _functions: &mut Functions) {
     objects.register("OrderLog", &[Emp, Admin], Arc::new(ordr::OrderLog::staff()));
     objects.register("OrderAtt", &[User, Emp], Arc::new(Plain(Decl::new("OrderAtt").allow(&[Op::Query, Op::Get]))));
 
-    objects.register("User", &[User], Arc::new(account::User::user()));
+    objects.register("User", &[User], Arc::new(account::User::buyer()));
     objects.register("User", &[Emp, Admin], Arc::new(account::User::staff()));
     objects.register("Employee", &[Emp], Arc::new(account::Employee::emp()));
     objects.register("Employee", &[Admin], Arc::new(account::Employee::admin()));

@@ -3,7 +3,7 @@
 //! Users add, read and cancel their own orders; staff read and move orders through the state
 //! machine; every action writes one OrderLog row. The admin sees everything with the same fields.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::api::ctx::Ctx;
 use crate::api::params::{value_to_string, Params};
@@ -26,12 +26,12 @@ pub enum Actor {
 /// The order state machine of the generic `Ordr.set` (ticketing.md §4): users cancel new orders;
 /// staff complete or cancel new ones and complete paid ones. Payment and refunds have their own calls.
 pub fn transition_allowed(actor: Actor, from: &str, to: &str) -> bool {
-    match (actor, from, to) {
-        (Actor::User, "CR", "CA") => true,
-        (Actor::Emp | Actor::Admin, "CR", "CA" | "RE") => true,
-        (Actor::Emp | Actor::Admin, "PA", "RE") => true,
-        _ => false,
-    }
+    matches!(
+        (actor, from, to),
+        (Actor::User, "CR", "CA")
+            | (Actor::Emp | Actor::Admin, "CR", "CA" | "RE")
+            | (Actor::Emp | Actor::Admin, "PA", "RE")
+    )
 }
 
 /// The Ordr object for one role.
@@ -40,15 +40,19 @@ pub struct Ordr {
     actor: Actor,
 }
 
-fn status_labels() -> Vec<(String, String)> {
-    STATUS.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+/// A vcol turning a code column into its label (`CASE t0.col WHEN 'CR' THEN '新创建' ... END name`).
+/// The labels are constants of this file, never request text.
+fn label_vcol(col: &str, name: &str) -> VCol {
+    let whens: String = STATUS.iter().map(|(k, v)| format!(" WHEN '{k}' THEN '{v}'")).collect();
+    VCol::new(&[&format!("CASE t0.{col}{whens} ELSE t0.{col} END {name}")])
 }
 
 fn base_decl() -> Decl {
     let mut d = Decl::new("Ordr");
-    d.vcols = vec![VCol::new(&["u.name userName", "u.phone userPhone"])
-        .join("LEFT JOIN User u ON u.id=t0.userId")
-        .default_on()];
+    d.vcols = vec![
+        VCol::new(&["u.name userName", "u.phone userPhone"]).join("LEFT JOIN User u ON u.id=t0.userId").default_on(),
+        label_vcol("status", "statusName").default_on(),
+    ];
     let mut log = SubObj::new("orderLog", "OrderLog", "orderId");
     log.orderby = Some("id".into());
     log.default_get = true;
@@ -107,6 +111,11 @@ impl Object for Ordr {
 
     fn on_validate(&self, ctx: &mut Ctx, _p: &Params, w: &mut Write) -> ApiResult<()> {
         match w.op {
+            Op::Add if self.actor == Actor::Admin => {
+                // The platform may record orders as they were (imports); it only gets defaults.
+                w.fields.entry("status").or_insert(json!("CR"));
+                w.fields.entry("createTm").or_insert(json!(crate::db::now_str()));
+            }
             Op::Add => {
                 if self.actor == Actor::User {
                     w.fields.insert("userId".into(), json!(ctx.auth.uid()));
@@ -146,14 +155,6 @@ impl Object for Ordr {
             _ => Ok(()),
         }
     }
-
-    fn on_handle_row(&self, _ctx: &mut Ctx, row: &mut serde_json::Map<String, Value>) -> ApiResult<()> {
-        if let Some(s) = row.get("status").and_then(Value::as_str) {
-            let l = label(s);
-            row.insert("statusName".into(), json!(l));
-        }
-        Ok(())
-    }
 }
 
 fn label(code: &str) -> String {
@@ -172,11 +173,13 @@ impl OrderLog {
         if let Some(ops) = ops {
             d = d.allow(ops);
         }
-        d.vcols = vec![VCol::new(&["e.name empName", "e.phone empPhone"])
-            .join("LEFT JOIN Employee e ON e.id=t0.empId")
-            .default_on()];
+        d.vcols = vec![
+            VCol::new(&["e.name empName", "e.phone empPhone"])
+                .join("LEFT JOIN Employee e ON e.id=t0.empId")
+                .default_on(),
+            label_vcol("action", "actionName").default_on(),
+        ];
         d.default_sort = Some("id DESC".into());
-        d.enums = vec![("actionName".into(), status_labels())];
         d
     }
 
@@ -200,13 +203,6 @@ impl Object for OrderLog {
         if self.user {
             let uid = ctx.auth.uid().ok_or_else(|| ctx.auth.refuse("require auth to user"))?;
             scope.sql("t0.orderId IN (SELECT id FROM Ordr WHERE userId=?)", vec![SqlValue::Int(uid)]);
-        }
-        Ok(())
-    }
-
-    fn on_handle_row(&self, _ctx: &mut Ctx, row: &mut serde_json::Map<String, Value>) -> ApiResult<()> {
-        if let Some(a) = row.get("action").cloned() {
-            row.insert("actionName".into(), a);
         }
         Ok(())
     }

@@ -17,6 +17,10 @@ use super::lexer::{check_tokens, lex, snippet, Ctx, Tok, Token};
 use super::{parse_int, CmpOp, Cond, SqlValue};
 use crate::error::{ApiError, ApiResult};
 
+/// How deep `(`, `NOT` and unary `-` may nest. Far beyond any real query; it keeps a hostile
+/// `((((...` from overflowing the stack, which would abort the whole server rather than fail one call.
+const MAX_DEPTH: usize = 32;
+
 /// Words that cannot be field names in a cond, because they would make the grammar ambiguous.
 const RESERVED: [&str; 7] = ["AND", "OR", "NOT", "IS", "NULL", "LIKE", "IN"];
 
@@ -34,7 +38,7 @@ pub fn parse_cond(s: &str) -> ApiResult<Option<Cond>> {
             return Ok(Some(Cond::Cmp { field: "id".into(), op: CmpOp::Eq, value: SqlValue::Int(id) }));
         }
     }
-    let mut p = Parser::new(s, Ctx::Cond, &[])?;
+    let mut p = Parser::new(s, Ctx::Cond)?;
     let cond = p.expr()?;
     p.expect_end()?;
     Ok(Some(cond))
@@ -46,15 +50,16 @@ pub(crate) struct Parser<'a> {
     toks: Vec<Token>,
     i: usize,
     pub ctx: Ctx,
+    depth: usize,
 }
 
 impl<'a> Parser<'a> {
-    /// Lexes `src` and runs [`check_tokens`] (sub-queries, function calls other than `allowed_calls`,
-    /// stray characters) before any parsing.
-    pub fn new(src: &'a str, ctx: Ctx, allowed_calls: &[&str]) -> ApiResult<Self> {
+    /// Lexes `src` and runs [`check_tokens`] (sub-queries, function calls, stray characters) before any
+    /// parsing.
+    pub fn new(src: &'a str, ctx: Ctx) -> ApiResult<Self> {
         let toks = lex(src);
-        check_tokens(src, &toks, ctx, allowed_calls)?;
-        Ok(Parser { src, toks, i: 0, ctx })
+        check_tokens(src, &toks, ctx)?;
+        Ok(Parser { src, toks, i: 0, ctx, depth: 0 })
     }
 
     pub fn peek(&self) -> Option<&Tok> {
@@ -123,6 +128,17 @@ impl<'a> Parser<'a> {
         ApiError::bad_param(format!("{}: {msg} near `{}`", self.ctx.what(), snippet(self.src, pos)))
     }
 
+    /// Runs a nested production, refusing nesting deeper than [`MAX_DEPTH`].
+    pub fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> ApiResult<T>) -> ApiResult<T> {
+        if self.depth >= MAX_DEPTH {
+            return Err(self.err("nested too deeply"));
+        }
+        self.depth += 1;
+        let r = f(self);
+        self.depth -= 1;
+        r
+    }
+
     /// `expr := and (OR and)*`. Stops before a token it cannot use (`)`, `,`, end), for the caller to check.
     pub fn expr(&mut self) -> ApiResult<Cond> {
         let mut items = vec![self.and_expr()?];
@@ -142,12 +158,14 @@ impl<'a> Parser<'a> {
 
     fn term(&mut self) -> ApiResult<Cond> {
         if self.eat_kw("NOT") {
-            return Ok(Cond::Not(Box::new(self.term()?)));
+            return self.nested(|p| Ok(Cond::Not(Box::new(p.term()?))));
         }
         if self.eat(&Tok::LParen) {
-            let inner = self.expr()?;
-            self.expect(&Tok::RParen, "`)`")?;
-            return Ok(inner);
+            return self.nested(|p| {
+                let inner = p.expr()?;
+                p.expect(&Tok::RParen, "`)`")?;
+                Ok(inner)
+            });
         }
         let field = self.cond_field()?;
         if self.peek() == Some(&Tok::LParen) {
@@ -356,6 +374,16 @@ mod tests {
     fn chains_of_the_same_operator_are_flat() {
         let Cond::And(items) = parse("a=1 and b=2 and (c=3 and d=4)") else { panic!("expected And") };
         assert_eq!(items.len(), 4);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_instead_of_overflowing_the_stack() {
+        let ok = format!("{}a=1{}", "(".repeat(30), ")".repeat(30));
+        assert!(parse_cond(&ok).is_ok());
+        let hostile = format!("{}a=1{}", "(".repeat(100_000), ")".repeat(100_000));
+        let err = parse_cond(&hostile).unwrap_err();
+        assert!(err.internal.unwrap().starts_with("bad cond: nested too deeply"));
+        assert_eq!(code(&"NOT ".repeat(100_000)), Code::Param);
     }
 
     #[test]

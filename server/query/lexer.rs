@@ -1,5 +1,6 @@
-//! The tokenizer shared by the `cond`, `orderby` and aggregate-argument grammars, and the checks that
-//! run over a whole token list before any parsing (sub-queries, function calls, stray characters).
+//! The tokenizer shared by the `cond`, `orderby` and aggregate-argument grammars, the checks that run
+//! over a whole token list before any parsing (sub-queries, function calls, stray characters), and the
+//! quote-aware bracket matching used where text is cut up before it is lexed.
 //!
 //! Lexing never fails: anything outside the grammar (`;`, comments, unknown characters, an unterminated
 //! string) becomes a [`Tok::Bad`] token, so the forbidden-word check still sees the whole input and
@@ -15,6 +16,7 @@ pub(crate) struct Token {
     pub pos: usize,
 }
 
+/// What a token is.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Tok {
     /// `name` or `tbl.name` (one dot at most); keywords are identifiers too, matched case-insensitively.
@@ -38,8 +40,9 @@ pub(crate) enum Tok {
     Bad(String),
 }
 
-/// Keywords that may be followed by `(` without being a function call.
-const PAREN_KEYWORDS: [&str; 4] = ["AND", "OR", "NOT", "IN"];
+/// Keywords that may be followed by `(` without being a function call (`count(distinct(x))`); the
+/// grammar then decides whether the parenthesis is allowed there.
+const PAREN_KEYWORDS: [&str; 7] = ["AND", "OR", "NOT", "IN", "LIKE", "BETWEEN", "DISTINCT"];
 
 /// Words that introduce a sub-query; refused wherever they appear outside quotes.
 const FORBIDDEN_WORDS: [&str; 2] = ["SELECT", "UNION"];
@@ -56,16 +59,28 @@ pub(crate) fn is_ident_char(c: char) -> bool {
 
 /// Is `s` a whole identifier, optionally with one `tbl.` prefix?
 pub(crate) fn is_field_name(s: &str) -> bool {
-    let mut parts = s.split('.');
-    let ok = |p: Option<&str>| {
-        p.is_some_and(|p| p.chars().next().is_some_and(is_ident_start) && p.chars().all(is_ident_char))
-    };
-    let first = parts.next();
-    match (parts.next(), parts.next()) {
-        (None, _) => ok(first),
-        (second @ Some(_), None) => ok(first) && ok(second),
-        _ => false,
+    let ident = |p: &str| p.chars().next().is_some_and(is_ident_start) && p.chars().all(is_ident_char);
+    match s.split_once('.') {
+        Some((table, name)) => ident(table) && ident(name),
+        None => ident(s),
     }
+}
+
+/// Index of the `)` closing an already-opened `(`, skipping quoted text.
+pub(crate) fn find_close(s: &str) -> Option<usize> {
+    let (mut depth, mut quote) = (0usize, None);
+    for (i, c) in s.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') if depth == 0 => return Some(i),
+            (None, ')') => depth -= 1,
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Splits `src` into tokens. Never fails; see the module comment.
@@ -218,9 +233,10 @@ impl Ctx {
 }
 
 /// Refuses a token list before parsing: sub-query words (E_FORBIDDEN), identifiers followed by `(` other
-/// than `allowed_calls` and the keywords AND/OR/NOT/IN (E_FORBIDDEN), then the first bad token (E_PARAM).
+/// than [`PAREN_KEYWORDS`] (E_FORBIDDEN; allowed aggregates are split off before lexing), then the first
+/// bad token (E_PARAM).
 /// The order matters: an injection attempt is reported as forbidden even when it is also malformed.
-pub(crate) fn check_tokens(src: &str, toks: &[Token], ctx: Ctx, allowed_calls: &[&str]) -> ApiResult<()> {
+pub(crate) fn check_tokens(src: &str, toks: &[Token], ctx: Ctx) -> ApiResult<()> {
     for t in toks {
         if let Tok::Ident(name) = &t.tok {
             if FORBIDDEN_WORDS.iter().any(|w| w.eq_ignore_ascii_case(name)) {
@@ -230,7 +246,7 @@ pub(crate) fn check_tokens(src: &str, toks: &[Token], ctx: Ctx, allowed_calls: &
     }
     for w in toks.windows(2) {
         if let (Tok::Ident(name), Tok::LParen) = (&w[0].tok, &w[1].tok) {
-            let known = PAREN_KEYWORDS.iter().chain(allowed_calls).any(|k| k.eq_ignore_ascii_case(name));
+            let known = PAREN_KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(name));
             if !known {
                 return Err(ctx.function_error(name));
             }
@@ -315,14 +331,14 @@ mod tests {
     #[test]
     fn forbidden_words_are_found_even_after_a_bad_token() {
         let src = "id=1; select pwd from User";
-        let err = check_tokens(src, &lex(src), Ctx::Cond, &[]).unwrap_err();
+        let err = check_tokens(src, &lex(src), Ctx::Cond).unwrap_err();
         assert_eq!(err.code, crate::error::Code::Forbidden);
     }
 
     #[test]
     fn words_inside_quotes_are_not_forbidden() {
         let src = "name='select sleep(1)'";
-        assert!(check_tokens(src, &lex(src), Ctx::Cond, &[]).is_ok());
+        assert!(check_tokens(src, &lex(src), Ctx::Cond).is_ok());
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //!
 //! Files: `lexer` (tokens and pre-parse checks), [`cond`] (the `cond` grammar and the token parser),
 //! [`res`] (`res` and `gres`), [`orderby`], [`kv`] (key/value conditions and `cond` in its JSON forms),
-//! [`qsearch`] (fuzzy search), [`render`] (AST → SQL).
+//! [`qsearch`](mod@qsearch) (fuzzy search), [`render`] (AST → SQL).
 
 pub mod cond;
 pub mod kv;

@@ -14,7 +14,7 @@ use crate::error::ApiResult;
 
 /// Parses an `orderby` list; `""` gives an empty list.
 pub fn parse_orderby(s: &str) -> ApiResult<Vec<OrderItem>> {
-    let mut p = Parser::new(s, Ctx::Orderby, &[])?;
+    let mut p = Parser::new(s, Ctx::Orderby)?;
     let mut items = Vec::new();
     if p.at_end() {
         return Ok(items);

@@ -1,4 +1,4 @@
-//! Rendering parsed conditions, arithmetic, aggregates and orderby terms to SQL.
+//! Rendering parsed conditions, arithmetic and aggregates to SQL.
 //!
 //! The only text written here is fixed keywords, operators and `?`; literals go to [`Sql::params`] and
 //! identifiers are whatever [`Resolve::field`] returns. So a request can only reach SQL text through the
@@ -9,6 +9,7 @@
 //!
 //! On error `out` may hold a partial rendering; callers discard it.
 
+use super::lexer::find_close;
 use super::{AggArg, Arith, Cond, ResItem, Resolve, Sql};
 use crate::error::{ApiError, ApiResult};
 
@@ -183,28 +184,9 @@ fn push_field(name: &str, r: &mut dyn Resolve, out: &mut Sql) -> ApiResult<()> {
 }
 
 /// Is `expr` one parenthesised group, `(...)`, as resolvers return vcol expressions? Quote-aware, so
-/// `(a) || (b)` and `('(')` are told apart correctly.
+/// `(a) + (b)` and `('(')` are told apart correctly.
 fn is_wrapped(expr: &str) -> bool {
-    if !expr.starts_with('(') {
-        return false;
-    }
-    let (mut depth, mut quote) = (0usize, None);
-    for (i, c) in expr.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
-            (None, '(') => depth += 1,
-            (None, ')') => {
-                depth -= 1;
-                if depth == 0 {
-                    return i == expr.len() - 1;
-                }
-            }
-            _ => {}
-        }
-    }
-    false
+    expr.strip_prefix('(').and_then(find_close).is_some_and(|i| i + 2 == expr.len())
 }
 
 #[cfg(test)]
@@ -214,7 +196,8 @@ mod tests {
     use crate::query::{parse_cond, parse_cond_value, parse_res, qsearch, SqlValue};
     use serde_json::json;
 
-    /// Knows a few columns of `t0` and two vcols; refuses everything else, as the real resolver will.
+    /// Knows a few columns of `t0` and some vcol-like expressions; refuses everything else, as the real
+    /// resolver will.
     fn resolver(name: &str) -> ApiResult<String> {
         let col = name.strip_prefix("t0.").unwrap_or(name);
         match col {

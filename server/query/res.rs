@@ -18,7 +18,7 @@
 //! grammar does not know is E_PARAM "bad property".
 
 use super::cond::{negate, Parser};
-use super::lexer::{check_tokens, is_field_name, is_ident_char, lex, Ctx, Tok};
+use super::lexer::{check_tokens, find_close, is_field_name, is_ident_char, lex, Ctx, Tok};
 use super::{AggArg, AggFunc, Arith, GresItem, ResItem};
 use crate::error::{ApiError, ApiResult};
 
@@ -62,7 +62,8 @@ fn parse_item(item: &str) -> ApiResult<ResItem> {
     if name.eq_ignore_ascii_case("null") {
         return match parse_tail(rest, item)? {
             (Some(alias), None) => Ok(ResItem::Null { alias }),
-            _ => Err(ApiError::bad_param(format!("bad property: `null` needs an alias in `{item}`"))),
+            (None, _) => Err(ApiError::bad_param(format!("bad property: `null` needs an alias in `{item}`"))),
+            _ => Err(bad_property(item)),
         };
     }
     check_field(name, item)?;
@@ -85,6 +86,8 @@ fn parse_agg(name: &str, args: &str, item: &str) -> ApiResult<ResItem> {
     };
     let close = find_close(args).ok_or_else(|| invalid_item(item))?;
     let (inner, rest) = (&args[..close], &args[close + 1..]);
+    // Checked before the alias, so a hidden sub-query is reported as forbidden whatever else is wrong.
+    let mut p = Parser::new(inner, Ctx::Res)?;
     let alias = match parse_tail(rest, item)? {
         (Some(alias), None) => alias,
         (None, None) => {
@@ -92,7 +95,6 @@ fn parse_agg(name: &str, args: &str, item: &str) -> ApiResult<ResItem> {
         }
         (_, Some(_)) => return Err(bad_property(item)),
     };
-    let mut p = Parser::new(inner, Ctx::Res, &[])?;
     let parsed = match func {
         Some(func) => {
             if func == AggFunc::Count && p.peek() == Some(&Tok::Star) && p.peek2().is_none() {
@@ -155,7 +157,7 @@ impl Parser<'_> {
                 self.bump();
                 return Ok(Arith::Num(v));
             }
-            return Ok(Arith::Neg(Box::new(self.arith_unary()?)));
+            return self.nested(|p| Ok(Arith::Neg(Box::new(p.arith_unary()?))));
         }
         match self.peek() {
             Some(Tok::Num(v)) => {
@@ -166,9 +168,11 @@ impl Parser<'_> {
             Some(Tok::Ident(_)) => Ok(Arith::Field(self.res_field()?)),
             Some(Tok::LParen) => {
                 self.bump();
-                let inner = self.arith()?;
-                self.expect(&Tok::RParen, "`)`")?;
-                Ok(inner)
+                self.nested(|p| {
+                    let inner = p.arith()?;
+                    p.expect(&Tok::RParen, "`)`")?;
+                    Ok(inner)
+                })
             }
             _ => Err(self.err("expected a field or a number")),
         }
@@ -191,7 +195,7 @@ impl Parser<'_> {
 
 /// Splits at top-level commas. Inside `()`/`{}` both quote styles protect commas; at the top level only
 /// `"` does (a quoted alias), so an apostrophe in an enum label is plain text.
-pub(crate) fn split_items(s: &str) -> ApiResult<Vec<&str>> {
+fn split_items(s: &str) -> ApiResult<Vec<&str>> {
     if s.trim().is_empty() {
         return Ok(Vec::new());
     }
@@ -313,26 +317,9 @@ fn parse_enums(s: &str, item: &str) -> ApiResult<Labels> {
     Ok(out)
 }
 
-/// Index of the `)` closing an already-opened `(`, skipping quoted text.
-fn find_close(s: &str) -> Option<usize> {
-    let (mut depth, mut quote) = (0usize, None);
-    for (i, c) in s.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
-            (None, '(') => depth += 1,
-            (None, ')') if depth == 0 => return Some(i),
-            (None, ')') => depth -= 1,
-            _ => {}
-        }
-    }
-    None
-}
-
 /// The error for an item that fits no form: E_FORBIDDEN if it hides a sub-query or a call, else E_PARAM.
 fn invalid_item(item: &str) -> ApiError {
-    match check_tokens(item, &lex(item), Ctx::Res, &[]) {
+    match check_tokens(item, &lex(item), Ctx::Res) {
         Err(e) if e.code == crate::error::Code::Forbidden => e,
         _ => bad_property(item),
     }
@@ -443,6 +430,10 @@ mod tests {
                 alias: "用户数".into()
             }
         );
+        assert_eq!(
+            one("count(distinct(userId)) n"),
+            ResItem::Agg { func: AggFunc::Count, distinct: true, arg: AggArg::Expr(f("userId")), alias: "n".into() }
+        );
         for (s, func) in [("avg(a) x", AggFunc::Avg), ("Max(a) x", AggFunc::Max), ("MIN(a) x", AggFunc::Min)] {
             assert!(matches!(one(s), ResItem::Agg { func: g, .. } if g == func), "{s}");
         }
@@ -483,6 +474,13 @@ mod tests {
     }
 
     #[test]
+    fn deep_arithmetic_nesting_is_refused() {
+        let hostile = format!("sum({}a{}) x", "(".repeat(50_000), ")".repeat(50_000));
+        assert_eq!(code(&hostile), Code::Param);
+        assert_eq!(code(&format!("sum({}a) x", "- ".repeat(50_000))), Code::Param);
+    }
+
+    #[test]
     fn commas_inside_calls_and_quotes_do_not_split() {
         let items = res("countif(a IN ('x,y', 'z'), b) n, id");
         assert_eq!(items.len(), 2);
@@ -507,7 +505,12 @@ mod tests {
 
     #[test]
     fn sub_queries_are_forbidden() {
-        for s in ["(select pwd from User) x", "sum((select 1)) x", "countif(id in (select id from User)) x"] {
+        for s in [
+            "(select pwd from User) x",
+            "sum((select 1)) x",
+            "sum((select 1))",
+            "countif(id in (select id from User)) x",
+        ] {
             assert_eq!(code(s), Code::Forbidden, "{s}");
         }
     }

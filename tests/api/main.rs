@@ -1,0 +1,6 @@
+//! Integration tests through the real HTTP server: one binary, one module per area.
+
+mod crud;
+mod helpers;
+mod protocol;
+mod schema;

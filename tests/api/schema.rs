@@ -1,0 +1,116 @@
+//! The design file drives the database (protocol §2): creation, upgrade without data loss, the
+//! `upgrade --diff` command, and the bootstrap employee.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::json;
+
+use crate::helpers::{spawn_app, spawn_with, Body};
+
+/// A design that includes the real one and adds a table and a column to a copy of `Ordr`.
+fn extended_design(dir: &Path, extra: &str) -> std::path::PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("design");
+    let main = std::fs::read_to_string(root.join("DESIGN.md")).unwrap();
+    std::fs::copy(root.join("framework.md"), dir.join("framework.md")).unwrap();
+    let p = dir.join("DESIGN.md");
+    std::fs::write(&p, format!("{main}\n{extra}\n")).unwrap();
+    p
+}
+
+#[test]
+fn a_new_database_has_every_design_table_and_the_bootstrap_employee() {
+    let mut app = spawn_app();
+    let tables = app.sql("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite%' ORDER BY name");
+    let names: Vec<&str> = tables.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    for t in [
+        "ApiLog",
+        "ApiLog1",
+        "Attachment",
+        "Cinf",
+        "Employee",
+        "ObjLog",
+        "OrderAtt",
+        "OrderLog",
+        "Ordr",
+        "Pwd",
+        "Session",
+        "User",
+    ] {
+        assert!(names.contains(&t), "{t} missing from {names:?}");
+    }
+    let emp = app.sql("SELECT uname, phone, perms, pwd FROM Employee");
+    assert_eq!(emp[0]["uname"], json!("admin"));
+    assert_eq!(emp[0]["phone"], json!("12345678901"));
+    assert!(emp[0]["perms"].as_str().unwrap().contains("mgr"));
+    assert!(emp[0]["pwd"].as_str().unwrap().starts_with("sha256$"), "never stored as plain md5");
+    app.ok("login", &[("_app", "emp")], Body::Form(&[("uname", "admin"), ("pwd", "1234")]));
+}
+
+#[test]
+fn restarting_with_a_richer_design_adds_tables_and_columns_and_keeps_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("keep.db");
+    let db2 = db.clone();
+    {
+        let mut app = spawn_with(move |c| c.db_path = db2);
+        app.login_admin();
+        app.ok("Ordr.add", &[("_app", "admin")], Body::Form(&[("dscr", "before upgrade")]));
+    }
+    let design = extended_design(dir.path(), "@Ordr: id, userId, createTm, status(2), amount, dscr(l), cmt(l), tel(s), qty&\n\n@Coupon: id, code(s), price, expireDt");
+    let db3 = db.clone();
+    let mut app = spawn_with(move |c| {
+        c.db_path = db3;
+        c.design_path = design;
+    });
+    app.login_admin();
+    let v = app.ok("Ordr.query", &[("_app", "admin"), ("res", "id,dscr,tel,qty"), ("fmt", "list")], Body::None);
+    assert_eq!(v["list"][0]["dscr"], json!("before upgrade"));
+    assert_eq!(v["list"][0]["tel"], json!(null));
+    let id = app.ok(
+        "Coupon.add",
+        &[("_app", "admin")],
+        Body::Form(&[("code", "X1"), ("price", "9.9"), ("expireDt", "2030-1-2")]),
+    );
+    let c = app.ok("Coupon.get", &[("_app", "admin"), ("id", &id.to_string())], Body::None);
+    assert_eq!(c, json!({"id": 1, "code": "X1", "price": "9.90", "expireDt": "2030-01-02"}));
+}
+
+#[test]
+fn a_design_error_stops_start_up_with_its_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let design = extended_design(dir.path(), "@Bad: id, na-me");
+    let db = dir.path().join("x.db");
+    let r = std::panic::catch_unwind(|| {
+        spawn_with(move |c| {
+            c.design_path = design;
+            c.db_path = db;
+        })
+    });
+    assert!(r.is_err(), "a bad design must not start");
+}
+
+#[test]
+fn upgrade_diff_prints_the_sql_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.db");
+    let bin = env!("CARGO_BIN_EXE_jindouyun");
+    let design = Path::new(env!("CARGO_MANIFEST_DIR")).join("design/DESIGN.md");
+    let out = Command::new(bin).args(["upgrade", "--diff"]).env("P_DB", &db).env("P_DESIGN", &design).output().unwrap();
+    assert!(out.status.success());
+    let sql = String::from_utf8(out.stdout).unwrap();
+    assert!(sql.contains("CREATE TABLE \"Ordr\""), "{sql}");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let n: i64 = conn.query_row("SELECT COUNT(*) FROM sqlite_master WHERE type='table'", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 0, "diff must not create anything");
+    drop(conn);
+
+    let out = Command::new(bin).args(["upgrade"]).env("P_DB", &db).env("P_DESIGN", &design).output().unwrap();
+    assert!(out.status.success());
+    let extended =
+        extended_design(dir.path(), "@Ordr: id, userId, createTm, status(2), amount, dscr(l), cmt(l), tel(s)");
+    let out =
+        Command::new(bin).args(["upgrade", "--diff"]).env("P_DB", &db).env("P_DESIGN", &extended).output().unwrap();
+    let sql = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(sql.trim(), "ALTER TABLE \"Ordr\" ADD COLUMN \"tel\" NVARCHAR(20);");
+}
