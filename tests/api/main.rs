@@ -1,6 +1,8 @@
 //! Integration tests through the real HTTP server: one binary, one module per area.
 
+mod batch;
 mod crud;
 mod helpers;
 mod protocol;
+mod query;
 mod schema;
