@@ -1,5 +1,6 @@
 //! Integration tests through the real HTTP server: one binary, one module per area.
 
+mod attachment;
 mod batch;
 mod crud;
 mod helpers;
