@@ -32,6 +32,8 @@ pub struct Config {
     pub apilog: bool,
     /// `P_DB_POOL`: read connections in the pool (default 8).
     pub db_pool: u32,
+    /// `P_SMS`: the SMS sender for verification codes (default `mock`: messages go to the log).
+    pub sms: String,
     /// `P_DEMO=0` skips loading demo data into a new database (default on for `cargo run`).
     pub demo: bool,
 }
@@ -59,6 +61,7 @@ impl Config {
             token_life: num("P_TOKEN_LIFE", 30 * 86400).max(60),
             apilog: flag("P_APILOG", true),
             db_pool: num("P_DB_POOL", 8).clamp(1, 64) as u32,
+            sms: var("P_SMS").unwrap_or_else(|| "mock".into()),
             demo: flag("P_DEMO", true),
         }
     }
@@ -80,6 +83,7 @@ impl Config {
             token_life: 30 * 86400,
             apilog: true,
             db_pool: 4,
+            sms: "mock".into(),
             demo: false,
         }
     }

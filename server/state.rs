@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::api::functions::Functions;
 use crate::auth::session::Sessions;
+use crate::auth::sms::{self, SmsSender};
 use crate::config::Config;
 use crate::crud::Registry;
 use crate::db::dialect::{Dialect, Sqlite};
@@ -23,11 +24,14 @@ pub struct AppState {
     pub functions: Functions,
     pub sessions: Sessions,
     pub apilog: ApiLogger,
+    /// Sends verification codes (`P_SMS`).
+    pub sms: Arc<dyn SmsSender>,
 }
 
 impl AppState {
     /// Loads the design, opens and upgrades the database, registers the application.
     pub fn open(config: Config) -> ApiResult<Arc<AppState>> {
+        let sms = sms::from_config(&config.sms).map_err(crate::error::ApiError::server)?;
         let design = Design::load(&config.design_path)?;
         let db = Arc::new(Db::open(&config.db_path, config.db_pool)?);
         let dialect: Box<dyn Dialect> = Box::new(Sqlite);
@@ -52,6 +56,7 @@ impl AppState {
             functions,
             sessions: Sessions::default(),
             apilog,
+            sms,
         }))
     }
 }

@@ -86,6 +86,10 @@ pub fn run(state: &AppState, auth: &mut Auth, req: &Request, apilog_id: i64, deb
 
     let record = |state: &AppState, ac: &str, p: Option<&Params>, r: &Result<Value, ApiError>, t: Instant, id1: i64| {
         let env = super::envelope::envelope(r, &[], &Default::default());
+        let logged = match r.as_ref().ok().and_then(crate::log::masked) {
+            Some(m) => super::envelope::envelope(&Ok(m), &[], &Default::default()),
+            None => env.clone(),
+        };
         state.apilog.log1(ApiLog1Row {
             id: id1,
             api_log_id: apilog_id,
@@ -93,7 +97,7 @@ pub fn run(state: &AppState, auth: &mut Auth, req: &Request, apilog_id: i64, deb
             t: t.elapsed().as_millis() as i64,
             retval: r.as_ref().err().map(|e| e.code.number() as i64).unwrap_or(0),
             req: p.map(crate::log::req_text).unwrap_or_default(),
-            res: truncate(&env.to_string(), 200),
+            res: truncate(&logged.to_string(), 200),
         });
         env
     };
@@ -129,6 +133,7 @@ pub fn run(state: &AppState, auth: &mut Auth, req: &Request, apilog_id: i64, deb
             results.push(record(state, &ac, p.as_ref(), &r, t, id1));
         }
         let after = ctx.take_after_commit();
+        let always = ctx.take_always();
         debug_out.append(&mut ctx.debug_log);
         cookies.append(&mut ctx.set_cookie);
         let new_auth = ctx.auth.clone();
@@ -143,9 +148,13 @@ pub fn run(state: &AppState, auth: &mut Auth, req: &Request, apilog_id: i64, deb
                     }
                     *auth = new_auth;
                 }
-                Err(e) => return (CallResult { result: Err(e.into()), debug: debug_out, cookies: vec![] }, log_ac),
+                Err(e) => {
+                    super::ctx::run_always(&conn, always);
+                    return (CallResult { result: Err(e.into()), debug: debug_out, cookies: vec![] }, log_ac);
+                }
             }
         }
+        super::ctx::run_always(&conn, always);
     } else {
         for sub in &subs {
             let t = Instant::now();

@@ -18,6 +18,11 @@ use crate::state::AppState;
 /// An action run after the call's transaction commits (never after a rollback).
 pub type AfterCommit = Box<dyn FnOnce(&AppState) + Send>;
 
+/// An action run after the call whether it committed or rolled back, on the call's connection outside
+/// any transaction (the reference's "forced" after-actions, §1.9). For facts that must outlive a failed
+/// call, such as a wrong verification code counting as a try.
+pub type Always = Box<dyn FnOnce(&Connection) -> ApiResult<()> + Send>;
+
 /// One call's context.
 pub struct Ctx<'a> {
     pub state: &'a AppState,
@@ -35,6 +40,7 @@ pub struct Ctx<'a> {
     /// `Set-Cookie` header values for the response.
     pub set_cookie: Vec<String>,
     after_commit: Vec<AfterCommit>,
+    always: Vec<Always>,
     /// Depth of nested internal calls (sub-object writes), to stop runaway recursion.
     pub depth: u32,
 }
@@ -52,6 +58,7 @@ impl<'a> Ctx<'a> {
             debug_log: Vec::new(),
             set_cookie: Vec::new(),
             after_commit: Vec::new(),
+            always: Vec::new(),
             depth: 0,
         }
     }
@@ -64,6 +71,16 @@ impl<'a> Ctx<'a> {
     /// Takes the queued after-commit actions (the dispatcher runs them once the commit succeeded).
     pub fn take_after_commit(&mut self) -> Vec<AfterCommit> {
         std::mem::take(&mut self.after_commit)
+    }
+
+    /// Queues a write that must happen even if the call fails and its transaction rolls back.
+    pub fn always(&mut self, f: impl FnOnce(&Connection) -> ApiResult<()> + Send + 'static) {
+        self.always.push(Box::new(f));
+    }
+
+    /// Takes the queued always-actions (the dispatcher runs them after commit or rollback).
+    pub fn take_always(&mut self) -> Vec<Always> {
+        std::mem::take(&mut self.always)
     }
 
     fn log_sql(&mut self, sql: &str, params: &[SqlValue], what: String, t0: Instant) {
@@ -161,4 +178,13 @@ pub struct Raw {
     pub content_type: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+}
+
+/// Runs always-actions on `conn` (outside any transaction); a failure is logged, never answered.
+pub fn run_always(conn: &Connection, actions: Vec<Always>) {
+    for f in actions {
+        if let Err(e) = f(conn) {
+            log::error!("after-call write failed: {e}");
+        }
+    }
 }

@@ -119,6 +119,7 @@ pub fn run_in_tx(
     ctx.apilog1_id = ids.apilog1;
     let result = guarded(|| dispatch(&mut ctx, ac, p));
     let after = ctx.take_after_commit();
+    let always = ctx.take_always();
     let (debug, cookies, new_auth) =
         (std::mem::take(&mut ctx.debug_log), std::mem::take(&mut ctx.set_cookie), ctx.auth.clone());
     drop(ctx);
@@ -138,6 +139,7 @@ pub fn run_in_tx(
             Err(e)
         }
     };
+    super::ctx::run_always(conn, always);
     CallResult { result, debug, cookies }
 }
 
@@ -171,11 +173,16 @@ pub fn handle_with(state: &AppState, req: Request, pre_error: Option<ApiError>) 
     let debug = req.params.str("_debug").and_then(|s| s.parse::<u8>().ok()).unwrap_or(cfg.debug).min(9);
     let opts = Options::from_params(&req.params, test_mode);
     if let Some(tok) = &req.token {
-        match state.sessions.lookup(&state.db, tok, auth.app_type) {
-            Ok(l) => auth.login = l,
+        match state.sessions.lookup_and_touch(&state.db, tok, auth.app_type) {
+            Ok(Some(l)) => {
+                auth.login = Some(l);
+                auth.token = Some(tok.clone());
+            }
+            Ok(None) => {}
             Err(e) => log::error!("session lookup: {e}"),
         }
     }
+    let start_ses = auth.login.as_ref().map(|l| l.session_id);
     let start_user = auth.log_user_id();
     let apilog_id = state.apilog.next_id();
 
@@ -221,10 +228,15 @@ pub fn handle_with(state: &AppState, req: Request, pre_error: Option<ApiError>) 
             (raw.status, raw.content_type, raw.body, 0, note)
         }
         Ok(Reply::Data(v)) => {
+            // Tokens handed out by login/chpwd/refreshToken never reach the log (managers read it).
+            let logged = crate::log::masked(&v);
             let r: Result<Value, ApiError> = Ok(v);
             let (ct, body) = envelope::render(&r, &call.debug, &opts);
-            let res = truncate(&String::from_utf8_lossy(&body), 200);
-            (200, ct.to_string(), body, 0, res)
+            let res = match logged {
+                Some(m) => envelope::envelope(&Ok(m), &[], &Options::default()).to_string(),
+                None => String::from_utf8_lossy(&body).into_owned(),
+            };
+            (200, ct.to_string(), body, 0, truncate(&res, 200))
         }
         Err(e) => {
             if matches!(e.code, crate::error::Code::Db | crate::error::Code::Server) {
@@ -255,7 +267,7 @@ pub fn handle_with(state: &AppState, req: Request, pre_error: Option<ApiError>) 
         addr: truncate(&req.addr, 50),
         ua: truncate(&req.ua, 250),
         app: truncate(&req.app, 50),
-        ses: auth.login.as_ref().map(|l| l.session_id.to_string()).unwrap_or_default(),
+        ses: auth.login.as_ref().map(|l| l.session_id).or(start_ses).map(|s| s.to_string()).unwrap_or_default(),
         user_id: start_user.or(auth.log_user_id()),
         ac: truncate(&log_ac, 50),
         t,

@@ -70,6 +70,16 @@ impl Db {
         Ok(self.pool.get()?)
     }
 
+    /// The write connection if no one holds it now: for housekeeping writes that may be skipped
+    /// and retried later rather than wait behind a writing call.
+    pub fn try_write(&self) -> Option<MutexGuard<'_, Connection>> {
+        match self.writer.try_lock() {
+            Ok(g) => Some(g),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
     /// The write connection; held for the whole writing call.
     pub fn write(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the writer poisons the mutex; the connection itself is still fine
