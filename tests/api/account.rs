@@ -133,6 +133,12 @@ fn app_types_are_isolated_and_emp_adm_shares_the_emp_login() {
     assert_eq!(bearer(&mut app, &user_token, "whoami", &[("_app", "admin")], Body::None)[0], json!(2));
     let v = app.err("login", &[EMP], Body::Form(&[("token", &user_token)]), -1);
     assert_eq!(v[1], json!("Bad login token!"));
+    // A made-up token is nobody, by cookie, Bearer or login(token).
+    let forged = "0".repeat(64);
+    assert_eq!(bearer(&mut app, &forged, "whoami", &[], Body::None)[0], json!(2));
+    let r = app.request("GET", "/api/whoami", &[("Cookie", &format!("userid={forged}"))], b"");
+    assert_eq!(r.json()[0], json!(2));
+    app.err("login", &[], Body::Form(&[("token", &forged)]), -1);
 
     // `emp-adm` is an emp app: it logs in to Employee and shares the `empid` cookie with `emp`.
     let v = app.ok("login", &[("_app", "emp-adm")], Body::Form(&[("uname", "admin"), ("pwd", "1234")]));
