@@ -34,6 +34,8 @@ pub struct Config {
     pub db_pool: u32,
     /// `P_WORKERS`: threads that run calls (default 16).
     pub workers: usize,
+    /// `P_SMS`: the SMS sender for verification codes (default `mock`: messages go to the log).
+    pub sms: String,
     /// `P_DEMO=0` skips loading demo data into a new database (default on for `cargo run`).
     pub demo: bool,
     /// `P_UPLOAD_DIR`: where `upload` stores files (default `data/upload`). `Attachment.path` values
@@ -65,6 +67,7 @@ impl Config {
             apilog: flag("P_APILOG", true),
             db_pool: num("P_DB_POOL", 8).clamp(1, 64) as u32,
             workers: num("P_WORKERS", 16).clamp(2, 256) as usize,
+            sms: var("P_SMS").unwrap_or_else(|| "mock".into()),
             demo: flag("P_DEMO", true),
             upload_dir: var("P_UPLOAD_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("data/upload")),
         }
@@ -90,6 +93,7 @@ impl Config {
             apilog: true,
             db_pool: 4,
             workers: 8,
+            sms: "mock".into(),
             demo: false,
             upload_dir,
         }
