@@ -30,9 +30,9 @@ pub struct Config {
     pub token_life: i64,
     /// `P_APILOG=0` turns ApiLog off (default on).
     pub apilog: bool,
-    /// `P_DB_POOL`: read connections in the pool (default 8).
+    /// `P_DB_POOL`: read connections in the pool (default 4).
     pub db_pool: u32,
-    /// `P_WORKERS`: threads that run calls (default 16).
+    /// `P_WORKERS`: threads that run calls (default 8).
     pub workers: usize,
     /// `P_SMS`: the SMS sender for verification codes (default `mock`: messages go to the log).
     pub sms: String,
@@ -65,8 +65,8 @@ impl Config {
             server_rev: short_rev(&server_rev),
             token_life: num("P_TOKEN_LIFE", 30 * 86400).max(60),
             apilog: flag("P_APILOG", true),
-            db_pool: num("P_DB_POOL", 8).clamp(1, 64) as u32,
-            workers: num("P_WORKERS", 16).clamp(2, 256) as usize,
+            db_pool: num("P_DB_POOL", 4).clamp(1, 64) as u32,
+            workers: num("P_WORKERS", 8).clamp(2, 256) as usize,
             sms: var("P_SMS").unwrap_or_else(|| "mock".into()),
             demo: flag("P_DEMO", true),
             upload_dir: var("P_UPLOAD_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("data/upload")),

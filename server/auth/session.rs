@@ -45,15 +45,27 @@ pub struct Issued {
     pub expire: i64,
 }
 
-/// The cache is swept of expired sessions whenever its size reaches a multiple of this.
-const PRUNE_EVERY: usize = 4096;
-
 /// `Session.lastTm` is refreshed at most this often, so that using a token is not a write per call.
 pub const TOUCH_EVERY: i64 = 300;
 
 /// True when a session last stored as seen at `seen` should have its `lastTm` written again.
 pub fn touch_due(seen: i64, now: i64) -> bool {
     now - seen >= TOUCH_EVERY
+}
+
+/// Tokens kept in memory at most. The table is the truth; the cache only saves lookups, so when it is
+/// full it drops expired entries, and if that is not enough starts over (entries reload on use).
+const CACHE_CAP: usize = 20_000;
+
+fn cache_insert(cache: &mut HashMap<String, Entry>, h: String, e: Entry) {
+    if cache.len() >= CACHE_CAP {
+        let t = now();
+        cache.retain(|_, x| x.expire > t);
+        if cache.len() >= CACHE_CAP {
+            cache.clear();
+        }
+    }
+    cache.insert(h, e);
 }
 
 /// The stored form of a token.
@@ -121,7 +133,7 @@ impl Sessions {
                     created,
                     seen: last.as_deref().and_then(parse_time).unwrap_or(created),
                 };
-                self.cache.write().unwrap_or_else(|p| p.into_inner()).insert(h.clone(), e.clone());
+                cache_insert(&mut self.cache.write().unwrap_or_else(|p| p.into_inner()), h.clone(), e.clone());
                 e
             }
         };
@@ -194,12 +206,7 @@ impl Sessions {
         };
         ctx.after_commit(move |st| {
             let mut cache = st.sessions.cache.write().unwrap_or_else(|p| p.into_inner());
-            cache.insert(h, entry);
-            // Expired tokens are never looked up again; drop them now and then so the cache stays small.
-            if cache.len() % PRUNE_EVERY == 0 {
-                let t = now();
-                cache.retain(|_, e| e.expire > t);
-            }
+            cache_insert(&mut cache, h, entry);
         });
         Ok(Issued { token, session_id: sid, expire: life })
     }
@@ -293,6 +300,25 @@ pub fn cookie(app_type: AppType, token: Option<&str>, life: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_token_cache_stays_bounded_and_drops_expired_entries_first() {
+        let entry = |expire: i64| Entry {
+            login: Login { session_id: 1, app_type: AppType::User, id: 1, roles: String::new() },
+            expire,
+            created: 0,
+            seen: 0,
+        };
+        let mut c = HashMap::new();
+        for i in 0..CACHE_CAP - 1 {
+            cache_insert(&mut c, format!("old{i}"), entry(if i % 2 == 0 { 0 } else { i64::MAX }));
+        }
+        cache_insert(&mut c, "live".into(), entry(i64::MAX));
+        cache_insert(&mut c, "next".into(), entry(i64::MAX));
+        assert!(c.len() <= CACHE_CAP);
+        assert!(c.contains_key("old1") && !c.contains_key("old0"), "expired ones go first");
+        assert!(c.contains_key("next"));
+    }
 
     #[test]
     fn last_use_is_written_at_most_every_five_minutes() {
