@@ -218,10 +218,6 @@ fn settle_all(state: &AppState, items: Vec<Item>, keep: bool, commit: ApiResult<
             }
         };
         let env = super::envelope::envelope(&r, &[], &Default::default());
-        let logged = match r.as_ref().ok().and_then(crate::log::masked) {
-            Some(m) => super::envelope::envelope(&Ok(m), &[], &Default::default()),
-            None => env.clone(),
-        };
         out.logs1.push(ApiLog1Row {
             id: it.id1,
             api_log_id: apilog_id,
@@ -229,7 +225,7 @@ fn settle_all(state: &AppState, items: Vec<Item>, keep: bool, commit: ApiResult<
             t: it.ms,
             retval: r.as_ref().err().map(|e| e.code.number() as i64).unwrap_or(0),
             req: it.params.as_ref().map(crate::log::req_text).unwrap_or_default(),
-            res: truncate(&logged.to_string(), 200),
+            res: crate::log::res_text(env.to_string().as_bytes(), 200),
         });
         out.results.push(env);
     }

@@ -310,15 +310,11 @@ pub fn handle_with(state: &Arc<AppState>, mut req: Request, pre_error: Option<Ap
             (raw.status, raw.content_type, raw.body, 0, note)
         }
         Ok(Reply::Data(v)) => {
-            // Tokens handed out by login/chpwd/refreshToken never reach the log (managers read it).
-            let logged = crate::log::masked(&v);
             let r: Result<Value, ApiError> = Ok(v);
             let (ct, body) = envelope::render(&r, &call.debug, &opts);
-            let res = match logged {
-                Some(m) => envelope::envelope(&Ok(m), &[], &Options::default()).to_string(),
-                None => String::from_utf8_lossy(&body).into_owned(),
-            };
-            (200, ct.to_string(), body, 0, truncate(&res, 200))
+            // Tokens handed out by login/chpwd/refreshToken never reach the log (managers read it).
+            let res = crate::log::res_text(&body, 200);
+            (200, ct.to_string(), body, 0, res)
         }
         Err(e) => {
             if matches!(e.code, crate::error::Code::Db | crate::error::Code::Server) {
@@ -329,7 +325,7 @@ pub fn handle_with(state: &Arc<AppState>, mut req: Request, pre_error: Option<Ap
             let retval = e.code.number() as i64;
             let r: Result<Value, ApiError> = Err(e);
             let (ct, body) = envelope::render(&r, &call.debug, &opts);
-            let res = truncate(&String::from_utf8_lossy(&body), 2000);
+            let res = crate::log::res_text(&body, 2000);
             (200, ct.to_string(), body, retval, res)
         }
     };

@@ -55,10 +55,7 @@ pub fn format(
         },
         "hash" | "multihash" => hash(rows, &cols, arg, name == "multihash")?,
         _ => {
-            let d: Vec<Value> = rows
-                .into_iter()
-                .map(|mut r| Value::Array(cols.iter().map(|c| r.remove(c).unwrap_or(Value::Null)).collect()))
-                .collect();
+            let d: Vec<Value> = rows.into_iter().map(|r| Value::Array(row_values(r, &cols))).collect();
             let mut m = Map::new();
             m.insert("h".into(), json!(cols));
             m.insert("d".into(), Value::Array(d));
@@ -67,6 +64,15 @@ pub fn format(
         }
     };
     Ok(Reply::Data(out))
+}
+
+/// A row's values in column order. Rows usually hold exactly the columns, in order, so they are taken
+/// as they are; a hook that added or reordered fields falls back to a lookup per column.
+fn row_values(mut r: Map<String, Value>, cols: &[String]) -> Vec<Value> {
+    if r.len() == cols.len() && r.keys().zip(cols).all(|(k, c)| k == c) {
+        return r.into_iter().map(|(_, v)| v).collect();
+    }
+    cols.iter().map(|c| r.swap_remove(c).unwrap_or(Value::Null)).collect()
 }
 
 fn extras(m: &mut Map<String, Value>, nextkey: Option<Value>, total: Option<i64>, stat: Option<Value>) {

@@ -504,7 +504,7 @@ pub fn to_json(v: rusqlite::types::ValueRef, kind: Kind) -> Value {
     match (v, kind) {
         (V::Null, _) => Value::Null,
         (V::Integer(i), Kind::Decimal) => Value::String(format!("{i}.00")),
-        (V::Real(f), Kind::Decimal) => Value::String(format!("{f:.2}")),
+        (V::Real(f), Kind::Decimal) => Value::String(cents_text(f)),
         (V::Integer(i), Kind::Text) => Value::String(i.to_string()),
         (V::Integer(i), _) => Value::from(i),
         (V::Real(f), Kind::Int) if f.fract() == 0.0 => Value::from(f as i64),
@@ -517,6 +517,15 @@ pub fn to_json(v: rusqlite::types::ValueRef, kind: Kind) -> Value {
         (V::Text(t), _) => Value::String(String::from_utf8_lossy(t).into_owned()),
         (V::Blob(b), _) => Value::String(String::from_utf8_lossy(b).into_owned()),
     }
+}
+
+/// A decimal(19,2) value as the reference prints it (`12.50`). Amounts are stored rounded to cents, so
+/// formatting the cents as an integer is exact, and much cheaper than float formatting.
+pub fn cents_text(f: f64) -> String {
+    let cents = (f * 100.0).round() as i64;
+    let sign = if cents < 0 { "-" } else { "" };
+    let c = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", c / 100, c % 100)
 }
 
 /// Applies enum labels to a value (comma-separated values are mapped element-wise).
@@ -534,6 +543,20 @@ pub fn map_enum(v: &Value, labels: &[(String, String)]) -> Value {
                 return Value::String(parts.join(","));
             }
             other.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_print_two_places_exactly() {
+        for (f, s) in
+            [(12.5, "12.50"), (0.07, "0.07"), (-0.5, "-0.50"), (1e12 + 0.25, "1000000000000.25"), (9.999, "10.00")]
+        {
+            assert_eq!(cents_text(f), s);
         }
     }
 }

@@ -11,9 +11,6 @@ use crate::api::params::{value_to_string, Params};
 /// Request fields never logged in clear, at any depth (a batch body nests whole calls).
 const SECRET: [&str; 3] = ["pwd", "oldpwd", "token"];
 
-/// Fields of a reply never logged in clear (a logged token would let a log reader act as its owner).
-const SECRET_OUT: [&str; 1] = ["_token"];
-
 /// True if any object inside `v` has one of `keys`.
 fn has_key(v: &Value, keys: &[&str]) -> bool {
     match v {
@@ -49,9 +46,37 @@ fn mask(v: &Value, keys: &[&str]) -> Option<Value> {
     Some(v)
 }
 
-/// A reply with its tokens shown as `?` (a batch nests replies), or `None` when it has none.
-pub fn masked(v: &Value) -> Option<Value> {
-    mask(v, &SECRET_OUT)
+/// What ApiLog records as `res`: the first `n` characters of a response body, with every `_token`
+/// value shown as `?` (managers read the log; a batch nests login replies). Works on the text
+/// prefix, so a large query result is neither walked nor fully decoded.
+pub fn res_text(body: &[u8], n: usize) -> String {
+    // n characters take at most 4n bytes of UTF-8; a token cut by that bound is masked to the end.
+    let prefix = String::from_utf8_lossy(&body[..body.len().min(n * 4 + 80)]);
+    apilog::truncate(&mask_tokens(&prefix), n)
+}
+
+/// Replaces the value of every `"_token"` key (compact or pretty JSON) with `?`.
+fn mask_tokens(s: &str) -> String {
+    const KEY: &str = "\"_token\"";
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find(KEY) {
+        let after = &rest[i + KEY.len()..];
+        let value_at = after.trim_start().strip_prefix(':').map(str::trim_start).and_then(|v| v.strip_prefix('"'));
+        let Some(value) = value_at else {
+            out.push_str(&rest[..i + KEY.len()]);
+            rest = after;
+            continue;
+        };
+        out.push_str(&rest[..i + KEY.len()]);
+        out.push_str(":\"?\"");
+        rest = match value.find('"') {
+            Some(end) => &value[end + 1..],
+            None => "",
+        };
+    }
+    out.push_str(rest);
+    out
 }
 
 /// JSON text of a request value with its secrets masked.
@@ -133,12 +158,14 @@ mod tests {
     }
 
     #[test]
-    fn tokens_in_replies_are_masked_and_other_replies_left_alone() {
-        assert_eq!(masked(&json!({"id": 1, "_token": "abc"})), Some(json!({"id": 1, "_token": "?"})));
-        assert_eq!(masked(&json!({"id": 1})), None);
-        assert_eq!(masked(&json!([1])), None);
-        let batch = json!([[0, {"id": 1, "_token": "abc"}], [0, "OK"]]);
-        assert_eq!(masked(&batch), Some(json!([[0, {"id": 1, "_token": "?"}], [0, "OK"]])));
+    fn tokens_in_logged_replies_are_masked_even_when_cut_or_pretty() {
+        let body = br#"[0,{"id":1,"_token":"abcdef","_expire":9}]"#;
+        assert_eq!(res_text(body, 200), r#"[0,{"id":1,"_token":"?","_expire":9}]"#);
+        let batch = br#"[0,[[0,{"_token":"t1"}],[0,"OK"],[0,{"_token" : "t2"}]]]"#;
+        assert_eq!(res_text(batch, 200), r#"[0,[[0,{"_token":"?"}],[0,"OK"],[0,{"_token":"?"}]]]"#);
+        let cut = format!("[0,{{\"_token\":\"{}", "a".repeat(300));
+        assert_eq!(res_text(cut.as_bytes(), 200), "[0,{\"_token\":\"?\"");
+        assert_eq!(res_text("[0,\"中文\"]".as_bytes(), 5), "[0,\"中...");
     }
 
     #[test]
