@@ -30,6 +30,7 @@ pub type ReadConn = r2d2::PooledConnection<SqliteConnectionManager>;
 pub struct Db {
     pool: r2d2::Pool<SqliteConnectionManager>,
     writer: Writer,
+    checkpointer: Checkpointer,
 }
 
 /// Per-connection settings shared by readers and the writer.
@@ -54,6 +55,9 @@ impl Db {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         tune(&conn, 4096)?;
         prepare(&mut conn)?;
+        // Checkpoints run on their own thread (below), never inside the writer's commit.
+        conn.execute_batch("PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=67108864;")?;
+        let checkpointer = Checkpointer::start(path)?;
         let manager = SqliteConnectionManager::file(path)
             .with_flags(
                 OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
@@ -71,7 +75,7 @@ impl Db {
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
             .build(manager)?;
-        Ok(Db { pool, writer: Writer::start(conn)? })
+        Ok(Db { pool, writer: Writer::start(conn)?, checkpointer })
     }
 
     /// A read-only connection from the pool.
@@ -82,6 +86,59 @@ impl Db {
     /// The writer: every write goes through its jobs.
     pub fn writer(&self) -> &Writer {
         &self.writer
+    }
+
+    /// Stops the writer (finishing queued work) and the checkpointer, leaving the WAL checkpointed.
+    pub fn shutdown(&self) {
+        self.writer.shutdown();
+        self.checkpointer.stop();
+    }
+}
+
+/// Copies committed pages from the WAL back into the database file, on its own connection.
+///
+/// SQLite's automatic checkpoint runs inside the committing connection, which here is the writer: each
+/// one stalled every queued write while pages were copied and the file synced. PASSIVE checkpoints
+/// from another connection never wait for the writer or readers; the WAL restarts from its beginning
+/// by itself once a checkpoint has caught up and no reader still uses the old frames.
+struct Checkpointer {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> ApiResult<Checkpointer> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_millis(100))?;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("checkpoint".into())
+            .spawn(move || {
+                while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(100));
+                    if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE);") {
+                        log::warn!("checkpoint: {e}");
+                    }
+                }
+                // Last one at shutdown: nothing writes any more, so fold the whole log back.
+                let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+            })
+            .map_err(|e| ApiError::server(format!("start checkpointer: {e}")))?;
+        Ok(Checkpointer { stop, thread: std::sync::Mutex::new(Some(thread)) })
+    }
+
+    fn stop(&self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(h) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 

@@ -96,9 +96,9 @@ impl ApiLogger {
         self.db.writer().flush();
     }
 
-    /// Writes what is queued and stops the writer (server shutdown).
+    /// Writes what is queued and stops the writer and checkpointer (server shutdown).
     pub fn shutdown(&self) {
-        self.db.writer().shutdown();
+        self.db.shutdown();
     }
 }
 
