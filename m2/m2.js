@@ -272,12 +272,15 @@ async function viewOrders(status = '') {
 // ---------------------------------------------------------------------------------------------------------------
 // Order detail: fields, timeline, attachments, cancel
 
+const STATUS_HINT = { CR: '订单已提交, 等待服务', PA: '已付款, 等待服务', RE: '服务已完成, 感谢使用', CA: '订单已取消', RF: '已退款' };
+
 async function viewOrder(id) {
   const o = await callSvr('Ordr.get', { id });
   const canCancel = o.status === 'CR';
   mount(html`${bar('订单详情', '#orders')}
   <div class="page" style="${canCancel ? 'padding-bottom:70px' : ''}">
-    <section class="card status-head"><span class="big">${o.statusName || o.status}</span>${statusBadge(o.status, o.statusName)}</section>
+    <section class="card status-head st-${o.status}"><div><div class="big">${o.statusName || o.status}</div><div class="muted">${STATUS_HINT[o.status] || ''}</div></div>
+      <div class="amt">${fmtMoney(o.amount)}</div></section>
     <section class="card"><h2>订单信息</h2>
       <dl class="kv">
         <dt>订单号</dt><dd id="oid">${o.id}</dd>

@@ -58,7 +58,7 @@ export function startConsole(opt) {
     const pages = opt.pages.filter((p) => !p.mgr || ctx.isMgr);
     render(root, html`<div class="layout">
       <aside class="side"><div class="brand"><div class="logo" aria-hidden="true">☁</div><div>筋斗云<small>${opt.title}</small></div></div>
-        <nav id="nav">${pages.map((p) => html`<a href="#${p.id}" data-page="${p.id}"><span class="ico" aria-hidden="true">${p.icon}</span>${p.title}</a>`)}</nav>
+        <nav id="nav">${pages.map((p) => html`<a href="#${p.id}" data-page="${p.id}"><span class="ico" aria-hidden="true">${p.icon}</span><span class="label">${p.title}</span></a>`)}</nav>
         <div class="foot">${opt.app === 'admin' ? '超级管理员' : '员工'}控制台</div></aside>
       <div class="main">
         <header class="topbar"><h1 id="pageTitle"></h1>

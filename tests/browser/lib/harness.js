@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import zlib from 'node:zlib';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -130,6 +131,19 @@ export class Client {
     return ret[1];
   }
 
+  /** `upload(genThumb=1)` of one PNG; resolves with the first uploaded file's `{id, thumbId, ...}`. */
+  async upload(png, name = 'pic.png') {
+    const fd = new FormData();
+    fd.append('file', new Blob([png], { type: 'image/png' }), name);
+    const q = new URLSearchParams({ _app: this.app, genThumb: 1 });
+    const headers = {};
+    if (this.cookies.size) headers.Cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const r = await fetch(`${this.base}/api/upload?${q}`, { method: 'POST', body: fd, headers });
+    const ret = JSON.parse(await r.text());
+    if (ret[0] !== 0) throw new Error(`upload failed: ${JSON.stringify(ret)}`);
+    return Array.isArray(ret[1]) ? ret[1][0] : ret[1];
+  }
+
   sql(sql) {
     return this.ok('execSql', {}, { sql });
   }
@@ -181,6 +195,8 @@ export async function newPage(context) {
 export async function shots(page, name) {
   mkdirSync(SHOTS, { recursive: true });
   const before = page.viewportSize();
+  // Toasts of earlier steps would cover the page; the flows check them, the pictures need not show them.
+  await page.evaluate(() => document.querySelectorAll('.jdy-toast').forEach((t) => t.remove()));
   for (const [tag, vp] of [['phone', PHONE], ['desktop', DESKTOP]]) {
     await page.setViewportSize(vp);
     await page.waitForTimeout(150);
@@ -194,7 +210,59 @@ export async function seeToast(page, text) {
   await page.locator('.jdy-toast', { hasText: text }).first().waitFor({ state: 'visible' });
 }
 
-/** Ends every session of an app type (what an expired or revoked login looks like to the page). */
-export async function expireSessions(server, appType) {
+/**
+ * Ends the browser's session of an app type behind the page's back, the way an expired or revoked login looks
+ * to the page: the session rows are deleted (execSql, test mode) and the browser's token is revoked with a
+ * `logout` made outside the browser (the server caches sessions in memory, so deleting rows alone is not seen
+ * at once). Both the cookie and the token saved in localStorage stop working.
+ */
+export async function expireSessions(server, context, appType) {
+  const name = `${appType}id`;
+  const cookie = (await context.cookies(server.base)).find((c) => c.name === name);
+  if (cookie) {
+    const other = server.api(appType);
+    other.cookies.set(name, cookie.value);
+    await other.call('logout', {}, {});
+  }
   await server.api('admin').sql(`DELETE FROM Session WHERE appType='${appType}'`);
+}
+
+/** A solid-colour PNG of `w`×`h` pixels (a real image for upload tests, made without any image library). */
+export function makePng(w = 64, h = 48, rgb = [47, 111, 237]) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type), data]);
+    const c = Buffer.alloc(4);
+    c.writeUInt32BE(crc(td));
+    return Buffer.concat([len, td, c]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // RGB
+  const rows = [];
+  for (let y = 0; y < h; y += 1) {
+    rows.push(Buffer.from([0]));
+    const row = Buffer.alloc(w * 3);
+    for (let x = 0; x < w; x += 1) row.set(x < w / 2 ? rgb : [255, 255, 255], x * 3);
+    rows.push(row);
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(Buffer.concat(rows))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }

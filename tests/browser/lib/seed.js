@@ -26,7 +26,7 @@ export async function seed(server, { orders = 36 } = {}) {
   for (let i = 0; i < orders; i += 1) {
     const user = (i % USERS.length) + 1;
     const ago = i % 13;
-    rows.push(`(${user}, ${q(STATUS[i % STATUS.length])}, ${30 + ((i * 37) % 270)}, ${q(DSCR[i % DSCR.length])}, datetime('now','localtime','-${ago} days','-${i} minutes'))`);
+    rows.push(`(${user}, ${q(STATUS[Math.floor(i / USERS.length) % STATUS.length])}, ${30 + ((i * 37) % 270)}, ${q(DSCR[i % DSCR.length])}, datetime('now','localtime','-${ago} days','-${i} minutes'))`);
   }
   await adm.sql(`INSERT INTO Ordr (userId, status, amount, dscr, createTm) VALUES ${rows.join(', ')}`);
   await adm.sql(`INSERT INTO OrderLog (orderId, action, tm) SELECT id, 'CR', createTm FROM Ordr`);
