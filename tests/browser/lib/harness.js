@@ -61,7 +61,7 @@ export async function startServer() {
     P_WEB_ROOT: REPO,
     P_DESIGN: path.join(REPO, 'design/DESIGN.md'),
     P_DEMO: '0',
-    RUST_LOG: process.env.RUST_LOG || 'warn',
+    RUST_LOG: process.env.JDY_SERVER_LOG || 'error',
   };
   const proc = spawn(serverBin(), [], { cwd: dir, env, stdio: ['ignore', 'inherit', 'inherit'] });
   const base = `http://127.0.0.1:${port}`;
