@@ -32,8 +32,13 @@ pub struct Config {
     pub apilog: bool,
     /// `P_DB_POOL`: read connections in the pool (default 8).
     pub db_pool: u32,
+    /// `P_WORKERS`: threads that run calls (default 16).
+    pub workers: usize,
     /// `P_DEMO=0` skips loading demo data into a new database (default on for `cargo run`).
     pub demo: bool,
+    /// `P_UPLOAD_DIR`: where `upload` stores files (default `data/upload`). `Attachment.path` values
+    /// (`upload/202601/123456.jpg`) are relative to its parent: `upload/` names this directory.
+    pub upload_dir: PathBuf,
 }
 
 impl Config {
@@ -59,14 +64,18 @@ impl Config {
             token_life: num("P_TOKEN_LIFE", 30 * 86400).max(60),
             apilog: flag("P_APILOG", true),
             db_pool: num("P_DB_POOL", 8).clamp(1, 64) as u32,
+            workers: num("P_WORKERS", 16).clamp(2, 256) as usize,
             demo: flag("P_DEMO", true),
+            upload_dir: var("P_UPLOAD_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("data/upload")),
         }
     }
 
     /// A configuration for tests: port 0, the given database file, the repository's design and pages,
-    /// test mode on, no demo data.
+    /// test mode on, no demo data, uploads in an `upload` directory next to the database (so each test
+    /// with its own database directory gets its own uploads).
     pub fn for_test(db_path: PathBuf) -> Config {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let upload_dir = db_path.parent().map(|d| d.join("upload")).unwrap_or_else(|| PathBuf::from("upload"));
         Config {
             addr: "127.0.0.1:0".into(),
             db_path,
@@ -80,7 +89,9 @@ impl Config {
             token_life: 30 * 86400,
             apilog: true,
             db_pool: 4,
+            workers: 8,
             demo: false,
+            upload_dir,
         }
     }
 }

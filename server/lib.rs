@@ -24,6 +24,7 @@ pub mod auth;
 pub mod config;
 pub mod crud;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod export;
 pub mod http;

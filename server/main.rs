@@ -9,6 +9,11 @@
 
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc malloc: a call allocates many small, short-lived values (JSON rows), and
+/// glibc's per-thread arenas and consolidation showed up as a quarter of the CPU profile and inflated RSS.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use jindouyun::config::Config;
 use jindouyun::db::dialect::{Dialect, Sqlite};
 use jindouyun::http::Application;
@@ -42,7 +47,9 @@ fn main() -> ExitCode {
 type AnyErr = Box<dyn std::error::Error + Send + Sync>;
 
 fn serve(config: Config) -> Result<(), AnyErr> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    // Calls run on the blocking pool (one call = one closure with one connection). Bounding the pool keeps
+    // thread count and memory flat under load; calls beyond it wait their turn in tokio's queue.
+    let rt = tokio::runtime::Builder::new_multi_thread().max_blocking_threads(config.workers).enable_all().build()?;
     rt.block_on(async {
         let app = Application::build(config).await?;
         log::info!("jindouyun listening on http://{}/ (api: /api/...)", app.addr());

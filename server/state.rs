@@ -38,6 +38,9 @@ impl AppState {
                 log::info!("database upgraded: {} statement(s)", ran.len());
             }
             crate::auth::bootstrap(&conn)?;
+            if config.demo {
+                crate::demo::load_if_empty(&conn)?;
+            }
         }
         let mut objects = Registry::new(&design);
         let mut functions = Functions::framework();

@@ -129,12 +129,14 @@ pub fn run(state: &AppState, auth: &mut Auth, req: &Request, apilog_id: i64, deb
             results.push(record(state, &ac, p.as_ref(), &r, t, id1));
         }
         let after = ctx.take_after_commit();
+        let undo = ctx.take_on_rollback();
         debug_out.append(&mut ctx.debug_log);
         cookies.append(&mut ctx.set_cookie);
         let new_auth = ctx.auth.clone();
         drop(ctx);
         if failed {
             drop(tx);
+            undo.into_iter().for_each(|f| f());
         } else {
             match tx.commit() {
                 Ok(()) => {
@@ -143,7 +145,10 @@ pub fn run(state: &AppState, auth: &mut Auth, req: &Request, apilog_id: i64, deb
                     }
                     *auth = new_auth;
                 }
-                Err(e) => return (CallResult { result: Err(e.into()), debug: debug_out, cookies: vec![] }, log_ac),
+                Err(e) => {
+                    undo.into_iter().for_each(|f| f());
+                    return (CallResult { result: Err(e.into()), debug: debug_out, cookies: vec![] }, log_ac);
+                }
             }
         }
     } else {

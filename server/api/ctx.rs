@@ -18,6 +18,10 @@ use crate::state::AppState;
 /// An action run after the call's transaction commits (never after a rollback).
 pub type AfterCommit = Box<dyn FnOnce(&AppState) + Send>;
 
+/// An action run when the call's transaction is rolled back (the call failed, or its commit did):
+/// undoes what the database cannot, such as files written by `upload`.
+pub type OnRollback = Box<dyn FnOnce() + Send>;
+
 /// One call's context.
 pub struct Ctx<'a> {
     pub state: &'a AppState,
@@ -35,6 +39,7 @@ pub struct Ctx<'a> {
     /// `Set-Cookie` header values for the response.
     pub set_cookie: Vec<String>,
     after_commit: Vec<AfterCommit>,
+    on_rollback: Vec<OnRollback>,
     /// Depth of nested internal calls (sub-object writes), to stop runaway recursion.
     pub depth: u32,
 }
@@ -52,6 +57,7 @@ impl<'a> Ctx<'a> {
             debug_log: Vec::new(),
             set_cookie: Vec::new(),
             after_commit: Vec::new(),
+            on_rollback: Vec::new(),
             depth: 0,
         }
     }
@@ -64,6 +70,16 @@ impl<'a> Ctx<'a> {
     /// Takes the queued after-commit actions (the dispatcher runs them once the commit succeeded).
     pub fn take_after_commit(&mut self) -> Vec<AfterCommit> {
         std::mem::take(&mut self.after_commit)
+    }
+
+    /// Queues an action for a rollback of this call's transaction.
+    pub fn on_rollback(&mut self, f: impl FnOnce() + Send + 'static) {
+        self.on_rollback.push(Box::new(f));
+    }
+
+    /// Takes the queued rollback actions (the dispatcher runs them if the call does not commit).
+    pub fn take_on_rollback(&mut self) -> Vec<OnRollback> {
+        std::mem::take(&mut self.on_rollback)
     }
 
     fn log_sql(&mut self, sql: &str, params: &[SqlValue], what: String, t0: Instant) {
@@ -161,4 +177,6 @@ pub struct Raw {
     pub content_type: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// What ApiLog records as `res` instead of a size note (att logs the file path, protocol §7).
+    pub log_res: Option<String>,
 }

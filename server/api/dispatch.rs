@@ -119,6 +119,7 @@ pub fn run_in_tx(
     ctx.apilog1_id = ids.apilog1;
     let result = guarded(|| dispatch(&mut ctx, ac, p));
     let after = ctx.take_after_commit();
+    let undo = ctx.take_on_rollback();
     let (debug, cookies, new_auth) =
         (std::mem::take(&mut ctx.debug_log), std::mem::take(&mut ctx.set_cookie), ctx.auth.clone());
     drop(ctx);
@@ -131,10 +132,14 @@ pub fn run_in_tx(
                 *auth = new_auth;
                 Ok(r)
             }
-            Err(e) => Err(e.into()),
+            Err(e) => {
+                undo.into_iter().for_each(|f| f());
+                Err(e.into())
+            }
         },
         Err(e) => {
             drop(tx); // rolls back
+            undo.into_iter().for_each(|f| f());
             Err(e)
         }
     };
@@ -217,7 +222,7 @@ pub fn handle_with(state: &AppState, req: Request, pre_error: Option<ApiError>) 
     let (status, content_type, body, retval, res_text) = match call.result {
         Ok(Reply::Raw(raw)) => {
             headers.extend(raw.headers);
-            let note = format!("[raw {} {}B]", raw.content_type, raw.body.len());
+            let note = raw.log_res.unwrap_or_else(|| format!("[raw {} {}B]", raw.content_type, raw.body.len()));
             (raw.status, raw.content_type, raw.body, 0, note)
         }
         Ok(Reply::Data(v)) => {

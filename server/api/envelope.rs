@@ -82,6 +82,12 @@ pub fn render(result: &Result<Value, ApiError>, debug: &[String], opts: &Options
             Err(e) => json!({"code": e.code.number(), "message": e.user_msg(), "debug": e.internal}),
         };
         to_text(&v, opts.pretty)
+    } else if let (Ok(v), false) = (result, opts.pretty || (opts.show_debug && !debug.is_empty())) {
+        // The common case, written without copying the data into an envelope value first.
+        let mut s = String::from("[0,");
+        s.push_str(&to_text(v, false));
+        s.push(']');
+        s
     } else {
         to_text(&envelope(result, debug, opts), opts.pretty)
     };

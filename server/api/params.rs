@@ -21,6 +21,9 @@ pub struct Params {
     pub raw: Bytes,
     /// Uploaded files of a multipart body.
     pub files: Vec<UploadedFile>,
+    /// The few request headers a handler may need (conditional and range requests: `If-None-Match`,
+    /// `Range`), with lower-case names. Internal calls and batch sub-calls have none.
+    pub headers: Vec<(String, String)>,
 }
 
 /// True for the values the protocol treats as "not given".
@@ -77,6 +80,11 @@ impl Params {
     /// Sets a URL parameter (used by routing: REST ids, batch references).
     pub fn set_url(&mut self, name: &str, v: impl Into<Value>) {
         self.url.insert(name.to_string(), v.into());
+    }
+
+    /// A request header by (case-insensitive) name, if the HTTP layer passed it on.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// A string parameter; numbers and booleans are accepted and printed.

@@ -33,6 +33,7 @@ pub fn format(
             content_type: e.content_type,
             headers: vec![("Content-Disposition".into(), e.disposition)],
             body: e.body,
+            log_res: None,
         }));
     }
     let out = match name {

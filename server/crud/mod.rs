@@ -38,7 +38,7 @@ pub fn call(ctx: &mut Ctx, obj_name: &str, op_name: &str, p: &Params) -> ApiResu
         Some(op) => run_op_with(ctx, obj.as_ref(), table, op, p, &Map::new()),
         None => match op_name {
             "batchAdd" => {
-                check_allowed(obj.as_ref(), Op::Add)?;
+                check_allowed(ctx, obj.as_ref(), Op::Add)?;
                 batch_add::batch_add(ctx, obj.as_ref(), table, p).map(Reply::Data)
             }
             _ => obj.custom(ctx, op_name, p).unwrap_or_else(|| {
@@ -48,8 +48,11 @@ pub fn call(ctx: &mut Ctx, obj_name: &str, op_name: &str, p: &Params) -> ApiResu
     }
 }
 
-fn check_allowed(obj: &dyn Object, op: Op) -> ApiResult<()> {
-    if obj.decl().allows(op) {
+/// Checks `op` against the object's allowed ops; `parent_only` ops pass only inside a sub-object write
+/// (`ctx.depth > 0`, set by `subwrite`).
+fn check_allowed(ctx: &Ctx, obj: &dyn Object, op: Op) -> ApiResult<()> {
+    let decl = obj.decl();
+    if decl.allows(op) || (ctx.depth > 0 && decl.parent_only.contains(&op)) {
         Ok(())
     } else {
         Err(ApiError::forbidden(format!("Operation `{}` is not allowed on object `{}`", op.name(), obj.decl().table)))
@@ -66,7 +69,7 @@ pub fn run_op_with(
     p: &Params,
     forced: &Map<String, Value>,
 ) -> ApiResult<Reply> {
-    check_allowed(obj, op)?;
+    check_allowed(ctx, obj, op)?;
     let v = match op {
         Op::Add => write::add_with(ctx, obj, table, p, forced)?,
         Op::Set => write::set(ctx, obj, table, p)?,

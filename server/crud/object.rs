@@ -150,6 +150,9 @@ pub struct Decl {
     pub table: String,
     /// Allowed standard ops; `None` = all.
     pub allowed: Option<Vec<Op>>,
+    /// Ops allowed only as a sub-object write through a parent (`Ordr.add` with `atts`), never called
+    /// directly: the parent's own checks and ownership rules then apply first.
+    pub parent_only: Vec<Op>,
     /// Readonly on add and set (strict: writing one is E_FORBIDDEN, protocol §9.3).
     pub readonly: Vec<String>,
     /// Readonly on set only.
@@ -191,6 +194,12 @@ impl Decl {
     /// True if `op` is allowed.
     pub fn allows(&self, op: Op) -> bool {
         self.allowed.as_ref().is_none_or(|a| a.contains(&op))
+    }
+
+    /// Allows ops only through a parent's sub-object field.
+    pub fn via_parent(mut self, ops: &[Op]) -> Decl {
+        self.parent_only = ops.to_vec();
+        self
     }
 
     /// True if the field is never output.

@@ -451,6 +451,10 @@ fn agg_kind(item: &ResItem, r: &Resolver) -> Kind {
             Kind::Auto
         }
         ResItem::CountIf { .. } => Kind::Int,
+        ResItem::SumIf { arg: Arith::Field(f), .. } => match r.column(f.trim_start_matches("t0.")) {
+            Some(c) if matches!(c.ty, ColType::Decimal) => Kind::Decimal,
+            _ => Kind::Auto,
+        },
         _ => Kind::Auto,
     }
 }

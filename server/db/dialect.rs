@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use rusqlite::Connection;
 
-use crate::meta::{ColType, Column, Table};
+use crate::meta::{ColType, Column, Index, Table};
 
 /// One database's spelling of DDL and its way of listing the schema.
 pub trait Dialect: Send + Sync {
@@ -56,6 +56,21 @@ pub trait Dialect: Send + Sync {
 
     /// Every user table of the database with its column names in declaration order, internal tables excluded.
     fn list_tables_and_columns(&self, conn: &Connection) -> rusqlite::Result<BTreeMap<String, Vec<String>>>;
+
+    /// Names of the indexes that exist (lower-cased).
+    fn list_indexes(&self, conn: &Connection) -> rusqlite::Result<std::collections::BTreeSet<String>>;
+
+    /// CREATE INDEX for a declared index.
+    fn create_index(&self, ix: &Index) -> String {
+        let cols: Vec<String> = ix.columns.iter().map(|c| self.quote_ident(c)).collect();
+        format!(
+            "CREATE {}INDEX {} ON {} ({})",
+            if ix.unique { "UNIQUE " } else { "" },
+            self.quote_ident(&ix.name),
+            self.quote_ident(&ix.table),
+            cols.join(", ")
+        )
+    }
 
     /// The SQL of time dimension `dim` (protocol §3.5) of the date/time expression `expr`, as an integer:
     /// `y` year, `q` quarter 1-4, `m` month 1-12, `w` week of year (MySQL mode 5: Monday first, 0-53), `d` day of
@@ -111,6 +126,12 @@ impl Dialect for Sqlite {
             out.insert(table, cols);
         }
         Ok(out)
+    }
+
+    fn list_indexes(&self, conn: &Connection) -> rusqlite::Result<std::collections::BTreeSet<String>> {
+        let mut st = conn.prepare("SELECT lower(name) FROM sqlite_master WHERE type = 'index'")?;
+        let names = st.query_map([], |r| r.get::<_, String>(0))?.collect();
+        names
     }
 
     fn time_part(&self, dim: &str, expr: &str) -> String {

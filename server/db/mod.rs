@@ -32,12 +32,14 @@ pub struct Db {
 }
 
 /// Per-connection settings shared by readers and the writer.
-fn tune(conn: &Connection) -> rusqlite::Result<()> {
+/// `cache_kb` is the page cache of this connection: every connection has its own, so readers get a
+/// small one (the OS page cache is shared by all) and the writer a larger one.
+fn tune(conn: &Connection, cache_kb: u32) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_secs(10))?;
     conn.set_prepared_statement_cache_capacity(256);
     // NORMAL is durable across application crashes in WAL mode; only an OS crash or power loss can
     // lose the last transactions. That is the usual trade for a WAL SQLite server.
-    conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16000;")
+    conn.execute_batch(&format!("PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-{cache_kb};"))
 }
 
 impl Db {
@@ -48,13 +50,13 @@ impl Db {
         }
         let writer = Connection::open(path)?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
-        tune(&writer)?;
+        tune(&writer, 8192)?;
         let manager = SqliteConnectionManager::file(path)
             .with_flags(
                 OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
             )
             .with_init(|c| {
-                tune(c)?;
+                tune(c, 2048)?;
                 c.execute_batch("PRAGMA query_only=1;")
             });
         let pool = r2d2::Pool::builder()

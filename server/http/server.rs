@@ -98,6 +98,10 @@ impl Application {
 
 type Resp = Response<Full<Bytes>>;
 
+/// Request headers handed to handlers (`Params::header`): only what conditional and partial downloads
+/// (`att`) need, so cookies and credentials never travel further than this file.
+const HANDLER_HEADERS: [&str; 3] = ["if-none-match", "range", "if-range"];
+
 async fn serve(state: Arc<AppState>, peer: SocketAddr, req: Request<Incoming>) -> Result<Resp, Infallible> {
     let path = req.uri().path().to_string();
     if !route::is_api(&path) {
@@ -135,7 +139,10 @@ fn to_response(out: Output) -> Resp {
 
 /// The protocol's response headers (§1.6), CORS included.
 fn api_headers(h: &mut HeaderMap, state: &AppState, origin: Option<HeaderValue>, acrh: Option<HeaderValue>) {
-    h.insert("Cache-Control", HeaderValue::from_static("no-cache"));
+    // Raw replies (att) may set their own caching; everything else must not be cached.
+    if !h.contains_key("Cache-Control") {
+        h.insert("Cache-Control", HeaderValue::from_static("no-cache"));
+    }
     h.insert("X-Powered-By", HeaderValue::from_static("jdcloud"));
     if let Ok(v) = HeaderValue::from_str(&state.config.server_rev) {
         h.insert("X-Daca-Server-Rev", v);
@@ -200,8 +207,19 @@ async fn call(state: Arc<AppState>, peer: SocketAddr, req: Request<Incoming>) ->
             Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large(max)),
             Err(e) => return Err(ApiError::bad_param(format!("reading the body failed: {e}"))),
         };
-        let mut p = body_params(&parts.method, &content_type, bytes).await?;
+        let raw_upload = matches!(url.get("fmt").and_then(Value::as_str), Some("raw" | "raw_b64"));
+        let mut p = if raw_upload {
+            // `upload(fmt=raw)`: the body is the file, byte for byte, whatever Content-Type says
+            // (`curl --data-binary` sends form-urlencoded).
+            Params { raw: bytes, ..Default::default() }
+        } else {
+            body_params(&parts.method, &content_type, bytes).await?
+        };
         p.url = url.clone();
+        p.headers = HANDLER_HEADERS
+            .iter()
+            .filter_map(|k| parts.headers.get(*k).and_then(|v| v.to_str().ok()).map(|v| (k.to_string(), v.to_string())))
+            .collect();
         if let Some(id) = route.id {
             p.set_url("id", id);
         }

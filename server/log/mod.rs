@@ -44,7 +44,15 @@ pub fn req_text(p: &Params) -> String {
         Value::Object(m) => push_map(&mut body, m),
         Value::Null => {
             if !p.raw.is_empty() {
-                body = String::from_utf8_lossy(&p.raw[..p.raw.len().min(4000)]).into_owned();
+                // Binary bodies (raw uploads) are noted by size instead of filling the log with mojibake.
+                body = match std::str::from_utf8(&p.raw[..p.raw.len().min(4000)]) {
+                    Ok(s) => s.to_string(),
+                    Err(e) if e.error_len().is_none() => {
+                        // Text cut inside its last character by the 4000-byte limit.
+                        String::from_utf8_lossy(&p.raw[..e.valid_up_to()]).into_owned()
+                    }
+                    Err(_) => format!("[binary {}B]", p.raw.len()),
+                };
             }
         }
         other => body = other.to_string(),

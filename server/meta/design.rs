@@ -4,6 +4,8 @@
 //!
 //! - `@Ordr: id, userId, status(2), amount` at column 0 declares a table; fields are split on spaces, `,` and `，`,
 //!   and each field's type follows from its name (`types::derive_type`);
+//! - `@index Ordr(userId, createTm)` / `@unique Session(tokenHash)` at column 0 declares an index (this project's
+//!   addition: the reference tool creates none, but a server that looks up orders by user needs them);
 //! - `@include path` pulls in another file, relative to the including file; `*` and `?` may appear in any path
 //!   component (`plugin/*/DESIGN.md`);
 //! - everything else, including indented lines, `@see @T: ...`, `@ver=N` and code fences, is prose.
@@ -45,11 +47,25 @@ impl Table {
     }
 }
 
+/// An index of a design table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Index {
+    /// `ix_{table}_{columns}` or `ux_...` for unique ones: derived, so a declaration maps to one database index.
+    pub name: String,
+    pub table: String,
+    pub columns: Vec<String>,
+    pub unique: bool,
+    pub file: PathBuf,
+    pub line: usize,
+}
+
 /// Every table of a design, the single source of truth for the schema.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Design {
     /// In order of first definition (a redefinition replaces the table in place).
     pub tables: Vec<Table>,
+    /// Declared indexes, in order; each names an existing table and its columns.
+    pub indexes: Vec<Index>,
 }
 
 /// A design that cannot be loaded: where, and why.
@@ -102,7 +118,8 @@ impl Design {
         let mut loader = Loader::default();
         loader.seen.insert(identity(origin));
         loader.parse(text, origin)?;
-        Ok(Design { tables: loader.tables })
+        loader.check_indexes()?;
+        Ok(Design { tables: loader.tables, indexes: loader.indexes })
     }
 }
 
@@ -110,6 +127,7 @@ impl Design {
 #[derive(Default)]
 struct Loader {
     tables: Vec<Table>,
+    indexes: Vec<Index>,
     /// Canonical paths of files read; a file is read once, which ends include cycles and makes `@include *.md`
     /// harmless when it matches the including file itself (the reference tool dedupes the same way).
     seen: HashSet<PathBuf>,
@@ -120,7 +138,9 @@ impl Loader {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for (i, line) in text.lines().enumerate() {
             let line_no = i + 1;
-            if let Some((name, fields)) = table_line(line) {
+            if let Some((unique, spec)) = index_line(line) {
+                self.add_index(unique, spec, file, line_no)?;
+            } else if let Some((name, fields)) = table_line(line) {
                 self.add_table(name, fields, file, line_no)?;
             } else if let Some(pattern) = include_line(line) {
                 self.include(pattern, file, line_no)?;
@@ -158,6 +178,38 @@ impl Loader {
                 *old = table;
             }
             None => self.tables.push(table),
+        }
+        Ok(())
+    }
+
+    /// `Table(col1, col2)` of an `@index`/`@unique` line.
+    fn add_index(&mut self, unique: bool, spec: &str, file: &Path, line: usize) -> Result<(), MetaError> {
+        let bad = || MetaError::new(file, line, format!("bad index `{spec}`: expected `Table(col1, col2)`"));
+        let (table, rest) = spec.split_once('(').ok_or_else(bad)?;
+        let cols = rest.trim_end().strip_suffix(')').ok_or_else(bad)?;
+        let table = table.trim().to_string();
+        let columns: Vec<String> =
+            cols.split([',', '，']).map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
+        let word = |s: &str| !s.is_empty() && s.chars().all(is_word_char);
+        if !word(&table) || columns.is_empty() || !columns.iter().all(|c| word(c)) {
+            return Err(bad());
+        }
+        let name = format!("{}_{}_{}", if unique { "ux" } else { "ix" }, table, columns.join("_"));
+        self.indexes.retain(|i| i.name != name);
+        self.indexes.push(Index { name, table, columns, unique, file: file.to_path_buf(), line });
+        Ok(())
+    }
+
+    /// Every index must name a table of the design and columns of that table.
+    fn check_indexes(&self) -> Result<(), MetaError> {
+        for ix in &self.indexes {
+            let t =
+                self.tables.iter().find(|t| t.name == ix.table).ok_or_else(|| {
+                    MetaError::new(&ix.file, ix.line, format!("index on unknown table `{}`", ix.table))
+                })?;
+            if let Some(c) = ix.columns.iter().find(|c| t.column(c).is_none()) {
+                return Err(MetaError::new(&ix.file, ix.line, format!("index on unknown column `{}.{c}`", ix.table)));
+            }
         }
         Ok(())
     }
@@ -202,6 +254,18 @@ fn table_line(line: &str) -> Option<(&str, &str)> {
         return None;
     }
     Some((name, fields.trim_end()))
+}
+
+/// Matches `^@(index|unique)\s+(.+)` and returns (unique, spec).
+fn index_line(line: &str) -> Option<(bool, &str)> {
+    let (unique, rest) = match line.strip_prefix("@index") {
+        Some(r) => (false, r),
+        None => (true, line.strip_prefix("@unique")?),
+    };
+    if !rest.starts_with([' ', '\t']) {
+        return None;
+    }
+    Some((unique, rest.trim()))
 }
 
 /// Matches `^@include\s+(\S+)` and returns the path pattern.
@@ -337,6 +401,20 @@ mod tests {
     fn prose_and_indented_lines_are_not_table_lines() {
         let text = "  @A: x\n\t@B: x\nsee @C: x\n@D:x\n@E:   \n@F: ,x\n@: x\n@@G: x\n- @H: x\n";
         assert!(parse(text).tables.is_empty());
+    }
+
+    #[test]
+    fn index_lines_declare_indexes_on_known_columns() {
+        let d = parse("@T: id, userId, tm\n@index T(userId, tm)\n@unique T(tm)\n");
+        assert_eq!(d.indexes.len(), 2);
+        assert_eq!(d.indexes[0].name, "ix_T_userId_tm");
+        assert_eq!(d.indexes[0].columns, ["userId", "tm"]);
+        assert!(d.indexes[1].unique);
+        let err = |t: &str| Design::parse_str(t, Path::new("D.md")).unwrap_err().msg;
+        assert!(err("@T: id\n@index T(nope)\n").contains("unknown column"));
+        assert!(err("@index X(id)\n").contains("unknown table"));
+        assert!(err("@T: id\n@index T(id; drop)\n").contains("bad index"));
+        assert!(err("@T: id\n@index T id\n").contains("bad index"));
     }
 
     #[test]

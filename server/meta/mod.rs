@@ -8,5 +8,5 @@ pub mod design;
 pub mod types;
 pub mod upgrade;
 
-pub use design::{Column, Design, MetaError, Table};
+pub use design::{Column, Design, Index, MetaError, Table};
 pub use types::{derive_type, is_word, ColType};

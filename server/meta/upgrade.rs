@@ -5,7 +5,7 @@
 //! older database never loses data. Planning is a pure function of the design and the existing schema, which keeps
 //! it testable without a database; `upgrade` runs the plan in one transaction, `diff` only shows it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -49,9 +49,27 @@ pub fn plan(design: &Design, existing: &BTreeMap<String, Vec<String>>, d: &dyn D
     sql
 }
 
+/// CREATE INDEX for each declared index the database does not have yet (`existing`: lower-cased names).
+/// Runs after the table statements, so an index on a column added in the same upgrade works.
+pub fn plan_indexes(design: &Design, existing: &BTreeSet<String>, d: &dyn Dialect) -> Vec<String> {
+    design
+        .indexes
+        .iter()
+        .filter(|ix| !existing.contains(&ix.name.to_ascii_lowercase()))
+        .map(|ix| d.create_index(ix))
+        .collect()
+}
+
+/// Everything an upgrade of the database behind `conn` would run.
+fn full_plan(conn: &Connection, design: &Design, d: &dyn Dialect) -> rusqlite::Result<Vec<String>> {
+    let mut sql = plan(design, &d.list_tables_and_columns(conn)?, d);
+    sql.extend(plan_indexes(design, &d.list_indexes(conn)?, d));
+    Ok(sql)
+}
+
 /// The plan for the database behind `conn`, without running it (the reference tool's `?diff`).
 pub fn diff(conn: &Connection, design: &Design, d: &dyn Dialect) -> rusqlite::Result<Vec<String>> {
-    Ok(plan(design, &d.list_tables_and_columns(conn)?, d))
+    full_plan(conn, design, d)
 }
 
 /// Runs the plan in one transaction and returns the statements run (empty when the schema is up to date).
@@ -61,7 +79,7 @@ pub fn upgrade(conn: &mut Connection, design: &Design, d: &dyn Dialect) -> Resul
     // IMMEDIATE takes the write lock before reading the schema, so two servers starting on one database file
     // cannot both plan the same CREATE TABLE.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let statements = plan(design, &d.list_tables_and_columns(&tx)?, d);
+    let statements = full_plan(&tx, design, d)?;
     for sql in &statements {
         log::info!("schema upgrade: {sql}");
         tx.execute(sql, []).map_err(|e| ApiError::db(format!("schema upgrade failed on `{sql}`: {e}")))?;
@@ -82,6 +100,17 @@ mod tests {
 
     fn schema(tables: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
         tables.iter().map(|(t, cols)| (t.to_string(), cols.iter().map(|c| c.to_string()).collect())).collect()
+    }
+
+    #[test]
+    fn declared_indexes_are_created_once() {
+        let d = design("@T: id, userId\n@index T(userId)\n");
+        let mut conn = Connection::open_in_memory().unwrap();
+        let ran = upgrade(&mut conn, &d, &Sqlite).unwrap();
+        assert_eq!(ran.last().unwrap(), "CREATE INDEX \"ix_T_userId\" ON \"T\" (\"userId\")");
+        assert!(upgrade(&mut conn, &d, &Sqlite).unwrap().is_empty());
+        let d2 = design("@T: id, userId, tm\n@index T(userId)\n@unique T(tm)\n");
+        assert_eq!(diff(&conn, &d2, &Sqlite).unwrap().len(), 2, "a new column and its unique index");
     }
 
     #[test]
@@ -168,7 +197,7 @@ mod tests {
         let d = Design::load(&path).unwrap_or_else(|e| panic!("{e}"));
         let mut conn = Connection::open_in_memory().expect("open");
         let ran = upgrade(&mut conn, &d, &Sqlite).expect("upgrade");
-        assert_eq!(ran.len(), d.tables.len());
+        assert_eq!(ran.len(), d.tables.len() + d.indexes.len());
         let schema = Sqlite.list_tables_and_columns(&conn).expect("list");
         for t in &d.tables {
             let cols: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();

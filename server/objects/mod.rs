@@ -4,6 +4,7 @@
 //! Everything here sits on the generic layer (`crud`); the layer never depends on this module.
 
 pub mod account;
+pub mod attachment;
 pub mod logs;
 pub mod ordr;
 
@@ -13,14 +14,17 @@ use crate::api::functions::Functions;
 use crate::crud::{Decl, Op, Plain, Registry, Role};
 
 /// Registers the application's objects and functions.
-pub fn register(objects: &mut Registry, _functions: &mut Functions) {
+pub fn register(objects: &mut Registry, functions: &mut Functions) {
     use Role::*;
     objects.register("Ordr", &[User], Arc::new(ordr::Ordr::user()));
     objects.register("Ordr", &[Emp], Arc::new(ordr::Ordr::emp()));
     objects.register("Ordr", &[Admin], Arc::new(ordr::Ordr::admin()));
     objects.register("OrderLog", &[User], Arc::new(ordr::OrderLog::user()));
     objects.register("OrderLog", &[Emp, Admin], Arc::new(ordr::OrderLog::staff()));
-    objects.register("OrderAtt", &[User, Emp], Arc::new(Plain(Decl::new("OrderAtt").allow(&[Op::Query, Op::Get]))));
+    objects.register("OrderAtt", &[User], Arc::new(attachment::OrderAtt::user()));
+    objects.register("OrderAtt", &[Emp], Arc::new(Plain(Decl::new("OrderAtt").allow(&[Op::Query, Op::Get]))));
+    functions.add("upload", true, attachment::upload::upload);
+    functions.add("att", false, attachment::att::att);
 
     objects.register("User", &[User], Arc::new(account::User::buyer()));
     objects.register("User", &[Emp, Admin], Arc::new(account::User::staff()));

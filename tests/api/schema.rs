@@ -114,3 +114,24 @@ fn upgrade_diff_prints_the_sql_and_changes_nothing() {
     let sql = String::from_utf8(out.stdout).unwrap();
     assert_eq!(sql.trim(), "ALTER TABLE \"Ordr\" ADD COLUMN \"tel\" NVARCHAR(20);");
 }
+
+#[test]
+fn a_new_database_gets_demo_data_once_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let (d1, d2) = (db.clone(), db.clone());
+    {
+        let mut app = spawn_with(move |c| {
+            c.db_path = d1;
+            c.demo = true;
+        });
+        app.ok("login", &[], Body::Form(&[("uname", "13800000001"), ("pwd", "demo123")]));
+        let v = app.ok("Ordr.query", &[("res", "status"), ("fmt", "list"), ("orderby", "status")], Body::None);
+        assert_eq!(v["list"], json!([{"status": "CA"}, {"status": "CR"}, {"status": "PA"}, {"status": "RE"}]));
+    }
+    let mut app = spawn_with(move |c| {
+        c.db_path = d2;
+        c.demo = true;
+    });
+    assert_eq!(app.count("SELECT COUNT(*) FROM User"), 4, "not loaded twice");
+}

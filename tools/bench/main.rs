@@ -1,0 +1,531 @@
+//! `jdy-bench`: the benchmark harness (run it through `tools/bench/run`).
+//!
+//! 1. Generates a fresh database: the design's schema, N users (all with password `bench123`) and M
+//!    orders with their OrderLog rows; the first users get enough orders for full 20-row pages.
+//! 2. Starts the release server on a free loopback port with that database.
+//! 3. For each scenario and each connection count, keeps that many keep-alive connections busy for a
+//!    fixed time and records every call's latency. Each connection is its own logged-in user.
+//! 4. Reads the server's RSS, stops it with SIGINT (graceful: the ApiLog queue is drained), and checks
+//!    that every call made has its ApiLog row and every acknowledged `Ordr.add` is in the database.
+//! 5. Prints a markdown table and writes the same numbers as JSON.
+//!
+//! The load client speaks plain HTTP/1.1 over tokio TCP streams: no client library between the
+//! measurement and the socket.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rusqlite::{params, Connection};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Command-line options.
+#[derive(Debug, Clone)]
+struct Opts {
+    server: PathBuf,
+    users: usize,
+    orders: usize,
+    seconds: f64,
+    conns: Vec<usize>,
+    out: PathBuf,
+    only: Option<String>,
+}
+
+fn parse_opts() -> Result<Opts, String> {
+    let mut o = Opts {
+        server: PathBuf::from("target/release/jindouyun"),
+        users: 10_000,
+        orders: 100_000,
+        seconds: 5.0,
+        conns: vec![16, 64],
+        out: PathBuf::from("tools/bench/out/result.json"),
+        only: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut val = || args.next().ok_or(format!("{a} needs a value"));
+        match a.as_str() {
+            "--server" => o.server = PathBuf::from(val()?),
+            "--users" => o.users = val()?.parse().map_err(|e| format!("--users: {e}"))?,
+            "--orders" => o.orders = val()?.parse().map_err(|e| format!("--orders: {e}"))?,
+            "--seconds" => o.seconds = val()?.parse().map_err(|e| format!("--seconds: {e}"))?,
+            "--conns" => {
+                o.conns = val()?
+                    .split(',')
+                    .map(|s| s.trim().parse().map_err(|e| format!("--conns: {e}")))
+                    .collect::<Result<_, _>>()?
+            }
+            "--out" => o.out = PathBuf::from(val()?),
+            "--only" => o.only = Some(val()?),
+            "--smoke" => {
+                o.users = 200;
+                o.orders = 2000;
+                o.seconds = 0.5;
+                o.conns = vec![4];
+            }
+            "-h" | "--help" => {
+                println!(
+                    "usage: jdy-bench [--server PATH] [--users N] [--orders N] [--seconds S] [--conns 16,64] \
+                     [--only scenario] [--out result.json] [--smoke]"
+                );
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    Ok(o)
+}
+
+const PASSWORD: &str = "bench123";
+/// Users that get `FULL_PAGE_ORDERS` orders each, so their first query page is full.
+const FULL_PAGE_USERS: usize = 200;
+const FULL_PAGE_ORDERS: usize = 25;
+
+/// Creates the schema through the server's own upgrade code and bulk-loads users and orders.
+fn generate(db: &Path, users: usize, orders: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let design = jindouyun::meta::Design::load(Path::new("design/DESIGN.md"))?;
+    let mut conn = Connection::open(db)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    jindouyun::meta::upgrade::upgrade(&mut conn, &design, &jindouyun::db::dialect::Sqlite)?;
+    // One hash for every user: hashing 10,000 passwords one by one would only slow the set-up down.
+    let pwd = jindouyun::auth::password::hash(PASSWORD);
+    let tx = conn.transaction()?;
+    {
+        let mut st = tx.prepare("INSERT INTO User (id, uname, phone, pwd, name, createTm) VALUES (?,?,?,?,?,?)")?;
+        for i in 1..=users {
+            st.execute(params![
+                i as i64,
+                format!("u{i}"),
+                format!("139{i:08}"),
+                pwd,
+                format!("用户{i}"),
+                "2024-01-01 00:00:00"
+            ])?;
+        }
+        let mut ins = tx.prepare("INSERT INTO Ordr (userId, createTm, status, amount, dscr) VALUES (?,?,?,?,?)")?;
+        let mut log = tx.prepare("INSERT INTO OrderLog (orderId, action, tm) VALUES (?, 'CR', ?)")?;
+        let full = FULL_PAGE_USERS.min(users);
+        for n in 0..orders {
+            let uid = if n < full * FULL_PAGE_ORDERS { n % full + 1 } else { n % users + 1 };
+            let tm = format!("2024-{:02}-{:02} 10:00:00", n % 12 + 1, n % 28 + 1);
+            let status = ["CR", "PA", "RE", "CA"][n % 4];
+            ins.execute(params![uid as i64, tm, status, (n % 500) as f64 + 0.5, format!("bench order {n}")])?;
+            log.execute(params![tx.last_insert_rowid(), tm])?;
+        }
+    }
+    tx.commit()?;
+    // The server creates its indexes at start; make sure the generated data is analysed.
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+    Ok(())
+}
+
+/// A started server process.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(bin: &Path, db: &Path) -> Result<Server, Box<dyn std::error::Error>> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let addr = format!("127.0.0.1:{port}");
+        let child = Command::new(bin)
+            .env("P_ADDR", &addr)
+            .env("P_DB", db)
+            .env("P_DEMO", "0")
+            .env("P_TEST_MODE", "0")
+            .env("P_ADMIN_CRED", "admin:bench-admin")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let s = Server { child, addr };
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(&s.addr).is_ok() {
+                return Ok(s);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err("server did not start".into())
+    }
+
+    fn rss_kb(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// SIGINT, then wait: the server drains its ApiLog queue before exiting.
+    fn stop(mut self) -> Result<(), Box<dyn std::error::Error>> {
+        Command::new("kill").args(["-INT", &self.child.id().to_string()]).status()?;
+        for _ in 0..300 {
+            if self.child.try_wait()?.is_some() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.child.kill()?;
+        Err("server did not stop within 15 s".into())
+    }
+}
+
+/// One keep-alive HTTP/1.1 connection.
+struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    host: String,
+}
+
+impl Conn {
+    async fn open(addr: &str) -> std::io::Result<Conn> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(Conn { stream, buf: Vec::with_capacity(16 * 1024), host: addr.to_string() })
+    }
+
+    /// Sends a request and returns the response body.
+    async fn call(&mut self, path: &str, cookie: &str, form: Option<&str>) -> std::io::Result<Vec<u8>> {
+        let mut req = match form {
+            Some(b) => format!(
+                "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+                self.host,
+                b.len()
+            ),
+            None => format!("GET {path} HTTP/1.1\r\nHost: {}\r\n", self.host),
+        };
+        if !cookie.is_empty() {
+            req.push_str("Cookie: ");
+            req.push_str(cookie);
+            req.push_str("\r\n");
+        }
+        req.push_str("\r\n");
+        if let Some(b) = form {
+            req.push_str(b);
+        }
+        self.stream.write_all(req.as_bytes()).await?;
+        self.read_response().await
+    }
+
+    async fn read_response(&mut self) -> std::io::Result<Vec<u8>> {
+        self.buf.clear();
+        let mut tmp = [0u8; 16 * 1024];
+        loop {
+            if let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&self.buf[..end]).to_ascii_lowercase();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .ok_or_else(|| std::io::Error::other("response without content-length"))?;
+                let total = end + 4 + len;
+                while self.buf.len() < total {
+                    let n = self.stream.read(&mut tmp).await?;
+                    if n == 0 {
+                        return Err(std::io::Error::other("connection closed mid-body"));
+                    }
+                    self.buf.extend_from_slice(&tmp[..n]);
+                }
+                return Ok(self.buf[end + 4..total].to_vec());
+            }
+            let n = self.stream.read(&mut tmp).await?;
+            if n == 0 {
+                return Err(std::io::Error::other("connection closed"));
+            }
+            self.buf.extend_from_slice(&tmp[..n]);
+        }
+    }
+}
+
+/// True for a `[0, ...]` envelope.
+fn is_ok(body: &[u8]) -> bool {
+    body.starts_with(b"[0,")
+}
+
+/// What one request of a scenario is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Ceiling,
+    Query,
+    Get,
+    Add,
+    Login,
+}
+
+/// The scenarios in the order they run.
+const SCENARIOS: [(&str, &str); 6] = [
+    ("ceiling", "initClient (no table)"),
+    ("Ordr.query", "Ordr.query, 20-row page, default vcols"),
+    ("Ordr.get", "Ordr.get of an own order"),
+    ("Ordr.add", "Ordr.add (+OrderLog, ObjLog, ApiLog)"),
+    ("login", "login with password"),
+    ("mixed", "80% reads / 20% writes"),
+];
+
+/// A logged-in bench user: cookie and one of its order ids.
+#[derive(Clone)]
+struct Session {
+    user: usize,
+    cookie: String,
+    order_id: i64,
+}
+
+/// Per-run counters shared by the connections.
+#[derive(Default)]
+struct Counters {
+    calls: AtomicU64,
+    errors: AtomicU64,
+    adds_acked: AtomicU64,
+}
+
+async fn request(c: &mut Conn, kind: Kind, s: &Session, counters: &Counters) -> std::io::Result<bool> {
+    let (path, form) = match kind {
+        Kind::Ceiling => ("/api/initClient".to_string(), None),
+        Kind::Query => ("/api/Ordr.query".to_string(), None),
+        Kind::Get => (format!("/api/Ordr.get?id={}", s.order_id), None),
+        Kind::Add => ("/api/Ordr.add".to_string(), Some("dscr=bench&amount=12.5".to_string())),
+        Kind::Login => ("/api/login".to_string(), Some(format!("uname=u{}&pwd={PASSWORD}", s.user))),
+    };
+    let cookie = if kind == Kind::Login { "" } else { s.cookie.as_str() };
+    let body = c.call(&path, cookie, form.as_deref()).await?;
+    counters.calls.fetch_add(1, Ordering::Relaxed);
+    let ok = is_ok(&body);
+    if kind == Kind::Add && ok {
+        counters.adds_acked.fetch_add(1, Ordering::Relaxed);
+    }
+    Ok(ok)
+}
+
+/// The result of one (scenario, connections) run.
+#[derive(Debug, Clone)]
+struct RunResult {
+    scenario: String,
+    conns: usize,
+    requests: u64,
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+}
+
+async fn run(addr: &str, scenario: &str, sessions: &[Session], seconds: f64, counters: Arc<Counters>) -> RunResult {
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let mut tasks = Vec::new();
+    for (i, s) in sessions.iter().cloned().enumerate() {
+        let addr = addr.to_string();
+        let scenario = scenario.to_string();
+        let counters = counters.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat: Vec<u32> = Vec::with_capacity(100_000);
+            let mut errors = 0u64;
+            let Ok(mut c) = Conn::open(&addr).await else { return (lat, 1) };
+            let mut n: u64 = i as u64;
+            while Instant::now() < deadline {
+                n = n.wrapping_add(1);
+                let kind = match scenario.as_str() {
+                    "ceiling" => Kind::Ceiling,
+                    "Ordr.query" => Kind::Query,
+                    "Ordr.get" => Kind::Get,
+                    "Ordr.add" => Kind::Add,
+                    "login" => Kind::Login,
+                    // mixed: 80% reads (half query, half get), 20% adds.
+                    _ => match n % 10 {
+                        0 | 5 => Kind::Add,
+                        1 | 3 | 7 | 9 => Kind::Query,
+                        _ => Kind::Get,
+                    },
+                };
+                let t = Instant::now();
+                match request(&mut c, kind, &s, &counters).await {
+                    Ok(true) => {}
+                    Ok(false) => errors += 1,
+                    Err(_) => {
+                        errors += 1;
+                        match Conn::open(&addr).await {
+                            Ok(nc) => c = nc,
+                            Err(_) => break,
+                        }
+                    }
+                }
+                lat.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
+            }
+            (lat, errors)
+        }));
+    }
+    let started = Instant::now();
+    let mut all: Vec<u32> = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        if let Ok((lat, e)) = t.await {
+            all.extend(lat);
+            errors += e;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64().max(seconds);
+    counters.errors.fetch_add(errors, Ordering::Relaxed);
+    all.sort_unstable();
+    let pct = |p: f64| -> f64 {
+        if all.is_empty() {
+            return 0.0;
+        }
+        let i = ((all.len() as f64 * p).ceil() as usize).clamp(1, all.len()) - 1;
+        all[i] as f64 / 1000.0
+    };
+    RunResult {
+        scenario: scenario.to_string(),
+        conns: sessions.len(),
+        requests: all.len() as u64,
+        rps: all.len() as f64 / elapsed,
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+        errors,
+    }
+}
+
+/// Logs in `n` distinct users (one per connection) and finds one of each user's orders.
+async fn login_users(addr: &str, n: usize, counters: &Counters) -> Result<Vec<Session>, Box<dyn std::error::Error>> {
+    let mut c = Conn::open(addr).await?;
+    let mut out = Vec::new();
+    for user in 1..=n {
+        let body = c.call("/api/login", "", Some(&format!("uname=u{user}&pwd={PASSWORD}"))).await?;
+        counters.calls.fetch_add(1, Ordering::Relaxed);
+        let v: Value = serde_json::from_slice(&body)?;
+        let token = v[1]["_token"].as_str().ok_or_else(|| format!("login of u{user} failed: {v}"))?;
+        let cookie = format!("userid={token}");
+        let body = c.call("/api/Ordr.query?res=id&pagesz=1&fmt=one", &cookie, None).await?;
+        counters.calls.fetch_add(1, Ordering::Relaxed);
+        let v: Value = serde_json::from_slice(&body)?;
+        let order_id = v[1]["id"].as_i64().ok_or_else(|| format!("u{user} has no order: {v}"))?;
+        out.push(Session { user, cookie, order_id });
+    }
+    Ok(out)
+}
+
+fn count(conn: &Connection, sql: &str) -> i64 {
+    conn.query_row(sql, [], |r| r.get(0)).unwrap_or(-1)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let o = parse_opts()?;
+    let dir = tempfile_dir()?;
+    let db = dir.join("bench.db");
+    let t0 = Instant::now();
+    eprintln!("generating {} users and {} orders ...", o.users, o.orders);
+    generate(&db, o.users, o.orders)?;
+    eprintln!("  done in {:.1}s", t0.elapsed().as_secs_f64());
+    let orders_before = count(&Connection::open(&db)?, "SELECT MAX(id) FROM Ordr");
+
+    let server = Server::start(&o.server, &db)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let counters = Arc::new(Counters::default());
+    let max_conns = *o.conns.iter().max().unwrap_or(&16);
+    let sessions = rt.block_on(login_users(&server.addr, max_conns.min(FULL_PAGE_USERS).min(o.users), &counters))?;
+
+    let mut results = Vec::new();
+    for (name, _) in SCENARIOS {
+        if o.only.as_deref().is_some_and(|x| x != name) {
+            continue;
+        }
+        for &n in &o.conns {
+            let s: Vec<Session> = sessions.iter().cycle().take(n).cloned().collect();
+            // A short warm-up so each run starts with open connections and warm caches.
+            rt.block_on(run(&server.addr, name, &s, (o.seconds / 10.0).min(0.5), counters.clone()));
+            let r = rt.block_on(run(&server.addr, name, &s, o.seconds, counters.clone()));
+            eprintln!(
+                "  {:<11} {:>3} conns: {:>8.0} req/s  p50 {:.2} ms  p99 {:.2} ms  errors {}",
+                r.scenario, n, r.rps, r.p50_ms, r.p99_ms, r.errors
+            );
+            results.push(r);
+        }
+    }
+    let rss_kb = server.rss_kb();
+    server.stop()?;
+
+    // Count check: every call made has its ApiLog row; every acknowledged add is in Ordr.
+    let conn = Connection::open(&db)?;
+    let calls = counters.calls.load(Ordering::Relaxed) as i64;
+    let apilog = count(&conn, "SELECT COUNT(*) FROM ApiLog");
+    let acked = counters.adds_acked.load(Ordering::Relaxed) as i64;
+    let added = count(&conn, &format!("SELECT COUNT(*) FROM Ordr WHERE id > {orders_before}"));
+    let apilog_ok = apilog == calls;
+    let orders_ok = added == acked;
+
+    let report = report(&results, rss_kb, calls, apilog, acked, added, &o);
+    println!("{report}");
+    let json = json!({
+        "machine": machine(),
+        "users": o.users, "orders": o.orders, "seconds": o.seconds,
+        "results": results.iter().map(|r| json!({
+            "scenario": r.scenario, "conns": r.conns, "requests": r.requests, "rps": r.rps.round(),
+            "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "errors": r.errors,
+        })).collect::<Vec<_>>(),
+        "server_rss_kb": rss_kb,
+        "check": {"calls": calls, "apilog_rows": apilog, "adds_acked": acked, "orders_added": added, "ok": apilog_ok && orders_ok},
+    });
+    if let Some(p) = o.out.parent() {
+        std::fs::create_dir_all(p)?;
+    }
+    std::fs::write(&o.out, serde_json::to_string_pretty(&json)?)?;
+    eprintln!("wrote {}", o.out.display());
+    let _ = std::fs::remove_dir_all(&dir);
+    if !(apilog_ok && orders_ok) {
+        return Err("count check failed".into());
+    }
+    Ok(())
+}
+
+fn report(results: &[RunResult], rss_kb: u64, calls: i64, apilog: i64, acked: i64, added: i64, o: &Opts) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "\n{} users, {} orders, {} s per run; machine: {}\n\n",
+        o.users,
+        o.orders,
+        o.seconds,
+        machine()
+    ));
+    s.push_str("| scenario | conns | req/s | p50 ms | p99 ms | errors |\n|---|---:|---:|---:|---:|---:|\n");
+    for r in results {
+        s.push_str(&format!(
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {} |\n",
+            r.scenario, r.conns, r.rps, r.p50_ms, r.p99_ms, r.errors
+        ));
+    }
+    let ceiling = results.iter().filter(|r| r.scenario == "ceiling").map(|r| r.rps).fold(0.0, f64::max);
+    if let Some(q) = results.iter().filter(|r| r.scenario == "Ordr.query").max_by_key(|r| r.conns) {
+        if ceiling > 0.0 {
+            s.push_str(&format!("\nOrdr.query at {} conns = {:.0}% of ceiling\n", q.conns, 100.0 * q.rps / ceiling));
+        }
+    }
+    s.push_str(&format!("server RSS after the run: {:.1} MB\n", rss_kb as f64 / 1024.0));
+    s.push_str(&format!(
+        "count check: {calls} calls made, {apilog} ApiLog rows ({}); {acked} adds acknowledged, {added} new orders ({})\n",
+        if calls == apilog { "ok" } else { "MISMATCH" },
+        if acked == added { "ok" } else { "MISMATCH" }
+    ));
+    s
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_default();
+    format!("{} cores, {cpu}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0))
+}
+
+fn tempfile_dir() -> std::io::Result<PathBuf> {
+    let d = std::env::temp_dir().join(format!("jdy-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&d)?;
+    Ok(d)
+}
