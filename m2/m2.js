@@ -318,6 +318,8 @@ function viewNew() {
     <form id="fNew" autocomplete="off">
       <div class="field"><label for="dscr">服务内容<i class="req">*</i></label><textarea id="dscr" name="dscr" rows="3" maxlength="255" placeholder="请描述需要的服务, 如: 周六上午家庭保洁" required></textarea></div>
       <div class="field"><label for="amount">金额(元)<i class="req">*</i></label><input type="number" id="amount" name="amount" min="0.01" step="0.01" placeholder="0.00" required></div>
+      <div class="field"><label>图片(可选, 最多6张)</label>
+        <div class="atts" id="newAtts"><label class="add-pic" for="picFile" title="添加图片">＋<input type="file" id="picFile" accept="image/*" multiple hidden></label></div></div>
       <button class="btn primary block" type="submit">提交订单</button>
     </form>
   </div></div>`);
@@ -326,10 +328,31 @@ function viewNew() {
     f.dscr.value = b.dataset.dscr;
     f.amount.value = b.dataset.amt;
   });
+  // Pictures are uploaded when chosen; the order links them (`atts: [{attId}]`) when it is submitted.
+  const attIds = [];
+  const picInput = $('#picFile');
+  picInput.addEventListener('change', () => {
+    const files = [...picInput.files].slice(0, 6 - attIds.length);
+    picInput.value = '';
+    if (!files.length) return;
+    run(async () => {
+      const fd = new FormData();
+      files.forEach((file) => fd.append('file', file, file.name));
+      const ups = await callSvr('upload', { genThumb: 1, category: 'order' }, fd);
+      for (const up of Array.isArray(ups) ? ups : [ups]) {
+        attIds.push(up.id);
+        picInput.parentElement.insertAdjacentHTML('beforebegin', String(html`<a data-att="${up.id}"><img src="${makeUrl('att', { id: up.id, thumb: 1 })}" alt="${up.orgName || '图片'}"></a>`));
+      }
+      picInput.parentElement.hidden = attIds.length >= 6;
+      toast(`已添加${files.length}张图片`, 'ok');
+    }, f.querySelector('[type=submit]'));
+  });
   f.addEventListener('submit', (e) => {
     e.preventDefault();
     run(async () => {
-      const id = await callSvr('Ordr.add', {}, { dscr: f.dscr.value.trim(), amount: f.amount.value });
+      const data = { dscr: f.dscr.value.trim(), amount: f.amount.value };
+      if (attIds.length) data.atts = attIds.map((attId) => ({ attId }));
+      const id = await callSvr('Ordr.add', {}, data);
       toast('下单成功', 'ok');
       go(`#order/${id}`);
     }, f.querySelector('[type=submit]'));

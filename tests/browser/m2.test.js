@@ -146,24 +146,32 @@ describe('m2: the user app at 375 px', () => {
     assert.equal(await page.evaluate(() => window.__xss), undefined);
   });
 
-  it('shows the pictures attached to an order', async (t) => {
+  it('creates an order with pictures, and its detail shows them', async (t) => {
     if (!has.upload) return t.skip('waits on upload/att (attachments branch)');
-    const adm = server.api('admin');
-    await adm.ok('login', {}, { uname: 'admin', pwd: 'admin123' });
-    const up = await adm.upload(makePng(320, 240, [229, 72, 77]), 'order.png');
-    await adm.ok('OrderAtt.add', {}, { orderId: newOrderId, attId: up.id });
-    await page.goto(`${server.base}/m2/#order/${newOrderId}`);
-    const img = page.locator('.atts img').first();
-    await img.waitFor();
+    await page.goto(`${server.base}/m2/#new`);
+    await page.locator('#dscr').fill('家电维修: 洗衣机不排水');
+    await page.locator('#amount').fill('80');
+    await page.locator('#picFile').setInputFiles([
+      { name: 'a.png', mimeType: 'image/png', buffer: makePng(320, 240, [229, 72, 77]) },
+      { name: 'b.png', mimeType: 'image/png', buffer: makePng(240, 320, [31, 157, 85]) },
+    ]);
+    await seeToast(page, '已添加2张图片');
+    await page.waitForFunction(() => [...document.querySelectorAll('#newAtts img')].filter((i) => i.complete && i.naturalWidth > 0).length === 2);
+    await shots(page, 'm2-new-pictures');
+    await page.locator('#fNew [type=submit]').click();
+    await seeToast(page, '下单成功');
+    await page.locator('.atts img').first().waitFor();
+    assert.equal(await page.locator('.atts img').count(), 2);
     await page.waitForFunction(() => [...document.querySelectorAll('.atts img')].every((i) => i.complete && i.naturalWidth > 0));
-    assert.ok(await img.evaluate((i) => i.naturalWidth > 0), 'the thumbnail loads');
     const href = await page.locator('.atts a').first().getAttribute('href');
     const full = await page.request.get(`${server.base}${href}`);
     assert.equal(full.status(), 200);
     assert.match(full.headers()['content-type'], /^image\//);
+    await shots(page, 'm2-order-pictures');
   });
 
   it('changes the name on the me page', async () => {
+    await page.goto(`${server.base}/m2/#home`);
     await page.locator('.tabbar a[data-tab=me]').click();
     await page.locator('#btnName').click();
     await page.locator('.jdy-dialog input[name=name]').fill('张三丰');
