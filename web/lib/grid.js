@@ -21,6 +21,7 @@ export class Grid {
     this.sort = null; // {field, dir}
     this.page = 1;
     this.rows = [];
+    this.seq = 0; // number of the latest load; replies of older loads are dropped
     this.build();
   }
 
@@ -96,10 +97,13 @@ export class Grid {
     }
     const msg = $('.grid-msg', this.el);
     const tbody = $('tbody', this.el);
+    const seq = ++this.seq;
     let r;
     try {
       r = await callSvr(o.ac, { ...p, fmt: 'list', page, pagesz: o.pagesz });
+      if (seq !== this.seq) return;
     } catch (e) {
+      if (seq !== this.seq) return;
       this.rows = [];
       render(tbody, '');
       render($('.pager', this.el), '');
