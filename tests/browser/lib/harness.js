@@ -59,7 +59,7 @@ export async function startServer() {
     P_TEST_MODE: '1',
     P_ADMIN_CRED: `${ADMIN.uname}:${ADMIN.pwd}`,
     P_WEB_ROOT: REPO,
-    P_DESIGN: path.join(REPO, 'design/DESIGN.md'),
+    P_DESIGN: process.env.JDY_DESIGN || path.join(REPO, 'design/DESIGN.md'),
     P_DEMO: '0',
     RUST_LOG: process.env.JDY_SERVER_LOG || 'error',
   };

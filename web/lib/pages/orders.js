@@ -26,7 +26,7 @@ export default {
       ac: 'Ordr.query',
       res: 'id,createTm,userId,userName,userPhone,dscr,amount,status,statusName',
       orderby: 'id desc',
-      q: '订单号/手机号/姓名/描述',
+      q: '订单号或手机号',
       filters: [
         { name: 'status', label: '状态', type: 'select', options: STATUS_OPTIONS },
         { name: 'from', label: '下单日期从', type: 'date' },
