@@ -5,8 +5,8 @@
 
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, newPage, shots, seeToast, expireSessions, DESKTOP } from './lib/harness.js';
-import { seed, EMP, MGR } from './lib/seed.js';
+import { startServer, launch, newPage, shots, seeToast, expireSessions, makePng, DESKTOP } from './lib/harness.js';
+import { seed, EMP, MGR, USERS } from './lib/seed.js';
 
 describe('store.html: the staff console', () => {
   let server;
@@ -19,7 +19,7 @@ describe('store.html: the staff console', () => {
     server = await startServer();
     await seed(server, { orders: 45 });
     adm = server.api('admin');
-    has = { chpwd: await server.api('emp').has('chpwd') };
+    has = { chpwd: await server.api('emp').has('chpwd'), upload: await server.api('emp').has('upload') };
     browser = await launch();
     page = await newPage(browser.context);
     await page.setViewportSize(DESKTOP);
@@ -201,6 +201,23 @@ describe('store.html: the staff console', () => {
     assert.match(await dlg.locator('.timeline li').last().innerText(), /已完成[\s\S]*处理人 管理员/);
     assert.deepEqual(await dlg.locator('.jdy-dialog-btns .btn').allInnerTexts(), ['关闭']);
     await dlg.locator('.jdy-dialog-btns .btn').click();
+  });
+
+  it('shows the pictures a user attached to an order', async (t) => {
+    if (!has.upload) return t.skip('waits on upload/att (attachments branch)');
+    const user = server.api('user');
+    await user.ok('login', {}, { uname: USERS[2].phone, pwd: USERS[2].pwd });
+    const up = await user.upload(makePng(300, 200, [142, 78, 198]), 'broken-pipe.png');
+    const id = await user.json('Ordr.add', {}, { dscr: '管道漏水, 见图', amount: 60, atts: [{ attId: up.id }] });
+    await page.locator('.toolbar [type=reset]').click();
+    await page.locator('.pager .info', { hasText: '共 46 条' }).waitFor();
+    await page.locator(`tbody tr[data-id="${id}"]`).click();
+    const dlg = page.locator('.jdy-dialog', { hasText: `订单 ${id}` });
+    await dlg.locator('.atts img').waitFor();
+    await page.waitForFunction(() => [...document.querySelectorAll('.jdy-dialog .atts img')].every((i) => i.complete && i.naturalWidth > 0));
+    await shots(page, 'store-order-pictures');
+    await dlg.locator('.jdy-dialog-btns .btn', { hasText: '关闭' }).click();
+    await dlg.waitFor({ state: 'detached' });
   });
 
   it('cancels a new order from its detail', async () => {

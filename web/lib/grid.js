@@ -43,7 +43,11 @@ export class Grid {
       e.preventDefault();
       this.load(1);
     });
-    this.form.addEventListener('reset', () => setTimeout(() => this.load(1)));
+    // 重置 goes back to the page as first shown: no filters, default order.
+    this.form.addEventListener('reset', () => {
+      this.sort = null;
+      setTimeout(() => this.load(1));
+    });
     on(this.el, 'click', '[data-tool]', (e, b) => o.tools[Number(b.dataset.tool)].onClick(b));
     on(this.el, 'click', 'th[data-sort]', (e, th) => {
       const f = th.dataset.sort;

@@ -124,6 +124,16 @@ export class Client {
     return JSON.parse(await r.text());
   }
 
+  /** A call with a JSON body (for sub-objects such as `atts: [{attId}]`); resolves with the data. */
+  async json(ac, params, obj) {
+    const headers = { 'Content-Type': 'application/json' };
+    if (this.cookies.size) headers.Cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const r = await fetch(`${this.base}/api/${ac}?${new URLSearchParams({ _app: this.app, ...params })}`, { method: 'POST', headers, body: JSON.stringify(obj) });
+    const ret = JSON.parse(await r.text());
+    if (ret[0] !== 0) throw new Error(`${ac} failed: ${JSON.stringify(ret)}`);
+    return ret[1];
+  }
+
   /** Like `call` but resolves with the data and throws on an error reply. */
   async ok(ac, params, data) {
     const ret = await this.call(ac, params, data);
