@@ -30,10 +30,12 @@ pub struct Config {
     pub token_life: i64,
     /// `P_APILOG=0` turns ApiLog off (default on).
     pub apilog: bool,
-    /// `P_DB_POOL`: read connections in the pool (default 8).
+    /// `P_DB_POOL`: read connections in the pool (default 4).
     pub db_pool: u32,
-    /// `P_WORKERS`: threads that run calls (default 16).
+    /// `P_WORKERS`: threads that run calls (default 8).
     pub workers: usize,
+    /// `P_SMS`: the SMS sender for verification codes (default `mock`: messages go to the log).
+    pub sms: String,
     /// `P_DEMO=0` skips loading demo data into a new database (default on for `cargo run`).
     pub demo: bool,
     /// `P_UPLOAD_DIR`: where `upload` stores files (default `data/upload`). `Attachment.path` values
@@ -63,8 +65,9 @@ impl Config {
             server_rev: short_rev(&server_rev),
             token_life: num("P_TOKEN_LIFE", 30 * 86400).max(60),
             apilog: flag("P_APILOG", true),
-            db_pool: num("P_DB_POOL", 8).clamp(1, 64) as u32,
-            workers: num("P_WORKERS", 16).clamp(2, 256) as usize,
+            db_pool: num("P_DB_POOL", 4).clamp(1, 64) as u32,
+            workers: num("P_WORKERS", 8).clamp(2, 256) as usize,
+            sms: var("P_SMS").unwrap_or_else(|| "mock".into()),
             demo: flag("P_DEMO", true),
             upload_dir: var("P_UPLOAD_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("data/upload")),
         }
@@ -90,6 +93,7 @@ impl Config {
             apilog: true,
             db_pool: 4,
             workers: 8,
+            sms: "mock".into(),
             demo: false,
             upload_dir,
         }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::api::functions::Functions;
 use crate::auth::session::Sessions;
+use crate::auth::sms::{self, SmsSender};
 use crate::config::Config;
 use crate::crud::Registry;
 use crate::db::dialect::{Dialect, Sqlite};
@@ -23,25 +24,27 @@ pub struct AppState {
     pub functions: Functions,
     pub sessions: Sessions,
     pub apilog: ApiLogger,
+    /// Sends verification codes (`P_SMS`).
+    pub sms: Arc<dyn SmsSender>,
 }
 
 impl AppState {
     /// Loads the design, opens and upgrades the database, registers the application.
     pub fn open(config: Config) -> ApiResult<Arc<AppState>> {
+        let sms = sms::from_config(&config.sms).map_err(crate::error::ApiError::server)?;
         let design = Design::load(&config.design_path)?;
-        let db = Arc::new(Db::open(&config.db_path, config.db_pool)?);
         let dialect: Box<dyn Dialect> = Box::new(Sqlite);
-        {
-            let mut conn = db.write();
-            let ran = upgrade::upgrade(&mut conn, &design, dialect.as_ref())?;
+        let db = Arc::new(Db::open(&config.db_path, config.db_pool, |conn| {
+            let ran = upgrade::upgrade(conn, &design, dialect.as_ref())?;
             if !ran.is_empty() {
                 log::info!("database upgraded: {} statement(s)", ran.len());
             }
-            crate::auth::bootstrap(&conn)?;
+            crate::auth::bootstrap(conn)?;
             if config.demo {
-                crate::demo::load_if_empty(&conn)?;
+                crate::demo::load_if_empty(conn)?;
             }
-        }
+            Ok(())
+        })?);
         let mut objects = Registry::new(&design);
         let mut functions = Functions::framework();
         crate::objects::register(&mut objects, &mut functions);
@@ -55,6 +58,7 @@ impl AppState {
             functions,
             sessions: Sessions::default(),
             apilog,
+            sms,
         }))
     }
 }

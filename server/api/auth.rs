@@ -87,6 +87,9 @@ pub struct Auth {
     pub app: String,
     pub app_type: AppType,
     pub login: Option<Login>,
+    /// The token the caller presented (cookie or Bearer), when it was valid: `refreshToken` may hand
+    /// it back. Never logged.
+    pub token: Option<String>,
     /// Test mode grants PERM_TEST_MODE to every caller (protocol §9.1).
     pub test_mode: bool,
 }
@@ -95,7 +98,7 @@ impl Auth {
     /// A guest of the given app.
     pub fn guest(app: &str, test_mode: bool) -> Auth {
         let (app_type, _) = AppType::of_app(app);
-        Auth { app: app.to_string(), app_type, login: None, test_mode }
+        Auth { app: app.to_string(), app_type, login: None, token: None, test_mode }
     }
 
     /// The permission bits of this caller.

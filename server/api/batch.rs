@@ -3,18 +3,22 @@
 //! Body: `[{ac, get?, post?, ref?}, ...]`. Keys listed in `ref` are evaluated against earlier results:
 //! `{$1}` is the data of call 1, `{$-1}` of the previous call; `.name` and `[i]` reach inside; `+ - * /`
 //! combine numbers. A whole-string `{...}` keeps the typed value, embedded ones are stringified.
-//! Without `useTrans` each call commits on its own; with it, one transaction, and after the first
-//! failure the rest are cancelled (`-100`) and everything is rolled back.
+//! The batch runs as one job of the writer. Without `useTrans` each call has its own savepoint (a
+//! failing call undoes only itself); with it, after the first failure the rest are cancelled (`-100`)
+//! and everything is rolled back.
 
+use std::sync::mpsc::sync_channel;
+use std::sync::Arc;
 use std::time::Instant;
 
-use rusqlite::TransactionBehavior;
+use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
 use super::auth::Auth;
-use super::ctx::{Ctx, Reply};
-use super::dispatch::{dispatch, guarded, run_in_tx, CallIds, CallResult, Request};
+use super::ctx::Reply;
+use super::dispatch::{run_on, CallIds, CallResult, Ran, Request};
 use super::params::{value_to_string, Params};
+use crate::db::writer::{Job, JobDone};
 use crate::error::{ApiError, ApiResult, Code};
 use crate::log::apilog::{truncate, ApiLog1Row};
 use crate::state::AppState;
@@ -54,7 +58,7 @@ fn parse(body: &Value) -> ApiResult<Vec<Result<Sub, ApiError>>> {
 }
 
 /// Runs a batch; returns the call result and the ApiLog `ac` text (`batch:N,ac1,...`).
-pub fn run(state: &AppState, auth: &mut Auth, req: &Request, apilog_id: i64, debug: u8) -> (CallResult, String) {
+pub fn run(state: &Arc<AppState>, auth: &mut Auth, req: &Request, apilog_id: i64, debug: u8) -> (CallResult, String) {
     let subs = match (req.post, parse(&req.params.body)) {
         (false, _) => Err(ApiError::bad_param("batch requires POST")),
         (_, r) => r,
@@ -67,119 +71,181 @@ pub fn run(state: &AppState, auth: &mut Auth, req: &Request, apilog_id: i64, deb
     let names: Vec<&str> = subs.iter().map(|s| s.as_ref().map(|s| s.ac.as_str()).unwrap_or("?")).collect();
     let log_ac = truncate(&format!("batch:{},{}", subs.len(), names.join(",")), 50);
 
-    let mut conn = state.db.write();
-    let mut results: Vec<Value> = Vec::new();
-    let mut datas: Vec<Value> = Vec::new();
-    let mut debug_out = Vec::new();
-    let mut cookies = Vec::new();
-
-    let one = |sub: &Sub, datas: &[Value]| -> ApiResult<Params> {
-        let get = eval_part(&sub.get, &sub.refs, datas)?;
-        let post = eval_part(&sub.post, &sub.refs, datas)?;
-        let url = match get {
-            Value::Object(m) => m,
-            Value::Null => Map::new(),
-            _ => return Err(ApiError::bad_param("batch: `get` must be an object")),
-        };
-        Ok(Params::with_body(url, post))
-    };
-
-    let record = |state: &AppState, ac: &str, p: Option<&Params>, r: &Result<Value, ApiError>, t: Instant, id1: i64| {
-        let env = super::envelope::envelope(r, &[], &Default::default());
-        state.apilog.log1(ApiLog1Row {
-            id: id1,
-            api_log_id: apilog_id,
-            ac: truncate(ac, 50),
-            t: t.elapsed().as_millis() as i64,
-            retval: r.as_ref().err().map(|e| e.code.number() as i64).unwrap_or(0),
-            req: p.map(crate::log::req_text).unwrap_or_default(),
-            res: truncate(&env.to_string(), 200),
-        });
-        env
-    };
-
-    if use_trans {
-        let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
-            Ok(tx) => tx,
-            Err(e) => return (CallResult { result: Err(e.into()), debug: vec![], cookies: vec![] }, log_ac),
-        };
-        let mut ctx = Ctx::new(state, &tx, auth.clone(), apilog_id, debug);
+    let (tx, rx) = sync_channel(1);
+    let st = state.clone();
+    let auth0 = auth.clone();
+    let job: Job = Box::new(move |conn: &Connection| {
+        let mut cur = auth0;
+        let mut datas: Vec<Value> = Vec::new();
+        let mut items: Vec<Item> = Vec::new();
         let mut failed = false;
-        for sub in &subs {
+        let mut always_later = Vec::new();
+        for sub in subs {
             let t = Instant::now();
-            let id1 = state.apilog.next_id1();
-            let (ac, p, r) = match sub {
-                _ if failed => {
+            let id1 = st.apilog.next_id1();
+            let name = names_of(&sub);
+            let (ac, params, outcome) = match sub {
+                _ if use_trans && failed => {
                     let e = ApiError::with_msg(Code::Abort, "事务失败，取消执行").internal("batch call cancelled.");
-                    (names_of(sub), None, Err(e))
+                    (name, None, Outcome::Failed(e))
                 }
-                Err(e) => (names_of(sub), None, Err(e.clone())),
-                Ok(s) => {
-                    ctx.apilog1_id = Some(id1);
-                    let p = one(s, &datas);
-                    let r = match &p {
-                        Ok(p) => guarded(|| dispatch(&mut ctx, &s.ac, p)).and_then(data_of),
-                        Err(e) => Err(e.clone()),
-                    };
-                    (s.ac.clone(), p.ok(), r)
-                }
-            };
-            failed |= r.is_err();
-            datas.push(r.as_ref().cloned().unwrap_or(Value::Null));
-            results.push(record(state, &ac, p.as_ref(), &r, t, id1));
-        }
-        let after = ctx.take_after_commit();
-        let undo = ctx.take_on_rollback();
-        debug_out.append(&mut ctx.debug_log);
-        cookies.append(&mut ctx.set_cookie);
-        let new_auth = ctx.auth.clone();
-        drop(ctx);
-        if failed {
-            drop(tx);
-            undo.into_iter().for_each(|f| f());
-        } else {
-            match tx.commit() {
-                Ok(()) => {
-                    for f in after {
-                        f(state);
-                    }
-                    *auth = new_auth;
-                }
-                Err(e) => {
-                    undo.into_iter().for_each(|f| f());
-                    return (CallResult { result: Err(e.into()), debug: debug_out, cookies: vec![] }, log_ac);
-                }
-            }
-        }
-    } else {
-        for sub in &subs {
-            let t = Instant::now();
-            let id1 = state.apilog.next_id1();
-            let (ac, p, r) = match sub {
-                Err(e) => (names_of(sub), None, Err(e.clone())),
-                Ok(s) => match one(s, &datas) {
-                    Err(e) => (s.ac.clone(), None, Err(e)),
+                Err(e) => (name, None, Outcome::Failed(e)),
+                Ok(s) => match params_of(&s, &datas) {
+                    Err(e) => (s.ac, None, Outcome::Failed(e)),
                     Ok(p) => {
-                        let mut cr = run_in_tx(
-                            state,
-                            &mut conn,
-                            TransactionBehavior::Immediate,
-                            auth,
-                            CallIds { apilog: apilog_id, apilog1: Some(id1), debug },
-                            &s.ac,
-                            &p,
-                        );
-                        debug_out.append(&mut cr.debug);
-                        cookies.append(&mut cr.cookies);
-                        (s.ac.clone(), Some(p), cr.result.and_then(data_of))
+                        let ids = CallIds { apilog: apilog_id, apilog1: Some(id1), debug };
+                        let mut ran = savepoint(conn, !use_trans, |c| run_on(&st, c, cur.clone(), ids, &s.ac, &p));
+                        if use_trans {
+                            always_later.append(&mut ran.always);
+                        } else {
+                            super::ctx::run_always(conn, std::mem::take(&mut ran.always));
+                        }
+                        if ran.result.is_ok() {
+                            cur = ran.auth.clone();
+                        }
+                        (s.ac, Some(p), Outcome::Ran(Box::new(ran)))
                     }
                 },
             };
-            datas.push(r.as_ref().cloned().unwrap_or(Value::Null));
-            results.push(record(state, &ac, p.as_ref(), &r, t, id1));
+            let data = match &outcome {
+                Outcome::Ran(r) => match &r.result {
+                    Ok(Reply::Data(v)) => v.clone(),
+                    _ => Value::Null,
+                },
+                _ => Value::Null,
+            };
+            failed |= !matches!(&outcome, Outcome::Ran(r) if r.result.is_ok());
+            datas.push(data);
+            items.push(Item { ac, params, id1, ms: t.elapsed().as_millis() as i64, outcome });
         }
+        let keep = !(use_trans && failed);
+        JobDone {
+            keep,
+            then: super::dispatch::run_always_in(always_later),
+            finish: Box::new(move |commit| {
+                let _ = tx.send(settle_all(&st, items, keep, commit, apilog_id));
+            }),
+        }
+    });
+    if !state.db.writer().submit(job) {
+        return (
+            CallResult { result: Err(ApiError::server("the writer has stopped")), debug: vec![], cookies: vec![] },
+            log_ac,
+        );
     }
-    (CallResult { result: Ok(Reply::Data(Value::Array(results))), debug: debug_out, cookies }, log_ac)
+    let out = match rx.recv() {
+        Ok(o) => o,
+        Err(_) => {
+            return (
+                CallResult { result: Err(ApiError::server("batch job lost")), debug: vec![], cookies: vec![] },
+                log_ac,
+            )
+        }
+    };
+    for row in out.logs1 {
+        state.apilog.log1(row);
+    }
+    if let Some(a) = out.auth {
+        *auth = a;
+    }
+    (CallResult { result: Ok(Reply::Data(Value::Array(out.results))), debug: out.debug, cookies: out.cookies }, log_ac)
+}
+
+/// A sub-call's result before the commit decision.
+enum Outcome {
+    Ran(Box<Ran>),
+    /// Never ran: bad item, bad reference, or cancelled by an earlier failure.
+    Failed(ApiError),
+}
+
+/// A sub-call as run inside the batch job.
+struct Item {
+    ac: String,
+    params: Option<Params>,
+    id1: i64,
+    ms: i64,
+    outcome: Outcome,
+}
+
+/// What the batch job hands back to the caller.
+struct BatchOut {
+    results: Vec<Value>,
+    logs1: Vec<ApiLog1Row>,
+    debug: Vec<String>,
+    cookies: Vec<String>,
+    auth: Option<Auth>,
+}
+
+/// Runs `f` inside its own savepoint when `own` (kept on success, rolled back on failure).
+fn savepoint(conn: &Connection, own: bool, f: impl FnOnce(&Connection) -> Ran) -> Ran {
+    if !own {
+        return f(conn);
+    }
+    if let Err(e) = conn.execute_batch("SAVEPOINT sub") {
+        return Ran::failed(ApiError::from(e));
+    }
+    let ran = f(conn);
+    let end = if ran.result.is_ok() { "RELEASE sub" } else { "ROLLBACK TO sub; RELEASE sub" };
+    if let Err(e) = conn.execute_batch(end) {
+        log::error!("batch savepoint: {e}");
+    }
+    ran
+}
+
+/// After the commit decision: each sub-call's envelope and ApiLog1 row; the caller as the batch left it.
+fn settle_all(state: &AppState, items: Vec<Item>, keep: bool, commit: ApiResult<()>, apilog_id: i64) -> BatchOut {
+    let mut out =
+        BatchOut { results: Vec::new(), logs1: Vec::new(), debug: Vec::new(), cookies: Vec::new(), auth: None };
+    for it in items {
+        let r: Result<Value, ApiError> = match it.outcome {
+            Outcome::Failed(e) => Err(e),
+            // useTrans with a failure: every call's writes are gone; earlier calls still show what they
+            // answered (as the reference does), and their non-database effects are undone.
+            Outcome::Ran(ran) if !keep => {
+                let (shown, debug, cookies) = ran.discard();
+                out.debug.extend(debug);
+                let _ = cookies;
+                shown.and_then(data_of)
+            }
+            Outcome::Ran(ran) => {
+                let (mut cr, a) = ran.settle(state, commit.clone());
+                out.debug.append(&mut cr.debug);
+                out.cookies.append(&mut cr.cookies);
+                if a.is_some() {
+                    out.auth = a;
+                }
+                cr.result.and_then(data_of)
+            }
+        };
+        let env = super::envelope::envelope(&r, &[], &Default::default());
+        let logged = match r.as_ref().ok().and_then(crate::log::masked) {
+            Some(m) => super::envelope::envelope(&Ok(m), &[], &Default::default()),
+            None => env.clone(),
+        };
+        out.logs1.push(ApiLog1Row {
+            id: it.id1,
+            api_log_id: apilog_id,
+            ac: truncate(&it.ac, 50),
+            t: it.ms,
+            retval: r.as_ref().err().map(|e| e.code.number() as i64).unwrap_or(0),
+            req: it.params.as_ref().map(crate::log::req_text).unwrap_or_default(),
+            res: truncate(&logged.to_string(), 200),
+        });
+        out.results.push(env);
+    }
+    out
+}
+
+/// The parameters of a sub-call, with its references evaluated against earlier results.
+fn params_of(sub: &Sub, datas: &[Value]) -> ApiResult<Params> {
+    let get = eval_part(&sub.get, &sub.refs, datas)?;
+    let post = eval_part(&sub.post, &sub.refs, datas)?;
+    let url = match get {
+        Value::Object(m) => m,
+        Value::Null => Map::new(),
+        _ => return Err(ApiError::bad_param("batch: `get` must be an object")),
+    };
+    Ok(Params::with_body(url, post))
 }
 
 fn names_of(sub: &Result<Sub, ApiError>) -> String {

@@ -21,6 +21,10 @@ pub type AfterCommit = Box<dyn FnOnce(&AppState) + Send>;
 /// An action run when the call's transaction is rolled back (the call failed, or its commit did):
 /// undoes what the database cannot, such as files written by `upload`.
 pub type OnRollback = Box<dyn FnOnce() + Send>;
+/// An action run after the call whether it committed or rolled back, on the call's connection outside
+/// any transaction (the reference's "forced" after-actions, §1.9). For facts that must outlive a failed
+/// call, such as a wrong verification code counting as a try.
+pub type Always = Box<dyn FnOnce(&Connection) -> ApiResult<()> + Send>;
 
 /// One call's context.
 pub struct Ctx<'a> {
@@ -40,6 +44,7 @@ pub struct Ctx<'a> {
     pub set_cookie: Vec<String>,
     after_commit: Vec<AfterCommit>,
     on_rollback: Vec<OnRollback>,
+    always: Vec<Always>,
     /// Depth of nested internal calls (sub-object writes), to stop runaway recursion.
     pub depth: u32,
 }
@@ -58,6 +63,7 @@ impl<'a> Ctx<'a> {
             set_cookie: Vec::new(),
             after_commit: Vec::new(),
             on_rollback: Vec::new(),
+            always: Vec::new(),
             depth: 0,
         }
     }
@@ -80,6 +86,16 @@ impl<'a> Ctx<'a> {
     /// Takes the queued rollback actions (the dispatcher runs them if the call does not commit).
     pub fn take_on_rollback(&mut self) -> Vec<OnRollback> {
         std::mem::take(&mut self.on_rollback)
+    }
+
+    /// Queues a write that must happen even if the call fails and its transaction rolls back.
+    pub fn always(&mut self, f: impl FnOnce(&Connection) -> ApiResult<()> + Send + 'static) {
+        self.always.push(Box::new(f));
+    }
+
+    /// Takes the queued always-actions (the dispatcher runs them after commit or rollback).
+    pub fn take_always(&mut self) -> Vec<Always> {
+        std::mem::take(&mut self.always)
     }
 
     fn log_sql(&mut self, sql: &str, params: &[SqlValue], what: String, t0: Instant) {
@@ -179,4 +195,13 @@ pub struct Raw {
     pub body: Vec<u8>,
     /// What ApiLog records as `res` instead of a size note (att logs the file path, protocol §7).
     pub log_res: Option<String>,
+}
+
+/// Runs always-actions on `conn` (outside any transaction); a failure is logged, never answered.
+pub fn run_always(conn: &Connection, actions: Vec<Always>) {
+    for f in actions {
+        if let Err(e) = f(conn) {
+            log::error!("after-call write failed: {e}");
+        }
+    }
 }

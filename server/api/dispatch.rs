@@ -7,6 +7,9 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
+use std::sync::mpsc::sync_channel;
+use std::sync::Arc;
+
 use rusqlite::{Connection, TransactionBehavior};
 use serde_json::Value;
 
@@ -15,6 +18,7 @@ use super::batch;
 use super::ctx::{Ctx, Reply};
 use super::envelope::{self, Options};
 use super::params::Params;
+use crate::db::writer::{Job, JobDone, Then};
 use crate::error::{ApiError, ApiResult};
 use crate::log::apilog::{truncate, ApiLogRow};
 use crate::state::AppState;
@@ -101,49 +105,141 @@ pub struct CallIds {
     pub debug: u8,
 }
 
-/// Runs one call in its own transaction on `conn`, then runs after-commit actions.
-pub fn run_in_tx(
-    state: &AppState,
-    conn: &mut Connection,
-    behavior: TransactionBehavior,
-    auth: &mut Auth,
-    ids: CallIds,
-    ac: &str,
-    p: &Params,
-) -> CallResult {
-    let tx = match conn.transaction_with_behavior(behavior) {
+/// A call that has run on a connection, with everything that waits for the commit decision.
+pub struct Ran {
+    pub result: ApiResult<Reply>,
+    after: Vec<super::ctx::AfterCommit>,
+    undo: Vec<super::ctx::OnRollback>,
+    /// Writes that stand whether or not the call's own writes do (run after its savepoint).
+    pub always: Vec<super::ctx::Always>,
+    pub debug: Vec<String>,
+    pub cookies: Vec<String>,
+    /// The caller as the call left it (a login changes it).
+    pub auth: Auth,
+}
+
+impl Ran {
+    /// A call that could not even start (its savepoint failed).
+    pub fn failed(e: ApiError) -> Ran {
+        Ran {
+            result: Err(e),
+            after: Vec::new(),
+            undo: Vec::new(),
+            always: Vec::new(),
+            debug: Vec::new(),
+            cookies: Vec::new(),
+            auth: Auth::guest("user", false),
+        }
+    }
+
+    /// The call's writes were rolled back with others': undo its side effects, keep what it answered.
+    pub fn discard(self) -> (ApiResult<Reply>, Vec<String>, Vec<String>) {
+        for f in self.undo {
+            f();
+        }
+        (self.result, self.debug, self.cookies)
+    }
+
+    /// Applies the commit outcome: after a successful commit, run the after-commit actions and keep the
+    /// result; otherwise undo what the database cannot (written files) and report the error.
+    pub fn settle(self, state: &AppState, commit: ApiResult<()>) -> (CallResult, Option<Auth>) {
+        let (result, auth) = match (self.result, commit) {
+            (Ok(r), Ok(())) => {
+                for f in self.after {
+                    f(state);
+                }
+                (Ok(r), Some(self.auth))
+            }
+            (Ok(_), Err(e)) | (Err(e), _) => {
+                for f in self.undo {
+                    f();
+                }
+                (Err(e), None)
+            }
+        };
+        (CallResult { result, debug: self.debug, cookies: self.cookies }, auth)
+    }
+}
+
+/// Runs `ac` on `conn`, which the caller has put inside a transaction or savepoint.
+pub fn run_on(state: &AppState, conn: &Connection, auth: Auth, ids: CallIds, ac: &str, p: &Params) -> Ran {
+    let mut ctx = Ctx::new(state, conn, auth, ids.apilog, ids.debug);
+    ctx.apilog1_id = ids.apilog1;
+    let result = guarded(|| dispatch(&mut ctx, ac, p));
+    Ran {
+        result,
+        after: ctx.take_after_commit(),
+        undo: ctx.take_on_rollback(),
+        always: ctx.take_always(),
+        debug: std::mem::take(&mut ctx.debug_log),
+        cookies: std::mem::take(&mut ctx.set_cookie),
+        auth: ctx.auth.clone(),
+    }
+}
+
+/// Runs always-actions on the writer's connection, after the savepoint they belong to was settled.
+pub fn run_always_in(actions: Vec<super::ctx::Always>) -> Option<Then> {
+    if actions.is_empty() {
+        return None;
+    }
+    Some(Box::new(move |conn: &Connection| super::ctx::run_always(conn, actions)))
+}
+
+/// Runs a read-only call in its own deferred transaction on a pooled read connection.
+fn run_read(state: &AppState, auth: &mut Auth, ids: CallIds, ac: &str, p: &Params) -> CallResult {
+    let mut conn = match state.db.read() {
+        Ok(c) => c,
+        Err(e) => return CallResult { result: Err(e), debug: vec![], cookies: vec![] },
+    };
+    let tx = match conn.transaction_with_behavior(TransactionBehavior::Deferred) {
         Ok(tx) => tx,
         Err(e) => return CallResult { result: Err(e.into()), debug: vec![], cookies: vec![] },
     };
-    let mut ctx = Ctx::new(state, &tx, auth.clone(), ids.apilog, ids.debug);
-    ctx.apilog1_id = ids.apilog1;
-    let result = guarded(|| dispatch(&mut ctx, ac, p));
-    let after = ctx.take_after_commit();
-    let undo = ctx.take_on_rollback();
-    let (debug, cookies, new_auth) =
-        (std::mem::take(&mut ctx.debug_log), std::mem::take(&mut ctx.set_cookie), ctx.auth.clone());
-    drop(ctx);
-    let result = match result {
-        Ok(r) => match tx.commit() {
-            Ok(()) => {
-                for f in after {
-                    f(state);
-                }
-                *auth = new_auth;
-                Ok(r)
-            }
-            Err(e) => {
-                undo.into_iter().for_each(|f| f());
-                Err(e.into())
-            }
-        },
-        Err(e) => {
-            drop(tx); // rolls back
-            undo.into_iter().for_each(|f| f());
-            Err(e)
+    let mut ran = run_on(state, &tx, auth.clone(), ids, ac, p);
+    let commit = if ran.result.is_ok() { tx.commit().map_err(ApiError::from) } else { Ok(()) };
+    // A read call has no write connection; anything it must record goes to the writer.
+    if let Some(f) = run_always_in(std::mem::take(&mut ran.always)) {
+        let job: Job = Box::new(move |conn: &Connection| {
+            f(conn);
+            JobDone { keep: true, then: None, finish: Box::new(|_| {}) }
+        });
+        state.db.writer().submit(job);
+    }
+    let (r, a) = ran.settle(state, commit);
+    if let Some(a) = a {
+        *auth = a;
+    }
+    r
+}
+
+/// Runs a writing call as a job of the writer: it shares a group commit with other writing calls,
+/// inside its own savepoint, and returns once the commit is decided.
+fn run_write(state: &Arc<AppState>, auth: &mut Auth, ids: CallIds, ac: String, p: Params) -> CallResult {
+    let (tx, rx) = sync_channel(1);
+    let st = state.clone();
+    let a = auth.clone();
+    let job: Job = Box::new(move |conn: &Connection| {
+        let mut ran = run_on(&st, conn, a, ids, &ac, &p);
+        JobDone {
+            keep: ran.result.is_ok(),
+            then: run_always_in(std::mem::take(&mut ran.always)),
+            finish: Box::new(move |commit| {
+                let _ = tx.send(ran.settle(&st, commit));
+            }),
         }
-    };
-    CallResult { result, debug, cookies }
+    });
+    if !state.db.writer().submit(job) {
+        return CallResult { result: Err(ApiError::server("the writer has stopped")), debug: vec![], cookies: vec![] };
+    }
+    match rx.recv() {
+        Ok((r, a)) => {
+            if let Some(a) = a {
+                *auth = a;
+            }
+            r
+        }
+        Err(_) => CallResult { result: Err(ApiError::server("write job lost")), debug: vec![], cookies: vec![] },
+    }
 }
 
 /// Runs a closure, turning a panic into E_SERVER so one bad call never takes the server down.
@@ -162,13 +258,13 @@ pub fn guarded<T>(f: impl FnOnce() -> ApiResult<T>) -> ApiResult<T> {
 }
 
 /// Handles one request end to end.
-pub fn handle(state: &AppState, req: Request) -> Output {
+pub fn handle(state: &Arc<AppState>, req: Request) -> Output {
     handle_with(state, req, None)
 }
 
 /// Handles one request; `pre_error` is a failure found while reading it (bad route, body too large),
 /// answered and logged like any other failed call.
-pub fn handle_with(state: &AppState, req: Request, pre_error: Option<ApiError>) -> Output {
+pub fn handle_with(state: &Arc<AppState>, mut req: Request, pre_error: Option<ApiError>) -> Output {
     let t0 = Instant::now();
     let cfg = &state.config;
     let test_mode = cfg.test_mode;
@@ -176,15 +272,22 @@ pub fn handle_with(state: &AppState, req: Request, pre_error: Option<ApiError>) 
     let debug = req.params.str("_debug").and_then(|s| s.parse::<u8>().ok()).unwrap_or(cfg.debug).min(9);
     let opts = Options::from_params(&req.params, test_mode);
     if let Some(tok) = &req.token {
-        match state.sessions.lookup(&state.db, tok, auth.app_type) {
-            Ok(l) => auth.login = l,
+        match state.sessions.lookup_and_touch(&state.db, tok, auth.app_type) {
+            Ok(Some(l)) => {
+                auth.login = Some(l);
+                auth.token = Some(tok.clone());
+            }
+            Ok(None) => {}
             Err(e) => log::error!("session lookup: {e}"),
         }
     }
+    let start_ses = auth.login.as_ref().map(|l| l.session_id);
     let start_user = auth.log_user_id();
     let apilog_id = state.apilog.next_id();
 
     let mut log_ac = req.ac.clone();
+    let req_text = crate::log::req_text(&req.params);
+    let ids = CallIds { apilog: apilog_id, apilog1: None, debug };
     let call = if let Some(e) = pre_error {
         CallResult { result: Err(e), debug: vec![], cookies: vec![] }
     } else if req.ac == "batch" {
@@ -192,29 +295,10 @@ pub fn handle_with(state: &AppState, req: Request, pre_error: Option<ApiError>) 
         log_ac = r.1;
         r.0
     } else if call_writes(state, &req.ac) {
-        let mut conn = state.db.write();
-        run_in_tx(
-            state,
-            &mut conn,
-            TransactionBehavior::Immediate,
-            &mut auth,
-            CallIds { apilog: apilog_id, apilog1: None, debug },
-            &req.ac,
-            &req.params,
-        )
+        let params = std::mem::take(&mut req.params);
+        run_write(state, &mut auth, ids, req.ac.clone(), params)
     } else {
-        match state.db.read() {
-            Ok(mut conn) => run_in_tx(
-                state,
-                &mut conn,
-                TransactionBehavior::Deferred,
-                &mut auth,
-                CallIds { apilog: apilog_id, apilog1: None, debug },
-                &req.ac,
-                &req.params,
-            ),
-            Err(e) => CallResult { result: Err(e), debug: vec![], cookies: vec![] },
-        }
+        run_read(state, &mut auth, ids, &req.ac, &req.params)
     };
 
     let mut headers: Vec<(String, String)> =
@@ -226,10 +310,15 @@ pub fn handle_with(state: &AppState, req: Request, pre_error: Option<ApiError>) 
             (raw.status, raw.content_type, raw.body, 0, note)
         }
         Ok(Reply::Data(v)) => {
+            // Tokens handed out by login/chpwd/refreshToken never reach the log (managers read it).
+            let logged = crate::log::masked(&v);
             let r: Result<Value, ApiError> = Ok(v);
             let (ct, body) = envelope::render(&r, &call.debug, &opts);
-            let res = truncate(&String::from_utf8_lossy(&body), 200);
-            (200, ct.to_string(), body, 0, res)
+            let res = match logged {
+                Some(m) => envelope::envelope(&Ok(m), &[], &Options::default()).to_string(),
+                None => String::from_utf8_lossy(&body).into_owned(),
+            };
+            (200, ct.to_string(), body, 0, truncate(&res, 200))
         }
         Err(e) => {
             if matches!(e.code, crate::error::Code::Db | crate::error::Code::Server) {
@@ -260,12 +349,12 @@ pub fn handle_with(state: &AppState, req: Request, pre_error: Option<ApiError>) 
         addr: truncate(&req.addr, 50),
         ua: truncate(&req.ua, 250),
         app: truncate(&req.app, 50),
-        ses: auth.login.as_ref().map(|l| l.session_id.to_string()).unwrap_or_default(),
+        ses: auth.login.as_ref().map(|l| l.session_id).or(start_ses).map(|s| s.to_string()).unwrap_or_default(),
         user_id: start_user.or(auth.log_user_id()),
         ac: truncate(&log_ac, 50),
         t,
         retval,
-        req: crate::log::req_text(&req.params),
+        req: req_text,
         res: res_text,
         reqsz: req.reqsz,
         ressz: body.len() as i64,

@@ -38,6 +38,9 @@ impl Functions {
         f.add("login", true, crate::auth::login::login);
         f.add("logout", true, crate::auth::login::logout);
         f.add("whoami", false, crate::auth::login::whoami);
+        f.add("refreshToken", true, crate::auth::login::refresh_token);
+        f.add("genCode", true, crate::auth::code::gen_code);
+        f.add("chpwd", true, crate::auth::chpwd::chpwd);
         f.add("execSql", true, exec_sql);
         f.add("initClient", false, init_client);
         f

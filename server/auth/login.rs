@@ -1,11 +1,14 @@
-//! `login`, `logout`, `whoami` (protocol §6.3 with decisions §9.9, §9.10).
+//! `login`, `logout`, `whoami`, `refreshToken` (protocol §6.3 with decisions §9.9, §9.10, §9.11).
 //!
 //! The app type of the call decides who logs in: `user` → User, `emp` → Employee, `admin` → the
-//! `P_ADMIN_CRED` credential. A login issues a server-side token (cookie + `_token`).
+//! `P_ADMIN_CRED` credential. A user or employee proves itself with a password or with a code sent
+//! to its phone; a user's first code login registers it. A login issues a server-side token
+//! (cookie + `_token`).
 
 use base64::Engine;
 use serde_json::{json, Map, Value};
 
+use super::code;
 use super::password::{self, Check};
 use super::session::{self, Sessions};
 use crate::api::auth::{AppType, Login};
@@ -45,16 +48,26 @@ fn admin_ok(cred: Option<&str>, uname: &str, pwd: &str) -> ApiResult<bool> {
     Ok(u == uname && (p == pwd || password::normalise(p) == password::normalise(pwd)))
 }
 
-/// Sets the login on the context, issues its token and cookie, and builds the login reply.
-pub fn complete_login(ctx: &mut Ctx, app_type: AppType, id: i64, roles: &str) -> ApiResult<Map<String, Value>> {
+/// Issues a token for an identity, makes it the call's login and sets the cookie:
+/// `{_token, _expire}`.
+pub fn start_session(ctx: &mut Ctx, app_type: AppType, id: i64, roles: &str) -> ApiResult<Map<String, Value>> {
     let life = ctx.state.config.token_life;
     let app = ctx.auth.app.clone();
     let issued = Sessions::issue(ctx, &app, app_type, id, roles, life)?;
     ctx.auth.login = Some(Login { session_id: issued.session_id, app_type, id, roles: roles.to_string() });
+    ctx.auth.token = Some(issued.token.clone());
     ctx.set_cookie.push(session::cookie(app_type, Some(&issued.token), life));
-    let mut out = self_info(ctx)?;
+    let mut out = Map::new();
     out.insert("_token".into(), json!(issued.token));
     out.insert("_expire".into(), json!(issued.expire));
+    Ok(out)
+}
+
+/// Starts a session and builds the login reply: the caller's object plus `_token`, `_expire`.
+pub fn complete_login(ctx: &mut Ctx, app_type: AppType, id: i64, roles: &str) -> ApiResult<Map<String, Value>> {
+    let token = start_session(ctx, app_type, id, roles)?;
+    let mut out = self_info(ctx)?;
+    out.extend(token);
     Ok(out)
 }
 
@@ -83,9 +96,61 @@ fn self_info(ctx: &mut Ctx) -> ApiResult<Map<String, Value>> {
     }
 }
 
-/// `login(uname, pwd)` / `login(token)`.
+/// An account row found by a login.
+struct Account {
+    id: i64,
+    stored: Option<String>,
+    roles: String,
+}
+
+/// Finds a user or employee by phone (names starting with a digit) or by uname.
+fn find_account(ctx: &mut Ctx, app_type: AppType, uname: &str) -> ApiResult<Option<Account>> {
+    let (table, _) = account_table(app_type)?;
+    let by = if uname.starts_with(|c: char| c.is_ascii_digit()) { "phone" } else { "uname" };
+    let roles_col = if app_type == AppType::Emp { "perms" } else { "''" };
+    let sql = format!("SELECT id, pwd, {roles_col} FROM {table} WHERE {by}=? ORDER BY id LIMIT 1");
+    let mut found = None;
+    ctx.query(&sql, &[SqlValue::Text(uname.to_string())], |r| {
+        let roles: Option<String> = r.get(2)?;
+        found = Some(Account { id: r.get(0)?, stored: r.get(1)?, roles: roles.unwrap_or_default() });
+        Ok(())
+    })?;
+    Ok(found.map(|mut a| {
+        if app_type == AppType::Emp && a.roles.is_empty() {
+            a.roles = "emp".into();
+        }
+        a
+    }))
+}
+
+/// `用户138****5678`: the name an auto-registered user starts with.
+pub fn masked_name(phone: &str) -> String {
+    match (phone.get(..3), phone.get(7..)) {
+        (Some(a), Some(b)) if phone.len() == 11 => format!("用户{a}****{b}"),
+        _ => format!("用户{phone}"),
+    }
+}
+
+/// Registers a user who proved a phone with a code. The password is random (`AUTO...`), so the
+/// account cannot be entered by password until the user sets one (`chpwd(oldpwd=_none)` within an
+/// hour, or by code later).
+fn register_user(ctx: &mut Ctx, phone: &str) -> ApiResult<i64> {
+    let pwd = format!("{}{}", super::pwd_dict::AUTO_PREFIX, code::generate("x12")?);
+    let id = ctx.insert(
+        "INSERT INTO User (phone, name, pwd, createTm) VALUES (?,?,?,?)",
+        &[phone.into(), masked_name(phone).into(), password::hash(&pwd).into(), crate::db::now_str().into()],
+    )?;
+    crate::crud::write::objlog_row(ctx, "User", Some(id), "添加")?;
+    Ok(id)
+}
+
+/// `login(uname, pwd|code, wantAll?)` / `login(token)`.
+///
+/// `wantAll` is accepted for clients of the seed design; the full `User.get`/`Employee.get` object is
+/// always returned, as the reference does.
 pub fn login(ctx: &mut Ctx, p: &Params) -> ApiResult<Reply> {
     let app_type = ctx.auth.app_type;
+    p.bool("wantAll")?;
     if let Some(token) = p.str("token") {
         let login = ctx
             .state
@@ -94,39 +159,77 @@ pub fn login(ctx: &mut Ctx, p: &Params) -> ApiResult<Reply> {
             .ok_or_else(|| ApiError::authfail("Bad login token!"))?;
         ctx.auth.login = Some(login);
         ctx.set_cookie.push(session::cookie(app_type, Some(&token), ctx.state.config.token_life));
+        ctx.auth.token = Some(token);
         return Ok(Reply::Data(Value::Object(self_info(ctx)?)));
     }
     let uname = p.must_str("uname")?;
-    let pwd = p.must_str("pwd")?;
     if app_type == AppType::Admin {
+        let pwd = p.must_str("pwd")?;
         if !admin_ok(ctx.state.config.admin_cred.as_deref(), &uname, &pwd)? {
             return Err(ApiError::authfail("用户名或密码错误"));
         }
         return Ok(Reply::Data(Value::Object(complete_login(ctx, AppType::Admin, 1, "")?)));
     }
     let (table, fail) = account_table(app_type)?;
-    let by = if uname.starts_with(|c: char| c.is_ascii_digit()) { "phone" } else { "uname" };
-    let roles_col = if app_type == AppType::Emp { "perms" } else { "''" };
-    let sql = format!("SELECT id, pwd, {roles_col} FROM {table} WHERE {by}=? ORDER BY id LIMIT 1");
-    let mut found: Option<(i64, Option<String>, Option<String>)> = None;
-    ctx.query(&sql, &[SqlValue::Text(uname)], |r| {
-        found = Some((r.get(0)?, r.get(1)?, r.get(2)?));
-        Ok(())
-    })?;
-    let Some((id, stored, roles)) = found else { return Err(ApiError::authfail(fail)) };
-    match password::verify(&pwd, stored.as_deref().unwrap_or("")) {
+    if let Some(given) = p.str("code") {
+        // A code proves the phone: no password needed, and a new phone becomes a new user.
+        if !code::is_phone(&uname) {
+            return Err(ApiError::param("手机号不合法").internal("code login needs a phone number"));
+        }
+        code::check(ctx, &uname, &given)?;
+        if let Some(a) = find_account(ctx, app_type, &uname)? {
+            return Ok(Reply::Data(Value::Object(complete_login(ctx, app_type, a.id, &a.roles)?)));
+        }
+        if app_type != AppType::User {
+            return Err(ApiError::authfail(fail).internal("no employee with this phone"));
+        }
+        let id = register_user(ctx, &uname)?;
+        let mut out = complete_login(ctx, app_type, id, "")?;
+        out.insert("_isNew".into(), json!(1));
+        return Ok(Reply::Data(Value::Object(out)));
+    }
+    let pwd = p.str("pwd").ok_or_else(|| ApiError::missing("pwd"))?;
+    let Some(a) = find_account(ctx, app_type, &uname)? else { return Err(ApiError::authfail(fail)) };
+    match password::verify(&pwd, a.stored.as_deref().unwrap_or("")) {
         Check::Wrong => return Err(ApiError::authfail(fail)),
         Check::Ok => {}
         Check::OkRehash => {
             ctx.exec(
                 &format!("UPDATE {table} SET pwd=? WHERE id=?"),
-                &[password::hash(&pwd).into(), SqlValue::Int(id)],
+                &[password::hash(&pwd).into(), SqlValue::Int(a.id)],
             )?;
         }
     }
-    let roles = roles.unwrap_or_default();
-    let roles = if app_type == AppType::Emp && roles.is_empty() { "emp".to_string() } else { roles };
-    Ok(Reply::Data(Value::Object(complete_login(ctx, app_type, id, &roles)?)))
+    Ok(Reply::Data(Value::Object(complete_login(ctx, app_type, a.id, &a.roles)?)))
+}
+
+/// A token younger than this is handed back by `refreshToken` instead of a new one.
+pub const REFRESH_AFTER: i64 = 30 * 60;
+
+/// `refreshToken() -> {_token, _expire}`: a new token (the current one is revoked), unless the
+/// current one was issued less than 30 minutes ago; then the current one with its remaining life.
+pub fn refresh_token(ctx: &mut Ctx, _p: &Params) -> ApiResult<Reply> {
+    let Some(login) = ctx.auth.login.clone() else { return Err(ApiError::noauth("not logged in")) };
+    let t = session::now();
+    if let Some(token) = ctx.auth.token.clone() {
+        let mut times = None;
+        ctx.query("SELECT createTm, expireTm FROM Session WHERE id=?", &[SqlValue::Int(login.session_id)], |r| {
+            let (c, e): (Option<String>, Option<String>) = (r.get(0)?, r.get(1)?);
+            times = Some((
+                c.as_deref().and_then(session::parse_time).unwrap_or(0),
+                e.as_deref().and_then(session::parse_time).unwrap_or(0),
+            ));
+            Ok(())
+        })?;
+        if let Some((created, expire)) = times {
+            if t - created < REFRESH_AFTER {
+                return Ok(Reply::Data(json!({"_token": token, "_expire": (expire - t).max(0)})));
+            }
+        }
+    }
+    Sessions::revoke(ctx, login.app_type, login.id, Some(login.session_id), None)?;
+    let out = start_session(ctx, login.app_type, login.id, &login.roles)?;
+    Ok(Reply::Data(Value::Object(out)))
 }
 
 /// `logout()`: revokes the current token and clears the cookie.
@@ -136,6 +239,7 @@ pub fn logout(ctx: &mut Ctx, _p: &Params) -> ApiResult<Reply> {
         ctx.set_cookie.push(session::cookie(l.app_type, None, 0));
     }
     ctx.auth.login = None;
+    ctx.auth.token = None;
     Ok(Reply::Data(json!("OK")))
 }
 

@@ -1,8 +1,14 @@
-//! Accounts and logins: password hashing, server-side tokens, and the login functions.
+//! Accounts and logins: password hashing, server-side tokens, verification codes and the SMS
+//! sender, the password dictionary, and the functions `login`, `logout`, `whoami`, `refreshToken`,
+//! `genCode` and `chpwd`.
 
+pub mod chpwd;
+pub mod code;
 pub mod login;
 pub mod password;
+pub mod pwd_dict;
 pub mod session;
+pub mod sms;
 
 use rusqlite::Connection;
 

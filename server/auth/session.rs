@@ -24,6 +24,10 @@ struct Entry {
     login: Login,
     /// Unix seconds.
     expire: i64,
+    /// When the token was issued (unix seconds).
+    created: i64,
+    /// `lastTm` as stored (unix seconds).
+    seen: i64,
 }
 
 /// The session cache.
@@ -41,29 +45,55 @@ pub struct Issued {
     pub expire: i64,
 }
 
+/// `Session.lastTm` is refreshed at most this often, so that using a token is not a write per call.
+pub const TOUCH_EVERY: i64 = 300;
+
+/// True when a session last stored as seen at `seen` should have its `lastTm` written again.
+pub fn touch_due(seen: i64, now: i64) -> bool {
+    now - seen >= TOUCH_EVERY
+}
+
+/// Tokens kept in memory at most. The table is the truth; the cache only saves lookups, so when it is
+/// full it drops expired entries, and if that is not enough starts over (entries reload on use).
+const CACHE_CAP: usize = 20_000;
+
+fn cache_insert(cache: &mut HashMap<String, Entry>, h: String, e: Entry) {
+    if cache.len() >= CACHE_CAP {
+        let t = now();
+        cache.retain(|_, x| x.expire > t);
+        if cache.len() >= CACHE_CAP {
+            cache.clear();
+        }
+    }
+    cache.insert(h, e);
+}
+
 /// The stored form of a token.
 pub fn token_hash(token: &str) -> String {
     Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn now() -> i64 {
+/// Unix seconds now.
+pub fn now() -> i64 {
     chrono::Local::now().timestamp()
 }
 
-fn fmt_time(t: i64) -> String {
+/// Unix seconds as the protocol prints local time.
+pub fn fmt_time(t: i64) -> String {
     chrono::DateTime::from_timestamp(t, 0)
         .map(|d| d.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_default()
 }
 
-fn parse_time(s: &str) -> Option<i64> {
+/// Local `YYYY-MM-DD HH:MM:SS` as unix seconds.
+pub fn parse_time(s: &str) -> Option<i64> {
     let t = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").ok()?;
-    t.and_local_timezone(chrono::Local).single().map(|d| d.timestamp())
+    t.and_local_timezone(chrono::Local).earliest().map(|d| d.timestamp())
 }
 
 impl Sessions {
-    /// The login a token stands for, if it is valid for `app_type`.
-    pub fn lookup(&self, db: &Db, token: &str, app_type: AppType) -> ApiResult<Option<Login>> {
+    /// The cache entry of a token (loaded from the database on a miss), if the token is live for `app_type`.
+    fn find(&self, db: &Db, token: &str, app_type: AppType) -> ApiResult<Option<(String, Entry)>> {
         if token.is_empty() || token.len() > 200 {
             return Ok(None);
         }
@@ -74,7 +104,8 @@ impl Sessions {
             None => {
                 let conn = db.read()?;
                 let mut st = conn.prepare_cached(
-                    "SELECT id, appType, userId, perms, expireTm FROM Session WHERE tokenHash=? AND revokeTm IS NULL",
+                    "SELECT id, appType, userId, perms, expireTm, createTm, lastTm FROM Session \
+                     WHERE tokenHash=? AND revokeTm IS NULL",
                 )?;
                 let row = st
                     .query_row([&h], |r| {
@@ -84,10 +115,13 @@ impl Sessions {
                             r.get::<_, i64>(2)?,
                             r.get::<_, Option<String>>(3)?,
                             r.get::<_, String>(4)?,
+                            r.get::<_, Option<String>>(5)?,
+                            r.get::<_, Option<String>>(6)?,
                         ))
                     })
                     .ok();
-                let Some((sid, at, uid, perms, exp)) = row else { return Ok(None) };
+                let Some((sid, at, uid, perms, exp, created, last)) = row else { return Ok(None) };
+                let created = created.as_deref().and_then(parse_time).unwrap_or(0);
                 let e = Entry {
                     login: Login {
                         session_id: sid,
@@ -96,15 +130,52 @@ impl Sessions {
                         roles: perms.unwrap_or_default(),
                     },
                     expire: parse_time(&exp).unwrap_or(0),
+                    created,
+                    seen: last.as_deref().and_then(parse_time).unwrap_or(created),
                 };
-                self.cache.write().unwrap_or_else(|p| p.into_inner()).insert(h, e.clone());
+                cache_insert(&mut self.cache.write().unwrap_or_else(|p| p.into_inner()), h.clone(), e.clone());
                 e
             }
         };
         if entry.expire <= now() || entry.login.app_type != app_type {
             return Ok(None);
         }
-        Ok(Some(entry.login))
+        Ok(Some((h, entry)))
+    }
+
+    /// The login a token stands for, if it is valid for `app_type`.
+    pub fn lookup(&self, db: &Db, token: &str, app_type: AppType) -> ApiResult<Option<Login>> {
+        Ok(self.find(db, token, app_type)?.map(|(_, e)| e.login))
+    }
+
+    /// Like `lookup`, and records the use in `Session.lastTm` when the stored time is older than
+    /// `TOUCH_EVERY`. Called by the dispatcher before a call takes any connection; the write is
+    /// skipped (and retried on a later call) when the writer's queue is full.
+    pub fn lookup_and_touch(&self, db: &Db, token: &str, app_type: AppType) -> ApiResult<Option<Login>> {
+        let Some((h, e)) = self.find(db, token, app_type)? else { return Ok(None) };
+        let t = now();
+        if touch_due(e.seen, t) {
+            // Housekeeping, not worth a wait: queue the update if the writer has room, else retry later.
+            let sid = e.login.session_id;
+            let job: crate::db::writer::Job = Box::new(move |conn: &rusqlite::Connection| {
+                let sql = "UPDATE Session SET lastTm=? WHERE id=?";
+                if let Err(err) = crate::db::exec(conn, sql, &[fmt_time(t).into(), SqlValue::Int(sid)]) {
+                    log::warn!("session lastTm: {err}");
+                }
+                crate::db::writer::JobDone { keep: true, then: None, finish: Box::new(|_| {}) }
+            });
+            if db.writer().try_submit(job) {
+                if let Some(c) = self.cache.write().unwrap_or_else(|p| p.into_inner()).get_mut(&h) {
+                    c.seen = t;
+                }
+            }
+        }
+        Ok(Some(e.login))
+    }
+
+    /// When the token was issued and when it expires (unix seconds), if it is live.
+    pub fn times(&self, db: &Db, token: &str, app_type: AppType) -> ApiResult<Option<(i64, i64)>> {
+        Ok(self.find(db, token, app_type)?.map(|(_, e)| (e.created, e.expire)))
     }
 
     /// Issues a token for a login (inside the call's transaction; cached after commit).
@@ -127,10 +198,15 @@ impl Sessions {
                 fmt_time(t + life).into(),
             ],
         )?;
-        let entry =
-            Entry { login: Login { session_id: sid, app_type, id, roles: roles.to_string() }, expire: t + life };
+        let entry = Entry {
+            login: Login { session_id: sid, app_type, id, roles: roles.to_string() },
+            expire: t + life,
+            created: t,
+            seen: t,
+        };
         ctx.after_commit(move |st| {
-            st.sessions.cache.write().unwrap_or_else(|p| p.into_inner()).insert(h, entry);
+            let mut cache = st.sessions.cache.write().unwrap_or_else(|p| p.into_inner());
+            cache_insert(&mut cache, h, entry);
         });
         Ok(Issued { token, session_id: sid, expire: life })
     }
@@ -183,6 +259,34 @@ impl Sessions {
         });
         Ok(())
     }
+
+    /// After a bulk change (setIf/delIf) whose rows are not known: revokes live sessions of `app_type`
+    /// whose account is gone, re-reads employees' perms, and lets cached sessions of that type reload.
+    pub fn resync(ctx: &mut Ctx, app_type: AppType) -> ApiResult<()> {
+        let table = match app_type {
+            AppType::User => "User",
+            AppType::Emp => "Employee",
+            _ => return Ok(()),
+        };
+        ctx.exec(
+            &format!(
+                "UPDATE Session SET revokeTm=? WHERE appType=? AND revokeTm IS NULL \
+                 AND userId NOT IN (SELECT id FROM {table})"
+            ),
+            &[fmt_time(now()).into(), app_type.name().into()],
+        )?;
+        if app_type == AppType::Emp {
+            ctx.exec(
+                "UPDATE Session SET perms=(SELECT e.perms FROM Employee e WHERE e.id=Session.userId) \
+                 WHERE appType='emp' AND revokeTm IS NULL",
+                &[],
+            )?;
+        }
+        ctx.after_commit(move |st| {
+            st.sessions.cache.write().unwrap_or_else(|p| p.into_inner()).retain(|_, e| e.login.app_type != app_type);
+        });
+        Ok(())
+    }
 }
 
 /// The `Set-Cookie` value carrying a token (`None` clears it).
@@ -190,5 +294,51 @@ pub fn cookie(app_type: AppType, token: Option<&str>, life: i64) -> String {
     match token {
         Some(t) => format!("{}id={t}; Path=/; HttpOnly; SameSite=Lax; Max-Age={life}", app_type.name()),
         None => format!("{}id=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0", app_type.name()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_cache_stays_bounded_and_drops_expired_entries_first() {
+        let entry = |expire: i64| Entry {
+            login: Login { session_id: 1, app_type: AppType::User, id: 1, roles: String::new() },
+            expire,
+            created: 0,
+            seen: 0,
+        };
+        let mut c = HashMap::new();
+        for i in 0..CACHE_CAP - 1 {
+            cache_insert(&mut c, format!("old{i}"), entry(if i % 2 == 0 { 0 } else { i64::MAX }));
+        }
+        cache_insert(&mut c, "live".into(), entry(i64::MAX));
+        cache_insert(&mut c, "next".into(), entry(i64::MAX));
+        assert!(c.len() <= CACHE_CAP);
+        assert!(c.contains_key("old1") && !c.contains_key("old0"), "expired ones go first");
+        assert!(c.contains_key("next"));
+    }
+
+    #[test]
+    fn last_use_is_written_at_most_every_five_minutes() {
+        assert!(!touch_due(1000, 1000));
+        assert!(!touch_due(1000, 1000 + TOUCH_EVERY - 1));
+        assert!(touch_due(1000, 1000 + TOUCH_EVERY));
+    }
+
+    #[test]
+    fn times_round_trip_through_their_stored_text() {
+        let t = 1_700_000_000;
+        assert_eq!(parse_time(&fmt_time(t)), Some(t));
+        assert_eq!(parse_time("not a time"), None);
+    }
+
+    #[test]
+    fn a_token_is_stored_as_a_digest_that_does_not_contain_it() {
+        let h = token_hash("abc");
+        assert_eq!(h.len(), 64);
+        assert_eq!(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_ne!(token_hash("abd"), h);
     }
 }

@@ -39,6 +39,7 @@ pub fn call(ctx: &mut Ctx, obj_name: &str, op_name: &str, p: &Params) -> ApiResu
         None => match op_name {
             "batchAdd" => {
                 check_allowed(ctx, obj.as_ref(), Op::Add)?;
+                obj.on_init(ctx, Op::Add)?;
                 batch_add::batch_add(ctx, obj.as_ref(), table, p).map(Reply::Data)
             }
             _ => obj.custom(ctx, op_name, p).unwrap_or_else(|| {
@@ -70,6 +71,7 @@ pub fn run_op_with(
     forced: &Map<String, Value>,
 ) -> ApiResult<Reply> {
     check_allowed(ctx, obj, op)?;
+    obj.on_init(ctx, op)?;
     let v = match op {
         Op::Add => write::add_with(ctx, obj, table, p, forced)?,
         Op::Set => write::set(ctx, obj, table, p)?,

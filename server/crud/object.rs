@@ -261,6 +261,12 @@ impl Scope {
 pub trait Object: Send + Sync {
     fn decl(&self) -> &Decl;
 
+    /// Checks an op the declaration allows against the caller before anything else runs (the
+    /// reference's `onInit`): rules that depend on who calls, such as "add needs a manager".
+    fn on_init(&self, _ctx: &mut Ctx, _op: Op) -> ApiResult<()> {
+        Ok(())
+    }
+
     /// Conditions every get/query/set/del/setIf/delIf must satisfy (ownership).
     fn on_query(&self, _ctx: &mut Ctx, _p: &Params, _scope: &mut Scope) -> ApiResult<()> {
         Ok(())
@@ -281,7 +287,8 @@ pub trait Object: Send + Sync {
         Ok(())
     }
 
-    /// Runs after a successful op in the same transaction (business logs, follow-up writes).
+    /// Runs after a successful op in the same transaction (business logs, follow-up writes). For
+    /// setIf/delIf `id` is `None` and `w` holds the fields set (setIf) or nothing (delIf).
     fn on_after(&self, _ctx: &mut Ctx, _op: Op, _id: Option<i64>, _w: Option<&Write>) -> ApiResult<()> {
         Ok(())
     }

@@ -17,11 +17,19 @@ use crate::query::SqlValue;
 
 /// Writes one ObjLog row unless the object opted out (protocol §7).
 pub fn objlog(ctx: &mut Ctx, obj: &dyn Object, id: Option<i64>, dscr: &str) -> ApiResult<()> {
-    if obj.decl().no_objlog || ctx.state.design.table("ObjLog").is_none() {
+    if obj.decl().no_objlog {
+        return Ok(());
+    }
+    objlog_row(ctx, &obj.decl().table, id, dscr)
+}
+
+/// Writes one ObjLog row for a write made outside the generic layer (e.g. auto-registration).
+pub fn objlog_row(ctx: &mut Ctx, table: &str, id: Option<i64>, dscr: &str) -> ApiResult<()> {
+    if ctx.state.design.table("ObjLog").is_none() {
         return Ok(());
     }
     let params = [
-        SqlValue::Text(obj.decl().table.clone()),
+        SqlValue::Text(table.to_string()),
         id.into(),
         dscr.into(),
         SqlValue::Int(ctx.apilog_id),
@@ -342,6 +350,8 @@ pub fn set_if(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> Api
     values.extend(scope_params);
     let n = ctx.exec(&sql, &values)?;
     objlog(ctx, obj, None, "条件更新")?;
+    let w = Write { op: Op::SetIf, id: None, fields, subs: Vec::new() };
+    obj.on_after(ctx, Op::SetIf, None, Some(&w))?;
     Ok(json!(n))
 }
 
@@ -351,6 +361,7 @@ pub fn del_if(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> Api
     let sql = format!("DELETE FROM {} WHERE {scope}", ctx.state.dialect.quote_ident(&table.name));
     let n = ctx.exec(&sql, &params)?;
     objlog(ctx, obj, None, "条件删除")?;
+    obj.on_after(ctx, Op::DelIf, None, None)?;
     Ok(json!(n))
 }
 

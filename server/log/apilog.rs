@@ -7,10 +7,7 @@
 //! still queued; business data is committed by the call itself and never depends on this queue.
 
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use crate::db::Db;
 use crate::error::ApiResult;
@@ -48,29 +45,17 @@ pub struct ApiLog1Row {
     pub res: String,
 }
 
-enum Msg {
-    Api(ApiLogRow),
-    Api1(ApiLog1Row),
-    /// Write everything queued so far, then signal.
-    Flush(SyncSender<()>),
-}
-
-/// The ApiLog writer. Dropping the last handle (or `shutdown`) drains the queue.
+/// ApiLog ids and rows. Rows go to the writer, which commits them in its group transactions.
 pub struct ApiLogger {
     enabled: bool,
     next_id: AtomicI64,
     next_id1: AtomicI64,
-    tx: Mutex<Option<SyncSender<Msg>>>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    db: Arc<Db>,
 }
 
-/// Rows written per transaction at most; the queue holds this many batches before callers wait.
-const BATCH: usize = 2000;
-/// How long a row may wait in the queue before the writer commits it.
-const LINGER: Duration = Duration::from_millis(20);
-
 impl ApiLogger {
-    /// Starts the writer on `db`. With `enabled=false` ids are still handed out but nothing is written.
+    /// Starts handing out ids after the largest in the database. With `enabled=false` ids are still
+    /// handed out but nothing is written.
     pub fn start(db: Arc<Db>, enabled: bool) -> ApiResult<ApiLogger> {
         let (max0, max1) = {
             let conn = db.read()?;
@@ -79,18 +64,7 @@ impl ApiLogger {
             };
             (max("ApiLog"), max("ApiLog1"))
         };
-        let (tx, rx) = sync_channel::<Msg>(BATCH * 16);
-        let thread = std::thread::Builder::new()
-            .name("apilog".into())
-            .spawn(move || writer(db, rx))
-            .map_err(|e| crate::error::ApiError::server(format!("start apilog writer: {e}")))?;
-        Ok(ApiLogger {
-            enabled,
-            next_id: AtomicI64::new(max0 + 1),
-            next_id1: AtomicI64::new(max1 + 1),
-            tx: Mutex::new(Some(tx)),
-            thread: Mutex::new(Some(thread)),
-        })
+        Ok(ApiLogger { enabled, next_id: AtomicI64::new(max0 + 1), next_id1: AtomicI64::new(max1 + 1), db })
     }
 
     /// A new ApiLog id.
@@ -103,137 +77,29 @@ impl ApiLogger {
         self.next_id1.fetch_add(1, Ordering::Relaxed)
     }
 
-    fn send(&self, m: Msg) {
-        if !self.enabled {
-            return;
-        }
-        let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        if let Some(tx) = tx {
-            if tx.send(m).is_err() {
-                log::error!("apilog writer is gone; row dropped");
-            }
-        }
-    }
-
-    /// Queues a finished ApiLog row.
+    /// Queues a finished ApiLog row (waits only while the writer's queue is full).
     pub fn log(&self, row: ApiLogRow) {
-        self.send(Msg::Api(row));
+        if self.enabled {
+            self.db.writer().log(row);
+        }
     }
 
     /// Queues a finished ApiLog1 row.
     pub fn log1(&self, row: ApiLog1Row) {
-        self.send(Msg::Api1(row));
+        if self.enabled {
+            self.db.writer().log1(row);
+        }
     }
 
     /// Waits until every row queued before this call is in the database.
     pub fn flush(&self) {
-        let (tx, rx) = sync_channel(1);
-        self.send(Msg::Flush(tx));
-        if self.enabled {
-            let _ = rx.recv_timeout(Duration::from_secs(30));
-        }
+        self.db.writer().flush();
     }
 
-    /// Stops accepting rows, writes what is queued, and joins the writer.
+    /// Writes what is queued and stops the writer (server shutdown).
     pub fn shutdown(&self) {
-        self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(h) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            let _ = h.join();
-        }
+        self.db.writer().shutdown();
     }
-}
-
-impl Drop for ApiLogger {
-    fn drop(&mut self) {
-        self.shutdown();
-    }
-}
-
-fn writer(db: Arc<Db>, rx: Receiver<Msg>) {
-    let mut rows = Vec::new();
-    let mut rows1 = Vec::new();
-    let mut waiters = Vec::new();
-    let mut deadline: Option<Instant> = None;
-    loop {
-        let msg = match deadline {
-            Some(d) => rx.recv_timeout(d.saturating_duration_since(Instant::now())),
-            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-        };
-        let closed = match msg {
-            Ok(Msg::Api(r)) => {
-                rows.push(r);
-                false
-            }
-            Ok(Msg::Api1(r)) => {
-                rows1.push(r);
-                false
-            }
-            Ok(Msg::Flush(w)) => {
-                waiters.push(w);
-                false
-            }
-            Err(RecvTimeoutError::Timeout) => false,
-            Err(RecvTimeoutError::Disconnected) => true,
-        };
-        let pending = rows.len() + rows1.len();
-        if deadline.is_none() && pending > 0 {
-            deadline = Some(Instant::now() + LINGER);
-        }
-        let due = deadline.is_some_and(|d| Instant::now() >= d);
-        if pending >= BATCH || due || closed || !waiters.is_empty() {
-            if pending > 0 {
-                if let Err(e) = write_batch(&db, &rows, &rows1) {
-                    log::error!("apilog: writing {pending} rows failed: {e}");
-                }
-                rows.clear();
-                rows1.clear();
-            }
-            deadline = None;
-            for w in waiters.drain(..) {
-                let _ = w.send(());
-            }
-        }
-        if closed {
-            return;
-        }
-    }
-}
-
-fn write_batch(db: &Db, rows: &[ApiLogRow], rows1: &[ApiLog1Row]) -> rusqlite::Result<()> {
-    let mut conn = db.write();
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    {
-        let mut st = tx.prepare_cached(
-            "INSERT INTO ApiLog (id, tm, addr, ua, app, ses, userId, ac, t, retval, req, res, reqsz, ressz, ver, serverRev) \
-             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        )?;
-        for r in rows {
-            st.execute(rusqlite::params![
-                r.id,
-                r.tm,
-                r.addr,
-                r.ua,
-                r.app,
-                r.ses,
-                r.user_id,
-                r.ac,
-                r.t,
-                r.retval,
-                r.req,
-                r.res,
-                r.reqsz,
-                r.ressz,
-                r.ver,
-                r.server_rev
-            ])?;
-        }
-        let mut st =
-            tx.prepare_cached("INSERT INTO ApiLog1 (id, apiLogId, ac, t, retval, req, res) VALUES (?,?,?,?,?,?,?)")?;
-        for r in rows1 {
-            st.execute(rusqlite::params![r.id, r.api_log_id, r.ac, r.t, r.retval, r.req, r.res])?;
-        }
-    }
-    tx.commit()
 }
 
 /// Truncates to at most `n` characters (on a char boundary), marking the cut.

@@ -8,8 +8,56 @@ use serde_json::Value;
 
 use crate::api::params::{value_to_string, Params};
 
-/// Fields never logged in clear.
+/// Request fields never logged in clear, at any depth (a batch body nests whole calls).
 const SECRET: [&str; 3] = ["pwd", "oldpwd", "token"];
+
+/// Fields of a reply never logged in clear (a logged token would let a log reader act as its owner).
+const SECRET_OUT: [&str; 1] = ["_token"];
+
+/// True if any object inside `v` has one of `keys`.
+fn has_key(v: &Value, keys: &[&str]) -> bool {
+    match v {
+        Value::Object(m) => m.iter().any(|(k, x)| keys.contains(&k.as_str()) || has_key(x, keys)),
+        Value::Array(a) => a.iter().any(|x| has_key(x, keys)),
+        _ => false,
+    }
+}
+
+/// A copy of `v` with the values of `keys` shown as `?` at any depth; `None` when there are none
+/// (the common case, so nothing is copied).
+fn mask(v: &Value, keys: &[&str]) -> Option<Value> {
+    fn walk(v: &mut Value, keys: &[&str]) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m.iter_mut() {
+                    if keys.contains(&k.as_str()) {
+                        *x = Value::String("?".into());
+                    } else {
+                        walk(x, keys);
+                    }
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(|x| walk(x, keys)),
+            _ => {}
+        }
+    }
+    if !has_key(v, keys) {
+        return None;
+    }
+    let mut v = v.clone();
+    walk(&mut v, keys);
+    Some(v)
+}
+
+/// A reply with its tokens shown as `?` (a batch nests replies), or `None` when it has none.
+pub fn masked(v: &Value) -> Option<Value> {
+    mask(v, &SECRET_OUT)
+}
+
+/// JSON text of a request value with its secrets masked.
+fn secret_free(v: &Value) -> String {
+    mask(v, &SECRET).unwrap_or_else(|| v.clone()).to_string()
+}
 
 fn push_map(out: &mut String, m: &serde_json::Map<String, Value>) {
     let mut first = true;
@@ -26,7 +74,7 @@ fn push_map(out: &mut String, m: &serde_json::Map<String, Value>) {
             match v {
                 Value::Object(_) | Value::Array(_) => {
                     out.push_str("obj:");
-                    out.push_str(&v.to_string());
+                    out.push_str(&secret_free(v));
                 }
                 _ => out.push_str(&value_to_string(v)),
             }
@@ -55,7 +103,7 @@ pub fn req_text(p: &Params) -> String {
                 };
             }
         }
-        other => body = other.to_string(),
+        other => body = secret_free(other),
     }
     for f in &p.files {
         body.push_str(&format!(" file:{}({}B)", f.file_name.as_deref().unwrap_or(""), f.data.len()));
@@ -82,6 +130,28 @@ mod tests {
         let t = req_text(&p);
         assert_eq!(t, "ac=login;\nuname=a, pwd=?, cond=obj:{\"x\":1}");
         assert!(!t.contains("secret"));
+    }
+
+    #[test]
+    fn tokens_in_replies_are_masked_and_other_replies_left_alone() {
+        assert_eq!(masked(&json!({"id": 1, "_token": "abc"})), Some(json!({"id": 1, "_token": "?"})));
+        assert_eq!(masked(&json!({"id": 1})), None);
+        assert_eq!(masked(&json!([1])), None);
+        let batch = json!([[0, {"id": 1, "_token": "abc"}], [0, "OK"]]);
+        assert_eq!(masked(&batch), Some(json!([[0, {"id": 1, "_token": "?"}], [0, "OK"]])));
+    }
+
+    #[test]
+    fn secrets_nested_in_request_bodies_are_masked() {
+        let p = Params::with_body(
+            serde_json::Map::new(),
+            json!([{"ac": "login", "post": {"uname": "a", "pwd": "secret"}}, {"ac": "chpwd", "post": {"oldpwd": "o"}}]),
+        );
+        let t = req_text(&p);
+        assert!(!t.contains("secret") && !t.contains("\"o\""), "{t}");
+        assert!(t.contains("\"pwd\":\"?\""), "{t}");
+        let p = Params::with_body(serde_json::Map::new(), json!({"post": {"token": "tk"}}));
+        assert_eq!(req_text(&p), ";\npost=obj:{\"token\":\"?\"}");
     }
 
     #[test]

@@ -9,9 +9,11 @@ use crate::api::auth::{perm, AppType};
 use crate::api::ctx::Ctx;
 use crate::api::params::{value_to_string, Params};
 use crate::auth::password;
+use crate::auth::pwd_dict::PWD_KEY_NAME;
 use crate::auth::session::Sessions;
 use crate::crud::{Decl, Object, Op, Scope, VCol, Write};
 use crate::error::{ApiError, ApiResult};
+use crate::query::SqlValue;
 
 /// `User` for one role.
 pub struct User {
@@ -38,6 +40,22 @@ impl User {
     }
 }
 
+/// Refuses a second account with the same login name or phone: logins look accounts up by either,
+/// so a duplicate would make one of them unreachable.
+fn check_unique(ctx: &mut Ctx, table: &str, w: &Write) -> ApiResult<()> {
+    for (field, msg) in [("phone", "手机号已存在"), ("uname", "用户名已存在")] {
+        let Some(v) = w.fields.get(field).map(value_to_string) else { continue };
+        if v.is_empty() || v == "null" || v == "empty" {
+            continue;
+        }
+        let sql = format!("SELECT id FROM {table} WHERE {field}=? AND id<>? LIMIT 1");
+        if ctx.scalar(&sql, &[v.into(), SqlValue::Int(w.id.unwrap_or(0))])?.is_some() {
+            return Err(ApiError::param(msg).internal(format!("duplicate {table}.{field}")));
+        }
+    }
+    Ok(())
+}
+
 impl Object for User {
     fn decl(&self) -> &Decl {
         &self.decl
@@ -57,11 +75,20 @@ impl Object for User {
         Ok(())
     }
 
-    fn on_validate(&self, _ctx: &mut Ctx, _p: &Params, w: &mut Write) -> ApiResult<()> {
+    fn on_validate(&self, ctx: &mut Ctx, _p: &Params, w: &mut Write) -> ApiResult<()> {
         if w.op == Op::Add && !w.fields.contains_key("createTm") {
             w.fields.insert("createTm".into(), json!(crate::db::now_str()));
         }
-        Ok(())
+        check_unique(ctx, "User", w)
+    }
+
+    fn on_after(&self, ctx: &mut Ctx, op: Op, id: Option<i64>, _w: Option<&Write>) -> ApiResult<()> {
+        match (op, id) {
+            // A deleted account keeps no live token.
+            (Op::Del, Some(id)) => Sessions::revoke(ctx, AppType::User, id, None, None),
+            (Op::DelIf, _) => Sessions::resync(ctx, AppType::User),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -76,7 +103,7 @@ impl Employee {
     pub fn emp() -> Employee {
         let mut d = Decl::new("Employee");
         d.required = vec![vec!["uname".into(), "phone".into()]];
-        d.q_fields = Some("id!,name,uname,phone".into());
+        d.q_fields = Some("id!,name,phone".into());
         Employee { decl: d, admin: false }
     }
 
@@ -98,6 +125,15 @@ const MGR_FIELDS: [&str; 4] = ["perms", "pwd", "phone", "uname"];
 impl Object for Employee {
     fn decl(&self) -> &Decl {
         &self.decl
+    }
+
+    fn on_init(&self, ctx: &mut Ctx, op: Op) -> ApiResult<()> {
+        // Adding, deleting and bulk changes are for managers (bulk changes could otherwise rewrite
+        // one's own perms without passing on_validate).
+        if !self.is_mgr(ctx) && matches!(op, Op::Add | Op::Del | Op::SetIf | Op::DelIf) {
+            return Err(ctx.auth.refuse("require auth to manager"));
+        }
+        Ok(())
     }
 
     fn on_validate_id(&self, ctx: &mut Ctx, op: Op, id: &mut Option<i64>) -> ApiResult<()> {
@@ -136,23 +172,40 @@ impl Object for Employee {
                 return Err(ApiError::forbidden(format!("set readonly field Employee.`{f}`")));
             }
         }
+        check_unique(ctx, "Employee", w)?;
         if w.op == Op::Add {
             w.fields.entry("perms").or_insert(json!("emp"));
-            // The initial password the staff console shows new employees; they change it with chpwd.
-            let pwd = w.fields.get("pwd").map(value_to_string).unwrap_or_else(|| "1234".into());
-            w.fields.insert("pwd".into(), json!(password::hash(&pwd)));
+            // The initial password (protocol §3.7: 1234 unless given); the employee changes it with chpwd.
+            let pwd = w.fields.get("pwd").map(value_to_string).filter(|p| !p.is_empty());
+            w.fields.insert("pwd".into(), json!(password::hash(&pwd.unwrap_or_else(|| "1234".into()))));
         } else if let Some(p) = w.fields.get("pwd").map(value_to_string) {
-            if !p.is_empty() {
-                w.fields.insert("pwd".into(), json!(password::hash(&p)));
+            if p.is_empty() || p == "null" || p == "empty" {
+                return Err(ApiError::param("字段`pwd`不允许置空"));
+            }
+            w.fields.insert("pwd".into(), json!(password::hash(&p)));
+            // A manager's reset locks out whoever held the old password; the caller keeps its own session.
+            if let Some(id) = w.id {
+                let keep = ctx.auth.login.as_ref().filter(|l| l.app_type == AppType::Emp && l.id == id);
+                let keep = keep.map(|l| l.session_id);
+                Sessions::revoke(ctx, AppType::Emp, id, None, keep)?;
             }
         }
         if let Some(perms) = w.fields.get("perms").map(value_to_string) {
             check_perms(&perms)?;
             if let Some(id) = w.id {
+                // Live sessions of that employee gain or lose the manager bit at once.
                 Sessions::set_roles(ctx, AppType::Emp, id, &perms)?;
             }
         }
         Ok(())
+    }
+
+    fn on_after(&self, ctx: &mut Ctx, op: Op, id: Option<i64>, _w: Option<&Write>) -> ApiResult<()> {
+        match (op, id) {
+            (Op::Del, Some(id)) => Sessions::revoke(ctx, AppType::Emp, id, None, None),
+            (Op::SetIf | Op::DelIf, _) => Sessions::resync(ctx, AppType::Emp),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -181,15 +234,40 @@ impl Default for Cinf {
     }
 }
 
+/// The Cinf rows only the server itself reads (secrets): never shown or changed through the API.
+fn reserved(name: &str) -> bool {
+    name == PWD_KEY_NAME
+}
+
+fn refuse_reserved(name: &str) -> ApiResult<()> {
+    if reserved(name) {
+        return Err(ApiError::forbidden(format!("Cinf `{name}` is reserved for the server")));
+    }
+    Ok(())
+}
+
 impl Object for Cinf {
     fn decl(&self) -> &Decl {
         &self.0
+    }
+
+    fn on_query(&self, _ctx: &mut Ctx, _p: &Params, scope: &mut Scope) -> ApiResult<()> {
+        scope.sql("(t0.name IS NULL OR t0.name<>?)", vec![PWD_KEY_NAME.into()]);
+        Ok(())
+    }
+
+    fn on_validate(&self, _ctx: &mut Ctx, _p: &Params, w: &mut Write) -> ApiResult<()> {
+        match w.fields.get("name").map(value_to_string) {
+            Some(n) => refuse_reserved(&n),
+            None => Ok(()),
+        }
     }
 
     fn custom(&self, ctx: &mut Ctx, ac: &str, p: &Params) -> Option<ApiResult<crate::api::Reply>> {
         let r = match ac {
             "getValue" => (|| {
                 let name = p.must_str("name")?;
+                refuse_reserved(&name)?;
                 let v = ctx.scalar("SELECT value FROM Cinf WHERE name=? ORDER BY id LIMIT 1", &[name.into()])?;
                 Ok(match v {
                     Some(rusqlite::types::Value::Text(s)) => json!(s),
@@ -198,6 +276,7 @@ impl Object for Cinf {
             })(),
             "setValue" => (|| {
                 let name = p.must_str("name")?;
+                refuse_reserved(&name)?;
                 let body = p.body_fields();
                 let value = match body.get("value") {
                     None => return Err(ApiError::missing("value")),

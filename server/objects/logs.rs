@@ -1,14 +1,27 @@
-//! `ApiLog` and `ObjLog` as the staff console and admin read them (protocol §3.7, §7).
+//! `ApiLog`, `ApiLog1` and `ObjLog` as the staff console and admin read them (protocol §3.7, §7).
 //!
-//! Logs are read-only through the API; ApiLog is for managers (it shows every caller's requests).
+//! Logs are read-only through the API. ApiLog (and its batch rows) show every caller's requests, so
+//! they are for managers and the admin; ObjLog is for all staff and can be narrowed to the rows of
+//! objects matching a filter (`objFilter`), seen through the caller's own class of that object.
+
+use serde_json::{Map, Value};
 
 use crate::api::auth::perm;
 use crate::api::ctx::Ctx;
 use crate::api::params::Params;
-use crate::crud::{Decl, Object, Op, Scope, SubObj, VCol};
-use crate::error::ApiResult;
+use crate::crud::{self, registry, Decl, Object, Op, Scope, SubObj, VCol};
+use crate::error::{ApiError, ApiResult};
 
-/// ApiLog, managers and admin only.
+/// Managers and the admin only.
+fn require_mgr(ctx: &Ctx) -> ApiResult<()> {
+    if ctx.auth.is_admin() {
+        Ok(())
+    } else {
+        ctx.auth.require(perm::MGR)
+    }
+}
+
+/// ApiLog (or ApiLog1), managers and admin only.
 pub struct ApiLog(Decl);
 
 impl ApiLog {
@@ -17,13 +30,22 @@ impl ApiLog {
         d.default_sort = Some("id DESC".into());
         d.tm_col = Some("tm".into());
         d.no_objlog = true;
-        d.vcols = vec![VCol::new(&["e.name empName", "e.phone empPhone"])
-            .join("LEFT JOIN Employee e ON e.id=t0.userId AND t0.app LIKE 'emp%'")];
+        d.vcols = vec![
+            VCol::new(&["e.name empName", "e.phone empPhone"])
+                .join("LEFT JOIN Employee e ON e.id=t0.userId AND t0.app LIKE 'emp%'")
+                .default_on(),
+            VCol::new(&["a1.id id1", "a1.req req1", "a1.ac ac1"]).join("LEFT JOIN ApiLog1 a1 ON a1.apiLogId=t0.id"),
+        ];
         let mut log1 = SubObj::new("log1", "ApiLog1", "apiLogId");
         log1.orderby = Some("id".into());
         d.subobjs = vec![log1];
         d.q_fields = Some("ac,req,addr".into());
         ApiLog(d)
+    }
+
+    /// The batch sub-call rows, under the same rule.
+    pub fn batch_rows() -> ApiLog {
+        ApiLog(Decl { no_objlog: true, ..Decl::new("ApiLog1").allow(&[Op::Query, Op::Get]) })
     }
 }
 
@@ -38,11 +60,13 @@ impl Object for ApiLog {
         &self.0
     }
 
+    fn on_init(&self, ctx: &mut Ctx, _op: Op) -> ApiResult<()> {
+        require_mgr(ctx)
+    }
+
     fn on_query(&self, ctx: &mut Ctx, _p: &Params, _scope: &mut Scope) -> ApiResult<()> {
-        if !ctx.auth.is_admin() {
-            ctx.auth.require(perm::MGR)?;
-        }
-        Ok(())
+        // Also guards reads that do not pass on_init (ApiLog1 as a sub-object).
+        require_mgr(ctx)
     }
 }
 
@@ -54,9 +78,23 @@ impl ObjLog {
         let mut d = Decl::new("ObjLog").allow(&[Op::Query, Op::Get]);
         d.default_sort = Some("id DESC".into());
         d.no_objlog = true;
-        d.vcols = vec![VCol::new(&["l.tm tm", "l.ac ac", "l.req req", "l.userId userId", "l.addr addr", "l.app app"])
-            .join("LEFT JOIN ApiLog l ON l.id=t0.apiLogId")
-            .default_on()];
+        d.vcols = vec![VCol::new(&[
+            "a.tm tm",
+            "COALESCE(a1.ac, a.ac) ac",
+            "COALESCE(a1.req, a.req) req",
+            "a.userId userId",
+            "a.addr addr",
+            "a.app app",
+            "a.ac ac0",
+            "a1.ac ac1",
+            "emp.name empName",
+            "emp.phone empPhone",
+        ])
+        .join(
+            "LEFT JOIN ApiLog a ON a.id=t0.apiLogId LEFT JOIN ApiLog1 a1 ON a1.id=t0.apiLog1Id \
+             LEFT JOIN Employee emp ON emp.id=a.userId AND a.app LIKE 'emp%'",
+        )
+        .default_on()];
         ObjLog(d)
     }
 }
@@ -67,8 +105,50 @@ impl Default for ObjLog {
     }
 }
 
+/// The `obj` named by a key/value `cond` (URL `cond[obj]=Ordr` or a JSON object), as the reference
+/// reads it for `objFilter`.
+fn cond_obj(p: &Params) -> Option<String> {
+    p.get_both("cond").into_iter().find_map(|c| match c {
+        Value::Object(m) => m.get("obj").and_then(Value::as_str).map(str::to_string),
+        Value::String(s) => serde_json::from_str::<Map<String, Value>>(s)
+            .ok()
+            .and_then(|m| m.get("obj").and_then(Value::as_str).map(str::to_string)),
+        _ => None,
+    })
+}
+
+/// `objFilter` as query parameters of the filtered object (`{cond: ...}`, or that as JSON text).
+fn filter_params(v: &Value) -> ApiResult<Params> {
+    let m = match v {
+        Value::Object(m) => m.clone(),
+        Value::String(s) => serde_json::from_str::<Map<String, Value>>(s)
+            .map_err(|_| ApiError::bad_param("objFilter must be an object such as {\"cond\": \"status='CR'\"}"))?,
+        _ => return Err(ApiError::bad_param("objFilter must be an object")),
+    };
+    Ok(Params::from_url(m))
+}
+
 impl Object for ObjLog {
     fn decl(&self) -> &Decl {
         &self.0
+    }
+
+    /// `objFilter={cond}` with `cond={obj: X}`: only logs of X rows that the caller's X class shows
+    /// and that match the filter's `cond` (ownership rules of X apply).
+    fn on_query(&self, ctx: &mut Ctx, p: &Params, scope: &mut Scope) -> ApiResult<()> {
+        let Some(filter) = p.get("objFilter") else { return Ok(()) };
+        let fp = filter_params(filter)?;
+        let name = cond_obj(p).ok_or_else(|| ApiError::bad_param("objFilter needs cond with `obj`"))?;
+        let obj = registry::resolve(ctx, &name)?;
+        if !obj.decl().allows(Op::Query) {
+            return Err(ApiError::forbidden(format!("Operation `query` is not allowed on object `{name}`")));
+        }
+        obj.on_init(ctx, Op::Query)?;
+        let table = registry::table_of(ctx, obj.as_ref())?;
+        let (conds, params, joins) = crud::read::write_conds(ctx, obj.as_ref(), table, &fp)?;
+        let q = ctx.state.dialect.quote_ident(&table.name);
+        let filter = if conds.is_empty() { String::new() } else { format!(" WHERE {}", conds.join(" AND ")) };
+        scope.sql(&format!("t0.objId IN (SELECT t0.id FROM {q} t0 {}{filter})", joins.join(" ")), params);
+        Ok(())
     }
 }

@@ -20,7 +20,9 @@ pub fn register(objects: &mut Registry, functions: &mut Functions) {
     objects.register("Ordr", &[Emp], Arc::new(ordr::Ordr::emp()));
     objects.register("Ordr", &[Admin], Arc::new(ordr::Ordr::admin()));
     objects.register("OrderLog", &[User], Arc::new(ordr::OrderLog::user()));
-    objects.register("OrderLog", &[Emp, Admin], Arc::new(ordr::OrderLog::staff()));
+    objects.register("OrderLog", &[Emp], Arc::new(ordr::OrderLog::emp()));
+    objects.register("OrderLog", &[Admin], Arc::new(ordr::OrderLog::admin()));
+    // Users write OrderAtt only through Ordr (their own uploads), and read their own orders' links.
     objects.register("OrderAtt", &[User], Arc::new(attachment::OrderAtt::user()));
     objects.register("OrderAtt", &[Emp], Arc::new(Plain(Decl::new("OrderAtt").allow(&[Op::Query, Op::Get]))));
     functions.add("upload", true, attachment::upload::upload);
@@ -33,7 +35,18 @@ pub fn register(objects: &mut Registry, functions: &mut Functions) {
     objects.register("Cinf", &[Emp, Admin], Arc::new(account::Cinf::new()));
 
     objects.register("ApiLog", &[Emp, Admin], Arc::new(logs::ApiLog::new()));
+    objects.register("ApiLog1", &[Emp, Admin], Arc::new(logs::ApiLog::batch_rows()));
     objects.register("ObjLog", &[Emp, Admin], Arc::new(logs::ObjLog::new()));
-    let log1 = Decl { no_objlog: true, ..Decl::new("ApiLog1").allow(&[Op::Query, Op::Get]) };
-    objects.register("ApiLog1", &[Emp, Admin], Arc::new(Plain(log1)));
+
+    // Framework tables: the admin may look, never write (the server keeps them consistent with its
+    // caches), and never sees a secret (token digests, codes). Pwd digests are useless without the key.
+    let read_only = |table: &str, hidden: &[&str]| {
+        let mut d = Decl::new(table).allow(&[Op::Query, Op::Get]);
+        d.hidden = hidden.iter().map(|s| s.to_string()).collect();
+        d.no_objlog = true;
+        Arc::new(Plain(d))
+    };
+    objects.register("Session", &[Admin], read_only("Session", &["tokenHash"]));
+    objects.register("VCode", &[Admin], read_only("VCode", &["code"]));
+    objects.register("Pwd", &[Admin], read_only("Pwd", &[]));
 }

@@ -1,9 +1,13 @@
 //! Integration tests through the real HTTP server: one binary, one module per area.
 
+mod account;
+mod apps;
 mod attachment;
+mod authz;
 mod batch;
 mod crud;
 mod helpers;
+mod logs;
 mod protocol;
 mod query;
 mod schema;

@@ -304,7 +304,8 @@ fn stat_res_and_sum_fields_total_the_filtered_set() {
 #[test]
 fn quick_search_q_and_qsearch_find_by_words_across_fields() {
     let mut app = seeded();
-    let v = q(&mut app, &[("q", "甲 15"), ("res", "id"), ("fmt", "list"), ("pagesz", "-1")]);
+    // Ordr's q searches the reference's fields: the order id exactly, or the buyer's phone.
+    let v = q(&mut app, &[("q", "15"), ("res", "id"), ("fmt", "list"), ("pagesz", "-1")]);
     assert_eq!(ids(&v), [15]);
     let v = q(&mut app, &[("q", "13800000001"), ("res", "id"), ("pagesz", "-1"), ("fmt", "list")]);
     assert_eq!(ids(&v).len(), 13);

@@ -153,11 +153,12 @@ impl Server {
         Err("server did not start".into())
     }
 
-    fn rss_kb(&self) -> u64 {
+    /// A field of /proc/PID/status in kB (`VmRSS`, `RssAnon`, `RssFile`, `RssShmem`).
+    fn status_kb(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
         status
             .lines()
-            .find(|l| l.starts_with("VmRSS:"))
+            .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))
             .and_then(|l| l.split_whitespace().nth(1))
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
@@ -445,7 +446,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             results.push(r);
         }
     }
-    let rss_kb = server.rss_kb();
+    let rss_kb = server.status_kb("VmRSS");
+    let rss_parts = ["RssAnon", "RssFile", "RssShmem"].map(|f| server.status_kb(f));
     server.stop()?;
 
     // Count check: every call made has its ApiLog row; every acknowledged add is in Ordr.
@@ -457,7 +459,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let apilog_ok = apilog == calls;
     let orders_ok = added == acked;
 
-    let report = report(&results, rss_kb, calls, apilog, acked, added, &o);
+    let mut report = report(&results, rss_kb, calls, apilog, acked, added, &o);
+    report.push_str(&format!(
+        "RSS parts: anonymous {:.1} MB, file-backed {:.1} MB, shared memory {:.1} MB\n",
+        rss_parts[0] as f64 / 1024.0,
+        rss_parts[1] as f64 / 1024.0,
+        rss_parts[2] as f64 / 1024.0
+    ));
     println!("{report}");
     let json = json!({
         "machine": machine(),
@@ -467,6 +475,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "errors": r.errors,
         })).collect::<Vec<_>>(),
         "server_rss_kb": rss_kb,
+        "server_rss_parts_kb": {"anon": rss_parts[0], "file": rss_parts[1], "shmem": rss_parts[2]},
         "check": {"calls": calls, "apilog_rows": apilog, "adds_acked": acked, "orders_added": added, "ok": apilog_ok && orders_ok},
     });
     if let Some(p) = o.out.parent() {

@@ -1,0 +1,284 @@
+//! The writer: one thread that owns the write connection and commits writing calls in groups.
+//!
+//! SQLite has one writer at a time, and in WAL mode each commit appends every page the transaction
+//! touched (table, indexes, `sqlite_sequence`) to the log. Committing each call on its own therefore
+//! writes the same hot pages again and again. Instead, the writer takes every job that is queued,
+//! runs each inside its own SAVEPOINT (a failing job rolls back to it, so each call stays
+//! all-or-nothing), writes the queued ApiLog rows in the same transaction, commits once, and only
+//! then tells each job how the commit went. A caller never hears "ok" before its data is committed.
+//!
+//! Jobs run one after another on this thread, so a job should do its slow preparation (decoding an
+//! upload, hashing) before it is submitted.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+
+use crate::error::{ApiError, ApiResult};
+use crate::log::apilog::{ApiLog1Row, ApiLogRow};
+
+/// What a job leaves behind: whether to keep its writes, and what to do once the commit is decided.
+pub struct JobDone {
+    /// False rolls the job back to its savepoint; the rest of the group is unaffected.
+    pub keep: bool,
+    /// Writes to make right after the savepoint is settled, whatever `keep` was (still inside the
+    /// group transaction): facts that must outlive a failed call, such as a wrong code counting a try.
+    pub then: Option<Then>,
+    /// Called with the outcome of the group's COMMIT (always called, exactly once).
+    pub finish: Box<dyn FnOnce(ApiResult<()>) + Send>,
+}
+
+/// A unit of work run inside the group transaction.
+pub type Job = Box<dyn FnOnce(&Connection) -> JobDone + Send>;
+
+/// Writes run right after a job's savepoint is settled.
+pub type Then = Box<dyn FnOnce(&Connection) + Send>;
+
+enum Msg {
+    Job(Job),
+    Log(ApiLogRow),
+    Log1(ApiLog1Row),
+    /// Write everything queued so far, then signal.
+    Flush(SyncSender<()>),
+}
+
+/// Jobs per group at most: bounds the latency a group adds to its first job.
+const MAX_GROUP: usize = 256;
+/// Log rows per transaction at most.
+const MAX_LOG_ROWS: usize = 4000;
+/// How long a log row may wait for company before the writer commits it alone.
+const LINGER: Duration = Duration::from_millis(20);
+
+/// Handle to the writer thread.
+pub struct Writer {
+    tx: Mutex<Option<SyncSender<Msg>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Writer {
+    /// Starts the writer on `conn` (already tuned for writing).
+    pub fn start(conn: Connection) -> ApiResult<Writer> {
+        // A bounded queue: when the disk cannot keep up, callers wait instead of memory growing.
+        let (tx, rx) = sync_channel::<Msg>(8192);
+        let thread = std::thread::Builder::new()
+            .name("writer".into())
+            .spawn(move || run(conn, rx))
+            .map_err(|e| ApiError::server(format!("start writer: {e}")))?;
+        Ok(Writer { tx: Mutex::new(Some(tx)), thread: Mutex::new(Some(thread)) })
+    }
+
+    fn sender(&self) -> Option<SyncSender<Msg>> {
+        self.tx.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn send(&self, m: Msg) -> bool {
+        match self.sender() {
+            Some(tx) => tx.send(m).is_ok(),
+            None => false,
+        }
+    }
+
+    /// Queues a job. Returns false (and drops the job unrun) if the writer has stopped.
+    pub fn submit(&self, job: Job) -> bool {
+        self.send(Msg::Job(job))
+    }
+
+    /// Queues a job only if that needs no waiting (housekeeping that may be skipped and redone later).
+    pub fn try_submit(&self, job: Job) -> bool {
+        self.sender().is_some_and(|tx| tx.try_send(Msg::Job(job)).is_ok())
+    }
+
+    /// Queues an ApiLog row (blocks while the queue is full).
+    pub fn log(&self, row: ApiLogRow) {
+        if !self.send(Msg::Log(row)) {
+            log::error!("writer stopped: ApiLog row dropped");
+        }
+    }
+
+    /// Queues an ApiLog1 row.
+    pub fn log1(&self, row: ApiLog1Row) {
+        if !self.send(Msg::Log1(row)) {
+            log::error!("writer stopped: ApiLog1 row dropped");
+        }
+    }
+
+    /// Waits until everything queued before this call is committed.
+    pub fn flush(&self) {
+        let (tx, rx) = sync_channel(1);
+        if self.send(Msg::Flush(tx)) {
+            let _ = rx.recv_timeout(Duration::from_secs(30));
+        }
+    }
+
+    /// Stops accepting work, finishes what is queued, and joins the thread.
+    pub fn shutdown(&self) {
+        self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Work collected for one group.
+#[derive(Default)]
+struct Group {
+    jobs: Vec<Job>,
+    logs: Vec<ApiLogRow>,
+    logs1: Vec<ApiLog1Row>,
+    waiters: Vec<SyncSender<()>>,
+}
+
+impl Group {
+    fn take(&mut self, m: Msg) {
+        match m {
+            Msg::Job(j) => self.jobs.push(j),
+            Msg::Log(r) => self.logs.push(r),
+            Msg::Log1(r) => self.logs1.push(r),
+            Msg::Flush(w) => self.waiters.push(w),
+        }
+    }
+
+    fn full(&self) -> bool {
+        self.jobs.len() >= MAX_GROUP || self.logs.len() + self.logs1.len() >= MAX_LOG_ROWS
+    }
+}
+
+fn run(conn: Connection, rx: Receiver<Msg>) {
+    let mut g = Group::default();
+    let mut log_deadline: Option<Instant> = None;
+    loop {
+        // Wait for work: without a deadline block, else wait until log rows are due.
+        let first = match log_deadline {
+            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            Some(d) => rx.recv_timeout(d.saturating_duration_since(Instant::now())),
+        };
+        let closed = match first {
+            Ok(m) => {
+                g.take(m);
+                false
+            }
+            Err(RecvTimeoutError::Timeout) => false,
+            Err(RecvTimeoutError::Disconnected) => true,
+        };
+        // Take whatever else is already queued: that is the group.
+        while !g.full() {
+            match rx.try_recv() {
+                Ok(m) => g.take(m),
+                Err(_) => break,
+            }
+        }
+        let has_logs = !g.logs.is_empty() || !g.logs1.is_empty();
+        if has_logs && log_deadline.is_none() {
+            log_deadline = Some(Instant::now() + LINGER);
+        }
+        let logs_due = log_deadline.is_some_and(|d| Instant::now() >= d) || g.full();
+        if !g.jobs.is_empty() || (has_logs && (logs_due || closed || !g.waiters.is_empty())) {
+            commit_group(&conn, &mut g);
+            log_deadline = None;
+        }
+        if g.jobs.is_empty() && g.logs.is_empty() && g.logs1.is_empty() {
+            for w in g.waiters.drain(..) {
+                let _ = w.send(());
+            }
+        }
+        if closed {
+            if !g.logs.is_empty() || !g.logs1.is_empty() {
+                commit_group(&conn, &mut g);
+            }
+            return;
+        }
+    }
+}
+
+/// Runs the group's jobs and log rows in one transaction and reports the outcome to every job.
+fn commit_group(conn: &Connection, g: &mut Group) {
+    let jobs = std::mem::take(&mut g.jobs);
+    let logs = std::mem::take(&mut g.logs);
+    let logs1 = std::mem::take(&mut g.logs1);
+    let mut finishes = Vec::with_capacity(jobs.len());
+    let outcome = (|| -> ApiResult<()> {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        for job in jobs {
+            conn.execute_batch("SAVEPOINT call")?;
+            let done = catch_unwind(AssertUnwindSafe(|| job(conn)));
+            let done = done.unwrap_or_else(|_| JobDone {
+                keep: false,
+                then: None,
+                finish: Box::new(|_| log::error!("a write job panicked; it was rolled back")),
+            });
+            if done.keep {
+                conn.execute_batch("RELEASE call")?;
+            } else {
+                conn.execute_batch("ROLLBACK TO call; RELEASE call")?;
+            }
+            if let Some(then) = done.then {
+                if catch_unwind(AssertUnwindSafe(|| then(conn))).is_err() {
+                    log::error!("a job's follow-up write panicked");
+                }
+            }
+            finishes.push(done.finish);
+        }
+        if let Err(e) = insert_logs(conn, &logs, &logs1) {
+            // Log rows must never cost a call its data: report and carry on with the commit.
+            log::error!("apilog: writing {} rows failed: {e}", logs.len() + logs1.len());
+        }
+        conn.execute_batch("COMMIT")?;
+        Ok(())
+    })();
+    if outcome.is_err() && !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    if let Err(e) = &outcome {
+        log::error!("group commit failed: {e}");
+    }
+    for f in finishes {
+        f(outcome.clone());
+    }
+}
+
+fn insert_logs(conn: &Connection, rows: &[ApiLogRow], rows1: &[ApiLog1Row]) -> rusqlite::Result<()> {
+    if !rows.is_empty() {
+        let mut st = conn.prepare_cached(
+            "INSERT INTO ApiLog (id, tm, addr, ua, app, ses, userId, ac, t, retval, req, res, reqsz, ressz, ver, serverRev) \
+             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        )?;
+        for r in rows {
+            st.execute(rusqlite::params![
+                r.id,
+                r.tm,
+                r.addr,
+                r.ua,
+                r.app,
+                r.ses,
+                r.user_id,
+                r.ac,
+                r.t,
+                r.retval,
+                r.req,
+                r.res,
+                r.reqsz,
+                r.ressz,
+                r.ver,
+                r.server_rev
+            ])?;
+        }
+    }
+    if !rows1.is_empty() {
+        let mut st =
+            conn.prepare_cached("INSERT INTO ApiLog1 (id, apiLogId, ac, t, retval, req, res) VALUES (?,?,?,?,?,?,?)")?;
+        for r in rows1 {
+            st.execute(rusqlite::params![r.id, r.api_log_id, r.ac, r.t, r.retval, r.req, r.res])?;
+        }
+    }
+    Ok(())
+}
