@@ -4,7 +4,7 @@
 
 import {
   init, callSvr, restoreLogin, login, logout, html, render, $, $$, on, run, toast, confirmDlg, formDialog,
-  emptyState, fmtMoney, fmtTm, statusBadge, makeUrl, isTestMode, Pager, infiniteScroll, E,
+  emptyState, fmtMoney, fmtTm, statusBadge, makeUrl, isTestMode, Pager, infiniteScroll, lit, E,
 } from '/web/lib/jdy.js';
 import { timeline, attList } from '/web/lib/order-parts.js';
 
@@ -251,7 +251,7 @@ async function viewOrders(status = '') {
   on(view, 'click', '.chips [data-st]', (e, b) => go(b.dataset.st ? `#orders/${b.dataset.st}` : '#orders'));
   const list = $('#olist');
   const more = $('#more');
-  const pager = new Pager('Ordr.query', { orderby: 'id desc', pagesz: 10, cond: status ? `status='${status}'` : undefined });
+  const pager = new Pager('Ordr.query', { orderby: 'id desc', pagesz: 10, cond: status ? `status=${lit(status)}` : undefined });
   stopScroll = infiniteScroll(more, async () => {
     let rows;
     try {
