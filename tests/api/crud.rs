@@ -162,7 +162,7 @@ fn a_user_sees_only_itself_and_cannot_change_account_fields() {
     assert_eq!(v["id"], json!(uid));
     assert!(v.get("pwd").is_none(), "pwd is always hidden");
     let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["id", "uname", "phone", "name", "createTm"], "hiding a field keeps the others in order");
+    assert_eq!(keys, ["id", "uname", "phone", "name", "createTm", "picId"], "hiding a field keeps the others in order");
     app.ok("User.set", &[], Body::Form(&[("name", "新名字")]));
     for f in ["phone", "uname", "pwd", "createTm"] {
         app.err("User.set", &[], Body::Form(&[(f, "x")]), 5);
