@@ -36,6 +36,9 @@ pub struct Config {
     pub workers: usize,
     /// `P_SMS`: the SMS sender for verification codes (default `mock`: messages go to the log).
     pub sms: String,
+    /// `P_SESSION_RECHECK`: seconds a cached login token is trusted before the Session table is read
+    /// again (default 30); sessions revoked outside this process end within this time.
+    pub session_recheck: i64,
     /// `P_DEMO=0` skips loading demo data into a new database (default on for `cargo run`).
     pub demo: bool,
     /// `P_UPLOAD_DIR`: where `upload` stores files (default `data/upload`). `Attachment.path` values
@@ -68,6 +71,7 @@ impl Config {
             db_pool: num("P_DB_POOL", 4).clamp(1, 64) as u32,
             workers: num("P_WORKERS", 8).clamp(2, 256) as usize,
             sms: var("P_SMS").unwrap_or_else(|| "mock".into()),
+            session_recheck: num("P_SESSION_RECHECK", 30).max(0),
             demo: flag("P_DEMO", true),
             upload_dir: var("P_UPLOAD_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("data/upload")),
         }
@@ -94,6 +98,7 @@ impl Config {
             db_pool: 4,
             workers: 8,
             sms: "mock".into(),
+            session_recheck: 30,
             demo: false,
             upload_dir,
         }

@@ -45,20 +45,11 @@ impl AppState {
             }
             Ok(())
         })?);
+        let sessions = Sessions::new(config.session_recheck);
         let mut objects = Registry::new(&design);
         let mut functions = Functions::framework();
         crate::objects::register(&mut objects, &mut functions);
         let apilog = ApiLogger::start(db.clone(), config.apilog)?;
-        Ok(Arc::new(AppState {
-            config,
-            db,
-            dialect,
-            design,
-            objects,
-            functions,
-            sessions: Sessions::default(),
-            apilog,
-            sms,
-        }))
+        Ok(Arc::new(AppState { config, db, dialect, design, objects, functions, sessions, apilog, sms }))
     }
 }

@@ -28,12 +28,23 @@ struct Entry {
     created: i64,
     /// `lastTm` as stored (unix seconds).
     seen: i64,
+    /// When this entry was read from (or written to) the table (unix seconds).
+    checked: i64,
 }
 
 /// The session cache.
-#[derive(Default)]
 pub struct Sessions {
     cache: RwLock<HashMap<String, Entry>>,
+    /// How long (seconds) a cached token is trusted before it is read from the table again. The table
+    /// is the truth: a session revoked by another server instance, or by hand in the database, ends
+    /// within this time (`P_SESSION_RECHECK`).
+    recheck: i64,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Sessions::new(30)
+    }
 }
 
 /// A newly issued token.
@@ -92,13 +103,25 @@ pub fn parse_time(s: &str) -> Option<i64> {
 }
 
 impl Sessions {
+    /// A cache that re-reads a token from the table after `recheck` seconds.
+    pub fn new(recheck: i64) -> Sessions {
+        Sessions { cache: RwLock::new(HashMap::new()), recheck }
+    }
+
     /// The cache entry of a token (loaded from the database on a miss), if the token is live for `app_type`.
     fn find(&self, db: &Db, token: &str, app_type: AppType) -> ApiResult<Option<(String, Entry)>> {
         if token.is_empty() || token.len() > 200 {
             return Ok(None);
         }
         let h = token_hash(token);
-        let cached = self.cache.read().unwrap_or_else(|p| p.into_inner()).get(&h).cloned();
+        let t = now();
+        let cached = self
+            .cache
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&h)
+            .filter(|e| t - e.checked < self.recheck)
+            .cloned();
         let entry = match cached {
             Some(e) => e,
             None => {
@@ -120,7 +143,10 @@ impl Sessions {
                         ))
                     })
                     .ok();
-                let Some((sid, at, uid, perms, exp, created, last)) = row else { return Ok(None) };
+                let Some((sid, at, uid, perms, exp, created, last)) = row else {
+                    self.cache.write().unwrap_or_else(|p| p.into_inner()).remove(&h);
+                    return Ok(None);
+                };
                 let created = created.as_deref().and_then(parse_time).unwrap_or(0);
                 let e = Entry {
                     login: Login {
@@ -132,6 +158,7 @@ impl Sessions {
                     expire: parse_time(&exp).unwrap_or(0),
                     created,
                     seen: last.as_deref().and_then(parse_time).unwrap_or(created),
+                    checked: t,
                 };
                 cache_insert(&mut self.cache.write().unwrap_or_else(|p| p.into_inner()), h.clone(), e.clone());
                 e
@@ -203,6 +230,7 @@ impl Sessions {
             expire: t + life,
             created: t,
             seen: t,
+            checked: t,
         };
         ctx.after_commit(move |st| {
             let mut cache = st.sessions.cache.write().unwrap_or_else(|p| p.into_inner());
@@ -308,6 +336,7 @@ mod tests {
             expire,
             created: 0,
             seen: 0,
+            checked: 0,
         };
         let mut c = HashMap::new();
         for i in 0..CACHE_CAP - 1 {

@@ -209,3 +209,12 @@ fn a_bearer_token_works_like_the_cookie_and_logout_revokes_it() {
     let v = app.request("GET", "/api/whoami?_app=admin", &[("Authorization", &auth)], b"").json();
     assert_eq!(v[0], json!(2));
 }
+
+#[test]
+fn a_session_removed_from_the_table_ends_once_the_cache_rechecks() {
+    let mut app = spawn_with(|c| c.session_recheck = 0);
+    app.login_admin();
+    app.ok("whoami", &[("_app", "admin")], Body::None);
+    app.sql("UPDATE Session SET revokeTm='2000-01-01 00:00:00'");
+    app.err("whoami", &[("_app", "admin")], Body::None, 2);
+}
