@@ -295,8 +295,14 @@ pub fn handle_with(state: &Arc<AppState>, mut req: Request, pre_error: Option<Ap
         log_ac = r.1;
         r.0
     } else if call_writes(state, &req.ac) {
-        let params = std::mem::take(&mut req.params);
-        run_write(state, &mut auth, ids, req.ac.clone(), params)
+        let mut params = std::mem::take(&mut req.params);
+        match state.functions.get(&req.ac).and_then(|f| f.prepare) {
+            Some(prepare) => match guarded(|| prepare(state, &auth, &mut params)) {
+                Ok(()) => run_write(state, &mut auth, ids, req.ac.clone(), params),
+                Err(e) => CallResult { result: Err(e), debug: vec![], cookies: vec![] },
+            },
+            None => run_write(state, &mut auth, ids, req.ac.clone(), params),
+        }
     } else {
         run_read(state, &mut auth, ids, &req.ac, &req.params)
     };

@@ -23,7 +23,14 @@ pub struct FnDef {
     pub handler: Handler,
     /// True if it may change data (runs on the write connection).
     pub writes: bool,
+    /// Work done before a writing call is queued for the writer thread (which runs writes one at a
+    /// time): slow, database-free preparation such as image processing. Not run for batch sub-calls,
+    /// so the handler must cope without it.
+    pub prepare: Option<Prepare>,
 }
+
+/// A prepare phase: may check the caller and stash its result in `Params::prepared`.
+pub type Prepare = fn(&crate::state::AppState, &super::auth::Auth, &mut Params) -> ApiResult<()>;
 
 /// All functions by name.
 #[derive(Default)]
@@ -48,7 +55,12 @@ impl Functions {
 
     /// Registers a function.
     pub fn add(&mut self, name: &'static str, writes: bool, handler: Handler) {
-        self.map.insert(name, FnDef { handler, writes });
+        self.map.insert(name, FnDef { handler, writes, prepare: None });
+    }
+
+    /// Registers a writing function with a prepare phase.
+    pub fn add_prepared(&mut self, name: &'static str, prepare: Prepare, handler: Handler) {
+        self.map.insert(name, FnDef { handler, writes: true, prepare: Some(prepare) });
     }
 
     /// The function of that name.

@@ -24,6 +24,30 @@ pub struct Params {
     /// The few request headers a handler may need (conditional and range requests: `If-None-Match`,
     /// `Range`), with lower-case names. Internal calls and batch sub-calls have none.
     pub headers: Vec<(String, String)>,
+    /// What a function's prepare phase computed before the call was queued (see `Functions::add_prepared`).
+    pub prepared: Option<Prepared>,
+}
+
+/// A prepare phase's result, handed to the function it prepared.
+#[derive(Clone)]
+pub struct Prepared(std::sync::Arc<dyn std::any::Any + Send + Sync>);
+
+impl Prepared {
+    /// Wraps a value.
+    pub fn new<T: std::any::Any + Send + Sync>(v: T) -> Prepared {
+        Prepared(std::sync::Arc::new(v))
+    }
+
+    /// The value, if it is a `T`.
+    pub fn get<T: std::any::Any + Send + Sync>(&self) -> Option<std::sync::Arc<T>> {
+        self.0.clone().downcast::<T>().ok()
+    }
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Prepared(..)")
+    }
 }
 
 /// True for the values the protocol treats as "not given".

@@ -25,7 +25,7 @@ pub fn register(objects: &mut Registry, functions: &mut Functions) {
     // Users write OrderAtt only through Ordr (their own uploads), and read their own orders' links.
     objects.register("OrderAtt", &[User], Arc::new(attachment::OrderAtt::user()));
     objects.register("OrderAtt", &[Emp], Arc::new(Plain(Decl::new("OrderAtt").allow(&[Op::Query, Op::Get]))));
-    functions.add("upload", true, attachment::upload::upload);
+    functions.add_prepared("upload", attachment::upload::prepare, attachment::upload::upload);
     functions.add("att", false, attachment::att::att);
 
     objects.register("User", &[User], Arc::new(account::User::buyer()));

@@ -6,15 +6,20 @@
 //! is stored as `upload/[category/]YYYYMM/{6 random digits}.{ext}` (`-1`, `-2`, ... on a collision) with
 //! one `Attachment` row.
 //!
-//! Files are not transactional. Each file is queued for removal the moment it is created, and the
-//! dispatcher runs that removal if the call's transaction rolls back (a later file is refused, the
-//! database fails, the commit fails): a failed upload leaves neither rows nor files. Only a crash
-//! between writing a file and the commit can leave an orphan file, never a row without its file.
+//! The work is split in two. The prepare phase (on the blocking pool, before the call is queued for the
+//! single writer thread) checks, decodes, shrinks and writes the files; the call itself only records
+//! the rows, so image work and disk syncs never hold up other writes.
+//!
+//! Files are not transactional. The call queues their removal, and the dispatcher runs it if the
+//! call's writes roll back (the database fails, the commit fails); a failed preparation removes what
+//! it wrote. A failed upload leaves neither rows nor files; only a crash between writing a file and the
+//! commit can leave an orphan file, never a row without its file.
 
 use std::borrow::Cow;
 use std::fs;
 use std::io::{ErrorKind, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
@@ -26,11 +31,12 @@ use serde_json::{json, Value};
 use super::filetype;
 use super::picture::{self, Picture};
 use super::PATH_PREFIX;
-use crate::api::auth::perm;
+use crate::api::auth::{perm, Auth};
 use crate::api::ctx::{Ctx, Reply};
-use crate::api::params::Params;
+use crate::api::params::{Params, Prepared};
 use crate::error::{ApiError, ApiResult};
 use crate::query::SqlValue;
+use crate::state::AppState;
 
 /// Pictures above this size are shrunk by default (as the reference: 500 KB).
 const MAX_PIC_BYTES: usize = 500 * 1024;
@@ -100,9 +106,43 @@ impl Options {
     }
 }
 
-/// `upload`: see the module documentation.
-pub fn upload(ctx: &mut Ctx, p: &Params) -> ApiResult<Reply> {
-    ctx.auth.require(perm::LOGIN)?;
+/// A file checked, processed and written to its place, waiting for its Attachment rows.
+struct Stored {
+    org_name: String,
+    /// File name (`123456.jpg`) and path as recorded (`upload/202611/123456.jpg`).
+    name: String,
+    path: String,
+    size: usize,
+    exif: Option<String>,
+    thumb: Thumb,
+}
+
+/// The thumbnail of a stored file.
+enum Thumb {
+    None,
+    /// The picture is small enough to be its own thumbnail.
+    Itself,
+    /// A `-thumb.jpg` file at this recorded path.
+    File(String),
+}
+
+/// An upload prepared outside the writer: every file is on disk; `written` lists them for cleanup.
+pub struct PreparedUpload {
+    files: Vec<Stored>,
+    written: Vec<PathBuf>,
+}
+
+/// Prepare phase of `upload` (runs before the writing call is queued, see `Functions::add_prepared`):
+/// checks, decodes, shrinks, makes thumbnails and writes the files, so the writer thread only records
+/// rows and never waits for image work or disk syncs.
+pub fn prepare(state: &AppState, auth: &Auth, p: &mut Params) -> ApiResult<()> {
+    let ready = prepare_files(&state.config.upload_dir, auth, p)?;
+    p.prepared = Some(Prepared::new(ready));
+    Ok(())
+}
+
+fn prepare_files(upload_dir: &Path, auth: &Auth, p: &Params) -> ApiResult<PreparedUpload> {
+    auth.require(perm::LOGIN)?;
     let opts = Options::parse(p)?;
     let files = incoming(p)?;
     if files.is_empty() {
@@ -119,11 +159,75 @@ pub fn upload(ctx: &mut Ctx, p: &Params) -> ApiResult<Reply> {
         Some(c) => format!("{c}/{month}"),
         None => month,
     };
-    let dir = ctx.state.config.upload_dir.join(&rel_dir);
+    let dir = upload_dir.join(&rel_dir);
     fs::create_dir_all(&dir).map_err(|e| ApiError::server(format!("cannot create folder {}: {e}", dir.display())))?;
-    let mut out = Vec::with_capacity(typed.len());
+    let mut written = Vec::new();
+    let mut files = Vec::with_capacity(typed.len());
     for (f, ext) in typed {
-        out.push(store(ctx, &opts, &dir, &rel_dir, f, ext)?);
+        match store(&opts, &dir, &rel_dir, f, ext, &mut written) {
+            Ok(s) => files.push(s),
+            Err(e) => {
+                remove_all(&written);
+                return Err(e);
+            }
+        }
+    }
+    Ok(PreparedUpload { files, written })
+}
+
+fn remove_all(files: &[PathBuf]) {
+    for f in files {
+        if let Err(e) = fs::remove_file(f) {
+            log::warn!("upload failed; cannot remove {}: {e}", f.display());
+        }
+    }
+}
+
+/// `upload`: records the prepared files (see the module documentation).
+pub fn upload(ctx: &mut Ctx, p: &Params) -> ApiResult<Reply> {
+    ctx.auth.require(perm::LOGIN)?;
+    let prepared = match p.prepared.as_ref().and_then(|x| x.get::<PreparedUpload>()) {
+        Some(x) => x,
+        // Not prepared (inside a batch): do the same work here.
+        None => Arc::new(prepare_files(&ctx.state.config.upload_dir, &ctx.auth, p)?),
+    };
+    let written = prepared.written.clone();
+    ctx.on_rollback(move || remove_all(&written));
+    let tm = crate::db::now_str();
+    let (uid, emp_id) = (ctx.auth.uid(), ctx.auth.emp_id());
+    let mut out = Vec::with_capacity(prepared.files.len());
+    for f in &prepared.files {
+        let row = |path: &str, org_pic: Option<i64>, exif: Option<String>| -> Vec<SqlValue> {
+            vec![
+                path.into(),
+                org_pic.into(),
+                exif.into(),
+                tm.as_str().into(),
+                f.org_name.as_str().into(),
+                uid.into(),
+                emp_id.into(),
+            ]
+        };
+        const INSERT: &str =
+            "INSERT INTO Attachment (path, orgPicId, exif, tm, orgName, userId, empId) VALUES (?,?,?,?,?,?,?)";
+        let id = ctx.insert(INSERT, &row(&f.path, None, f.exif.clone()))?;
+        let mut v = json!({"id": id, "name": f.name, "orgName": f.org_name, "size": f.size, "path": f.path});
+        match &f.thumb {
+            Thumb::File(thumb_path) => {
+                let thumb_id = ctx.insert(INSERT, &row(thumb_path, Some(id), None))?;
+                ctx.exec(
+                    "UPDATE Attachment SET orgPicId=? WHERE id=?",
+                    &[SqlValue::Int(-thumb_id), SqlValue::Int(id)],
+                )?;
+                v["thumbId"] = json!(thumb_id);
+            }
+            Thumb::Itself => {
+                ctx.exec("UPDATE Attachment SET orgPicId=? WHERE id=?", &[SqlValue::Int(id), SqlValue::Int(id)])?;
+                v["thumbId"] = json!(id);
+            }
+            Thumb::None => {}
+        }
+        out.push(v);
     }
     Ok(Reply::Data(Value::Array(out)))
 }
@@ -166,8 +270,16 @@ fn decode_b64(raw: &[u8]) -> ApiResult<Vec<u8>> {
     engine.decode(&clean).map_err(|e| ApiError::bad_param(format!("fmt=raw_b64: bad base64 body: {e}")))
 }
 
-/// Stores one checked file (shrunk if need be, with its thumbnail) and records it.
-fn store(ctx: &mut Ctx, opts: &Options, dir: &Path, rel_dir: &str, f: Incoming, ext: &str) -> ApiResult<Value> {
+/// Processes one checked file (shrunk if need be, with its thumbnail) and writes it to `dir`; every
+/// file written is added to `written`.
+fn store(
+    opts: &Options,
+    dir: &Path,
+    rel_dir: &str,
+    f: Incoming,
+    ext: &str,
+    written: &mut Vec<PathBuf>,
+) -> ApiResult<Stored> {
     let exif = match &opts.exif {
         Exif::None => None,
         Exif::FromFile => picture::exif_json(&f.data).map(|v| v.to_string()),
@@ -184,57 +296,38 @@ fn store(ctx: &mut Ctx, opts: &Options, dir: &Path, rel_dir: &str, f: Incoming, 
         }
     }
     // Some(None): the picture is small enough to be its own thumbnail.
-    let thumb = match &pic {
+    let thumb_data = match &pic {
         Some(pic) if want_thumb => Some(pic.thumbnail(THUMB_SIDE)?),
         _ => None,
     };
-    let need_thumb_file = matches!(thumb, Some(Some(_)));
-
-    let (stem, file) = create_unique(ctx, dir, ext, need_thumb_file)?;
+    let (stem, file) = create_unique(dir, ext, matches!(thumb_data, Some(Some(_))), written)?;
     write_all(&file, &data)?;
     let name = format!("{stem}.{ext}");
-    let path = format!("{PATH_PREFIX}{rel_dir}/{name}");
-    let tm = crate::db::now_str();
-    let (uid, emp_id) = (ctx.auth.uid(), ctx.auth.emp_id());
-    let row = |path: &str, org_pic: Option<i64>, exif: Option<String>| -> Vec<SqlValue> {
-        vec![
-            path.into(),
-            org_pic.into(),
-            exif.into(),
-            tm.as_str().into(),
-            f.org_name.as_str().into(),
-            uid.into(),
-            emp_id.into(),
-        ]
-    };
-    const INSERT: &str =
-        "INSERT INTO Attachment (path, orgPicId, exif, tm, orgName, userId, empId) VALUES (?,?,?,?,?,?,?)";
-    let id = ctx.insert(INSERT, &row(&path, None, exif))?;
-    let mut out = json!({"id": id, "name": name, "orgName": f.org_name, "size": data.len(), "path": path});
-    match thumb {
-        Some(Some(thumb_data)) => {
+    let thumb = match thumb_data {
+        Some(Some(t)) => {
             let thumb_file = dir.join(format!("{stem}-thumb.jpg"));
-            if !create_new(ctx, &thumb_file)? {
+            if !create_new(&thumb_file, written)? {
                 return Err(ApiError::server(format!("{} appeared meanwhile", thumb_file.display())));
             }
-            write_all(&thumb_file, &thumb_data)?;
-            let thumb_path = format!("{PATH_PREFIX}{rel_dir}/{stem}-thumb.jpg");
-            let thumb_id = ctx.insert(INSERT, &row(&thumb_path, Some(id), None))?;
-            ctx.exec("UPDATE Attachment SET orgPicId=? WHERE id=?", &[SqlValue::Int(-thumb_id), SqlValue::Int(id)])?;
-            out["thumbId"] = json!(thumb_id);
+            write_all(&thumb_file, &t)?;
+            Thumb::File(format!("{PATH_PREFIX}{rel_dir}/{stem}-thumb.jpg"))
         }
-        Some(None) => {
-            ctx.exec("UPDATE Attachment SET orgPicId=? WHERE id=?", &[SqlValue::Int(id), SqlValue::Int(id)])?;
-            out["thumbId"] = json!(id);
-        }
-        None => {}
-    }
-    Ok(out)
+        Some(None) => Thumb::Itself,
+        None => Thumb::None,
+    };
+    Ok(Stored {
+        org_name: f.org_name,
+        path: format!("{PATH_PREFIX}{rel_dir}/{name}"),
+        name,
+        size: data.len(),
+        exif,
+        thumb,
+    })
 }
 
 /// Creates a new, empty file `{6 random digits}[-n].{ext}` in `dir` (with its `-thumb.jpg` name free
 /// too when a thumbnail follows); returns its stem and path. Never overwrites anything.
-fn create_unique(ctx: &mut Ctx, dir: &Path, ext: &str, with_thumb: bool) -> ApiResult<(String, PathBuf)> {
+fn create_unique(dir: &Path, ext: &str, with_thumb: bool, written: &mut Vec<PathBuf>) -> ApiResult<(String, PathBuf)> {
     let base: u32 = rand::rng().random_range(100_001..=999_999);
     for n in 0..1000 {
         let stem = if n == 0 { base.to_string() } else { format!("{base}-{n}") };
@@ -242,23 +335,18 @@ fn create_unique(ctx: &mut Ctx, dir: &Path, ext: &str, with_thumb: bool) -> ApiR
             continue;
         }
         let file = dir.join(format!("{stem}.{ext}"));
-        if create_new(ctx, &file)? {
+        if create_new(&file, written)? {
             return Ok((stem, file));
         }
     }
     Err(ApiError::server(format!("no free file name in {}", dir.display())))
 }
 
-/// Creates `file` unless it exists (then `false`), and queues its removal should the call roll back.
-fn create_new(ctx: &mut Ctx, file: &Path) -> ApiResult<bool> {
+/// Creates `file` unless it exists (then `false`), and notes it in `written`.
+fn create_new(file: &Path, written: &mut Vec<PathBuf>) -> ApiResult<bool> {
     match fs::OpenOptions::new().write(true).create_new(true).open(file) {
         Ok(_) => {
-            let owned = file.to_path_buf();
-            ctx.on_rollback(move || {
-                if let Err(e) = fs::remove_file(&owned) {
-                    log::warn!("upload rolled back; cannot remove {}: {e}", owned.display());
-                }
-            });
+            written.push(file.to_path_buf());
             Ok(true)
         }
         Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
