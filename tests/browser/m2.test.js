@@ -1,8 +1,7 @@
 // The user app (m2/index.html, app=user) at phone size, used the way a person uses it: log in (wrong password
 // first), look at home, create an order, scroll and filter the list, open and cancel an order, see escaped
 // text, see attachments, change name, avatar and password, log out, survive an expired session, and register
-// a new phone with a code. Flows that need calls of other branches (genCode, chpwd, upload/att) are skipped,
-// with the reason, while the server does not know those calls.
+// a new phone with a code.
 
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,19 +12,12 @@ describe('m2: the user app at 375 px', () => {
   let server;
   let browser;
   let page;
-  let has;
   const zhang = USERS[0];
   let newOrderId;
 
   before(async () => {
     server = await startServer();
     await seed(server, { orders: 45 });
-    const probe = server.api('user');
-    has = {
-      genCode: await probe.has('genCode'),
-      chpwd: await probe.has('chpwd'),
-      upload: (await probe.has('upload')) && (await probe.has('att')),
-    };
     browser = await launch();
     page = await newPage(browser.context);
     await page.setViewportSize(PHONE);
@@ -146,8 +138,7 @@ describe('m2: the user app at 375 px', () => {
     assert.equal(await page.evaluate(() => window.__xss), undefined);
   });
 
-  it('creates an order with pictures, and its detail shows them', async (t) => {
-    if (!has.upload) return t.skip('waits on upload/att (attachments branch)');
+  it('creates an order with pictures, and its detail shows them', async () => {
     await page.goto(`${server.base}/m2/#new`);
     await page.locator('#dscr').fill('家电维修: 洗衣机不排水');
     await page.locator('#amount').fill('80');
@@ -181,8 +172,7 @@ describe('m2: the user app at 375 px', () => {
     await shots(page, 'm2-me');
   });
 
-  it('uploads an avatar and shows its thumbnail', async (t) => {
-    if (!has.upload) return t.skip('waits on upload/att (attachments branch)');
+  it('uploads an avatar and shows its thumbnail', async () => {
     await page.locator('#avatarFile').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: makePng(400, 400) });
     await seeToast(page, '头像已更新');
     await page.waitForFunction(() => {
@@ -194,8 +184,7 @@ describe('m2: the user app at 375 px', () => {
     await shots(page, 'm2-me-avatar');
   });
 
-  it('changes the password, which then logs in', async (t) => {
-    if (!has.chpwd) return t.skip('waits on chpwd (accounts branch)');
+  it('changes the password, which then logs in', async () => {
     await page.locator('#btnPwd').click();
     await page.locator('#oldpwd').fill('not-my-password');
     await page.locator('#pwd').fill('new-pass-1');
@@ -242,8 +231,7 @@ describe('m2: the user app at 375 px', () => {
     assert.match(page.url(), /#orders\/RE$/);
   });
 
-  it('registers a new phone with a code, with a resend countdown, then sets name and password', async (t) => {
-    if (!has.genCode) return t.skip('waits on genCode and code login (accounts branch)');
+  it('registers a new phone with a code, with a resend countdown, then sets name and password', async () => {
     await page.goto(`${server.base}/m2/#me`);
     await page.locator('#btnLogout').click();
     await page.locator('.jdy-dialog .btn.primary').click();

@@ -13,13 +13,11 @@ describe('store.html: the staff console', () => {
   let browser;
   let page;
   let adm;
-  let has;
 
   before(async () => {
     server = await startServer();
     await seed(server, { orders: 45 });
     adm = server.api('admin');
-    has = { chpwd: await server.api('emp').has('chpwd'), upload: await server.api('emp').has('upload') };
     browser = await launch();
     page = await newPage(browser.context);
     await page.setViewportSize(DESKTOP);
@@ -203,8 +201,7 @@ describe('store.html: the staff console', () => {
     await dlg.locator('.jdy-dialog-btns .btn').click();
   });
 
-  it('shows the pictures a user attached to an order', async (t) => {
-    if (!has.upload) return t.skip('waits on upload/att (attachments branch)');
+  it('shows the pictures a user attached to an order', async () => {
     const user = server.api('user');
     await user.ok('login', {}, { uname: USERS[2].phone, pwd: USERS[2].pwd });
     const up = await user.upload(makePng(300, 200, [142, 78, 198]), 'broken-pipe.png');
@@ -362,8 +359,7 @@ describe('store.html: the staff console', () => {
     assert.match(page.url(), /#users$/);
   });
 
-  it('changes the password of the logged-in employee', async (t) => {
-    if (!has.chpwd) return t.skip('waits on chpwd (accounts branch)');
+  it('changes the password of the logged-in employee', async () => {
     await page.locator('#btnChpwd').click();
     await page.locator('.jdy-dialog input[name=oldpwd]').fill('bad');
     await page.locator('.jdy-dialog input[name=pwd]').fill('5678');

@@ -157,12 +157,6 @@ export class Client {
   sql(sql) {
     return this.ok('execSql', {}, { sql });
   }
-
-  /** True if the server knows the function `ac` (it is not "接口不支持"). */
-  async has(ac, params = {}) {
-    const ret = await this.call(ac, params);
-    return !(ret[0] === 1 && /unknown ac/.test(String(ret[2])));
-  }
 }
 
 /** Headless Chromium with a fresh profile directory. Returns a persistent context; `close()` removes the profile. */
