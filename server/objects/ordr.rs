@@ -52,6 +52,8 @@ fn base_decl() -> Decl {
     d.vcols = vec![
         VCol::new(&["u.name userName", "u.phone userPhone"]).join("LEFT JOIN User u ON u.id=t0.userId").default_on(),
         label_vcol("status", "statusName").default_on(),
+        // Uses the buyer join of the group above, which `require` pulls in when only this field is asked for.
+        VCol::new(&["(u.name || '/' || u.phone) userLabel"]).require(&["userName"]),
     ];
     let mut log = SubObj::new("orderLog", "OrderLog", "orderId");
     log.orderby = Some("id".into());

@@ -99,6 +99,26 @@ fn aggregates_with_and_without_grouping() {
 }
 
 #[test]
+fn a_vcol_pulls_in_the_join_it_requires_and_vcols_work_inside_aggregates() {
+    let mut app = seeded();
+    let v = q(&mut app, &[("res", "id,userLabel"), ("cond", "id=2"), ("fmt", "one")]);
+    assert_eq!(v, json!({"id": 2, "userLabel": "乙/13800000002"}));
+    let v = q(&mut app, &[("res", "countif(userName='甲') n, count(distinct userPhone) phones"), ("fmt", "one")]);
+    assert_eq!(v, json!({"n": 13, "phones": 2}));
+    let v = q(
+        &mut app,
+        &[
+            ("res", "id"),
+            ("cond", "userLabel LIKE '乙%'"),
+            ("orderby", "userLabel,id"),
+            ("pagesz", "1"),
+            ("fmt", "one"),
+        ],
+    );
+    assert_eq!(v, json!({"id": 2}));
+}
+
+#[test]
 fn time_dimensions_group_by_year_month_and_day() {
     let mut app = seeded();
     let v = q(&mut app, &[("gres", "y,m"), ("res", "count(*) cnt"), ("orderby", "y,m"), ("fmt", "list")]);
