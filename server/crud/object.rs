@@ -163,6 +163,9 @@ pub struct Decl {
     pub required2: Vec<String>,
     /// Never output (`pwd` always is).
     pub hidden: Vec<String>,
+    /// Fields no two rows may share (non-empty values), with the user message for a duplicate.
+    /// Checked by add and set; setIf may not set them (one value on many rows).
+    pub unique: Vec<(String, String)>,
     pub vcols: Vec<VCol>,
     pub subobjs: Vec<SubObj>,
     /// Default `orderby` (default `t0.id`).

@@ -76,6 +76,29 @@ fn check_readonly(table: &Table, fields: &mut Map<String, Value>, ro: &[&String]
     Ok(())
 }
 
+/// Refuses a value of a `unique` field that another row already has.
+fn check_unique(
+    ctx: &mut Ctx,
+    obj: &dyn Object,
+    table: &Table,
+    fields: &Map<String, Value>,
+    id: Option<i64>,
+) -> ApiResult<()> {
+    for (f, msg) in &obj.decl().unique {
+        let Some(v) = fields.get(f).filter(|v| !is_absent(v)).map(value_to_string) else { continue };
+        if v == "null" || v == "empty" {
+            continue;
+        }
+        let d = ctx.state.dialect.as_ref();
+        let sql =
+            format!("SELECT id FROM {} WHERE {}=? AND id<>? LIMIT 1", d.quote_ident(&table.name), d.quote_ident(f));
+        if ctx.scalar(&sql, &[SqlValue::Text(v), SqlValue::Int(id.unwrap_or(0))])?.is_some() {
+            return Err(ApiError::param(msg.clone()).internal(format!("duplicate {}.{f}", table.name)));
+        }
+    }
+    Ok(())
+}
+
 /// Converts the fields to (column, value) pairs, checking every name against the table.
 fn columns(table: &Table, fields: &Map<String, Value>, for_set: bool) -> ApiResult<Vec<(String, SqlValue)>> {
     let mut out = Vec::with_capacity(fields.len());
@@ -135,6 +158,7 @@ pub fn add_with(
     }
     let mut w = Write { op: Op::Add, id: None, fields, subs };
     obj.on_validate(ctx, p, &mut w)?;
+    check_unique(ctx, obj, table, &w.fields, None)?;
     let cols = columns(table, &w.fields, false)?;
     if p.flag("doValidateOnly")? {
         return Ok(json!("OK"));
@@ -278,6 +302,7 @@ pub fn set(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiRes
     }
     let mut w = Write { op: Op::Set, id: Some(id), fields, subs };
     obj.on_validate(ctx, p, &mut w)?;
+    check_unique(ctx, obj, table, &w.fields, Some(id))?;
     let cols = columns(table, &w.fields, true)?;
     if p.flag("doValidateOnly")? {
         return Ok(json!("OK"));
@@ -338,6 +363,11 @@ pub fn set_if(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> Api
     fields.retain(|_, v| !v.is_null());
     let ro: Vec<&String> = decl.readonly.iter().chain(decl.readonly2.iter()).collect();
     check_readonly(table, &mut fields, &ro, true)?;
+    if let Some((f, _)) = decl.unique.iter().find(|(f, _)| fields.get(f).is_some_and(|v| !is_absent(v))) {
+        return Err(
+            ApiError::param(format!("字段`{f}`不能重复, 不可批量设置")).internal(format!("setIf on unique field {f}"))
+        );
+    }
     let cols = columns(table, &fields, true)?;
     if cols.is_empty() {
         return Err(ApiError::bad_param("setIf: no field to set"));

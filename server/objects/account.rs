@@ -13,7 +13,6 @@ use crate::auth::pwd_dict::PWD_KEY_NAME;
 use crate::auth::session::Sessions;
 use crate::crud::{Decl, Object, Op, Scope, VCol, Write};
 use crate::error::{ApiError, ApiResult};
-use crate::query::SqlValue;
 
 /// `User` for one role.
 pub struct User {
@@ -25,6 +24,7 @@ impl User {
     /// A buyer: get/set self only; account fields readonly.
     pub fn buyer() -> User {
         let mut d = Decl::new("User").allow(&[Op::Get, Op::Set]);
+        d.unique = login_names_unique();
         d.readonly = ["uname", "phone", "pwd", "createTm"].map(String::from).to_vec();
         User { decl: d, self_only: true }
     }
@@ -32,6 +32,7 @@ impl User {
     /// Staff and admin: every user.
     pub fn staff() -> User {
         let mut d = Decl::new("User");
+        d.unique = login_names_unique();
         d.readonly = vec!["pwd".into()];
         d.q_fields = Some("id!,name,uname,phone".into());
         d.tm_col = Some("createTm".into());
@@ -40,20 +41,9 @@ impl User {
     }
 }
 
-/// Refuses a second account with the same login name or phone: logins look accounts up by either,
-/// so a duplicate would make one of them unreachable.
-fn check_unique(ctx: &mut Ctx, table: &str, w: &Write) -> ApiResult<()> {
-    for (field, msg) in [("phone", "手机号已存在"), ("uname", "用户名已存在")] {
-        let Some(v) = w.fields.get(field).map(value_to_string) else { continue };
-        if v.is_empty() || v == "null" || v == "empty" {
-            continue;
-        }
-        let sql = format!("SELECT id FROM {table} WHERE {field}=? AND id<>? LIMIT 1");
-        if ctx.scalar(&sql, &[v.into(), SqlValue::Int(w.id.unwrap_or(0))])?.is_some() {
-            return Err(ApiError::param(msg).internal(format!("duplicate {table}.{field}")));
-        }
-    }
-    Ok(())
+/// Logins look accounts up by login name or phone, so a duplicate would make one account unreachable.
+fn login_names_unique() -> Vec<(String, String)> {
+    vec![("phone".into(), "手机号已存在".into()), ("uname".into(), "用户名已存在".into())]
 }
 
 impl Object for User {
@@ -75,11 +65,11 @@ impl Object for User {
         Ok(())
     }
 
-    fn on_validate(&self, ctx: &mut Ctx, _p: &Params, w: &mut Write) -> ApiResult<()> {
+    fn on_validate(&self, _ctx: &mut Ctx, _p: &Params, w: &mut Write) -> ApiResult<()> {
         if w.op == Op::Add && !w.fields.contains_key("createTm") {
             w.fields.insert("createTm".into(), json!(crate::db::now_str()));
         }
-        check_unique(ctx, "User", w)
+        Ok(())
     }
 
     fn on_after(&self, ctx: &mut Ctx, op: Op, id: Option<i64>, _w: Option<&Write>) -> ApiResult<()> {
@@ -102,6 +92,7 @@ impl Employee {
     /// Staff: add/del need `mgr`, checked in the hooks.
     pub fn emp() -> Employee {
         let mut d = Decl::new("Employee");
+        d.unique = login_names_unique();
         d.required = vec![vec!["uname".into(), "phone".into()]];
         d.q_fields = Some("id!,name,phone".into());
         Employee { decl: d, admin: false }
@@ -172,7 +163,6 @@ impl Object for Employee {
                 return Err(ApiError::forbidden(format!("set readonly field Employee.`{f}`")));
             }
         }
-        check_unique(ctx, "Employee", w)?;
         if w.op == Op::Add {
             w.fields.entry("perms").or_insert(json!("emp"));
             // The initial password (protocol §3.7: 1234 unless given); the employee changes it with chpwd.

@@ -188,6 +188,9 @@ fn staff_manage_users_and_a_deleted_user_is_logged_out() {
     let other = app.ok("User.add", &[EMP], Body::Form(&[("phone", "13800000002")]));
     let v = app.err("User.set", &[EMP, ("id", &s(&other))], Body::Form(&[("phone", "13800000001")]), 1);
     assert_eq!(v[1], json!("手机号已存在"));
+    // One phone on many rows cannot stay unique: setIf may not set it at all.
+    app.err("User.setIf", &[EMP, ("cond", "id>0")], Body::Form(&[("phone", "13900000009")]), 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM User WHERE phone='13900000009'"), 0);
     app.ok("User.del", &[EMP, ("id", &uid)], Body::None);
     assert_eq!(bearer(&mut app, &token, "whoami", &[], Body::None)[0], json!(2));
 }
