@@ -11,11 +11,14 @@
 //! - [`crud`]: the generic object layer: add/set/get/query/del, the query language, formats.
 //! - [`query`]: the grammar of `cond`, `res`, `orderby`, `gres`: parsed, checked, bound.
 //! - [`meta`]: the design-file parser, column type rules and schema upgrade.
-//! - [`db`]: connections (one writer, pooled readers) and the SQL dialect.
+//! - [`db`]: pooled read connections, the group-committing writer thread, the checkpointer, and the
+//!   SQL dialect.
 //! - [`auth`]: passwords, tokens, login functions.
 //! - [`log`]: ApiLog/ApiLog1 through a batched background writer.
 //! - [`objects`]: the application objects of the product, registered per role.
 //! - [`export`]: csv/txt/xlsx/html exports.
+//! - [`state`]: what a running server shares between calls; [`config`]: the `P_*` settings;
+//!   [`demo`]: demo data for a new database.
 //!
 //! Dependencies point inwards: `objects` uses `crud`, `crud` never uses `objects`.
 

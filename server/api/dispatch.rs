@@ -1,14 +1,14 @@
 //! One call from request to response: find the caller, open the call's transaction, run the
 //! function or `Obj.ac`, commit or roll back, log to ApiLog, render the envelope (protocol §1.9).
 //!
-//! Writing calls take the single write connection for their whole run (see `db`); read-only calls use
-//! a pooled read-only connection. Errors are logged here, once.
+//! Read-only calls run in their own transaction on a pooled read-only connection. Writing calls (and
+//! batches) become jobs of the writer thread (`db::writer`): each runs in its own savepoint of a group
+//! transaction, and its caller is answered once that group is committed. Errors are logged here, once.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::time::Instant;
-
 use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
+use std::time::Instant;
 
 use rusqlite::{Connection, TransactionBehavior};
 use serde_json::Value;
@@ -87,14 +87,10 @@ pub fn dispatch(ctx: &mut Ctx, ac: &str, p: &Params) -> ApiResult<Reply> {
         return crate::crud::call(ctx, obj, op, p);
     }
     let starts_lower = ac.starts_with(|c: char| c.is_ascii_lowercase());
-    match state_fn(ctx, ac) {
+    match ctx.state.functions.get(ac) {
         Some(f) if starts_lower => (f.handler)(ctx, p),
         _ => Err(unknown_ac(ac)),
     }
-}
-
-fn state_fn(ctx: &Ctx, ac: &str) -> Option<super::functions::FnDef> {
-    ctx.state.functions.get(ac)
 }
 
 /// Identifies a call for logging: its ApiLog id, its ApiLog1 id inside a batch, its debug level.
@@ -257,14 +253,9 @@ pub fn guarded<T>(f: impl FnOnce() -> ApiResult<T>) -> ApiResult<T> {
     }
 }
 
-/// Handles one request end to end.
-pub fn handle(state: &Arc<AppState>, req: Request) -> Output {
-    handle_with(state, req, None)
-}
-
 /// Handles one request; `pre_error` is a failure found while reading it (bad route, body too large),
 /// answered and logged like any other failed call.
-pub fn handle_with(state: &Arc<AppState>, mut req: Request, pre_error: Option<ApiError>) -> Output {
+pub fn handle(state: &Arc<AppState>, mut req: Request, pre_error: Option<ApiError>) -> Output {
     let t0 = Instant::now();
     let cfg = &state.config;
     let test_mode = cfg.test_mode;

@@ -12,7 +12,7 @@ use super::auth::perm;
 use super::ctx::{Ctx, Reply};
 use super::params::Params;
 use crate::crud::select::{to_json, Kind};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 
 /// A function handler.
 pub type Handler = fn(&mut Ctx, &Params) -> ApiResult<Reply>;
@@ -127,9 +127,4 @@ fn exec_sql(ctx: &mut Ctx, p: &Params) -> ApiResult<Reply> {
         ),
     };
     Ok(Reply::Data(out))
-}
-
-/// Refuses a function to callers without one of `bits`, with the NOAUTH/FORBIDDEN rule.
-pub fn require(ctx: &Ctx, bits: u32) -> ApiResult<()> {
-    ctx.auth.require(bits).map_err(|e| if e.internal.is_none() { ApiError::forbidden("permission denied") } else { e })
 }

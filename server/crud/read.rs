@@ -7,7 +7,7 @@ use super::object::{Object, Op, Scope};
 use super::select::{self, map_enum, to_json, Kind, OutCol, Paging, Plan, ReadMode};
 use super::{fmt, registry};
 use crate::api::ctx::{Ctx, Reply};
-use crate::api::params::{value_to_string, Params};
+use crate::api::params::Params;
 use crate::error::{ApiError, ApiResult};
 use crate::meta::Table;
 use crate::query::{self, SqlValue};
@@ -309,11 +309,6 @@ fn add_sum_row(cols: &[String], rows: &mut Vec<Map<String, Value>>, fields: &str
         sum.insert(c.clone(), v);
     }
     rows.push(sum);
-}
-
-/// Used by fmt for messages: the first column of a row as text.
-pub fn first_text(row: &Map<String, Value>) -> String {
-    row.values().next().map(value_to_string).unwrap_or_default()
 }
 
 /// Parses `cond` of a write op (setIf/delIf and the ownership check of set/del).

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::convert::{empty_value, to_column};
 use super::object::{Object, Op, Write};
-use super::{read, registry, subwrite};
+use super::{read, subwrite};
 use crate::api::ctx::Ctx;
 use crate::api::params::{is_absent, value_to_string, Params};
 use crate::error::{ApiError, ApiResult, Code};
@@ -393,9 +393,4 @@ pub fn del_if(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> Api
     objlog(ctx, obj, None, "条件删除")?;
     obj.on_after(ctx, Op::DelIf, None, None)?;
     Ok(json!(n))
-}
-
-/// Looks up an object for internal use by name (sub-objects, batchAdd).
-pub fn child(ctx: &mut Ctx, name: &str) -> ApiResult<std::sync::Arc<dyn Object>> {
-    registry::resolve(ctx, name)
 }

@@ -183,16 +183,6 @@ pub fn exec(conn: &Connection, sql: &str, params: &[SqlValue]) -> ApiResult<usiz
     Ok(st.execute(rusqlite::params_from_iter(params.iter()))?)
 }
 
-/// Runs a query and returns the first column of the first row, if any.
-pub fn query_scalar(conn: &Connection, sql: &str, params: &[SqlValue]) -> ApiResult<Option<SqlV>> {
-    let mut st = conn.prepare_cached(sql)?;
-    let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
-    match rows.next()? {
-        Some(r) => Ok(Some(r.get::<_, SqlV>(0)?)),
-        None => Ok(None),
-    }
-}
-
 /// Local time as the protocol prints it: `YYYY-MM-DD HH:MM:SS`.
 pub fn now_str() -> String {
     chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string()

@@ -241,7 +241,7 @@ async fn call(state: Arc<AppState>, peer: SocketAddr, req: Request<Incoming>) ->
 }
 
 async fn run_blocking(state: Arc<AppState>, r: dispatch::Request, pre_error: Option<ApiError>) -> Output {
-    let job = tokio::task::spawn_blocking(move || dispatch::handle_with(&state, r, pre_error)).await;
+    let job = tokio::task::spawn_blocking(move || dispatch::handle(&state, r, pre_error)).await;
     job.unwrap_or_else(|e| Output {
         status: 200,
         content_type: "text/plain; charset=UTF-8".into(),
