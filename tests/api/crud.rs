@@ -334,3 +334,29 @@ fn every_generic_write_leaves_an_objlog_row_pointing_at_its_call() {
     let ac = app.sql(&format!("SELECT ac FROM ApiLog WHERE id={}", rows[1]["apiLogId"]));
     assert_eq!(ac[0]["ac"], json!("Ordr.set"));
 }
+
+#[test]
+fn batch_add_maps_columns_by_header_text_and_builds_sub_rows_per_unikey() {
+    let mut app = spawn_app();
+    app.login_admin();
+    // `@atts.attId` cells become OrderAtt rows; a row with an empty key continues the previous order.
+    let text = "dscr,amount,@atts.attId\nA,10,1\n,,2\nB,20,3\nC,30,\n";
+    let v = app.ok("Ordr.batchAdd", &[ADM, ("uniKey", "dscr")], Body::Raw("text/plain", text.as_bytes().to_vec()));
+    assert_eq!(v["cnt"], json!(3));
+    let atts = |app: &mut TestApp, d: &str| {
+        app.count(&format!("SELECT COUNT(*) FROM OrderAtt a JOIN Ordr o ON o.id=a.orderId WHERE o.dscr='{d}'"))
+    };
+    assert_eq!((atts(&mut app, "A"), atts(&mut app, "B"), atts(&mut app, "C")), (2, 1, 0));
+    let bad = "dscr,@atts.attId\n,1\n";
+    let v = app.err("Ordr.batchAdd", &[ADM, ("uniKey", "dscr")], Body::Raw("text/plain", bad.as_bytes().to_vec()), 1);
+    assert!(v[1].as_str().unwrap().contains("uniKey不能为空"), "{v}");
+
+    let text = "描述\t金额\t备注\n甲\t5\tx\n";
+    let url = [ADM, ("useColMap", "1"), ("title", "描述->dscr,金额->amount")];
+    app.ok("Ordr.batchAdd", &url, Body::Raw("text/plain", text.as_bytes().to_vec()));
+    assert_eq!(app.count("SELECT COUNT(*) FROM Ordr WHERE dscr='甲' AND amount=5 AND cmt IS NULL"), 1);
+    let url = [ADM, ("useColMap", "1"), ("title", "描述->dscr,状态->status")];
+    let v = app.err("Ordr.batchAdd", &url, Body::Raw("text/plain", text.as_bytes().to_vec()), 1);
+    assert_eq!(v[1], json!("缺少列`状态`"));
+    assert_eq!(app.count("SELECT COUNT(*) FROM Ordr"), 4);
+}
