@@ -194,7 +194,10 @@ impl OrderLog {
 
     /// Read-only, own orders' logs.
     pub fn user() -> OrderLog {
-        OrderLog { decl: Self::decl(Some(&[Op::Query, Op::Get])), user: true }
+        let mut d = Self::decl(Some(&[Op::Query, Op::Get]));
+        // Buyers see who handled their order by name, never the staff member's phone.
+        d.hidden = vec!["empPhone".into()];
+        OrderLog { decl: d, user: true }
     }
 
     /// Staff: read-only. The log is written by the order actions themselves, so it stays a true

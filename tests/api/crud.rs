@@ -129,6 +129,8 @@ fn order_status_follows_the_state_machine_and_each_change_is_logged() {
     let v = app.ok("Ordr.get", &[("id", &id)], Body::None);
     let actions: Vec<&str> = v["orderLog"].as_array().unwrap().iter().map(|l| l["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["CR", "CA"], "oldest first");
+    assert!(v["orderLog"][0].get("empName").is_some());
+    assert!(v["orderLog"][0].get("empPhone").is_none(), "staff phones are not shown to buyers");
 }
 
 #[test]
