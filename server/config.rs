@@ -36,6 +36,9 @@ pub struct Config {
     pub workers: usize,
     /// `P_SMS`: the SMS sender for verification codes (default `mock`: messages go to the log).
     pub sms: String,
+    /// `P_HEADER_TIMEOUT`: seconds a client may take to send a request head before the connection is
+    /// closed (default 30).
+    pub header_timeout: u64,
     /// `P_SESSION_RECHECK`: seconds a cached login token is trusted before the Session table is read
     /// again (default 30); sessions revoked outside this process end within this time.
     pub session_recheck: i64,
@@ -72,6 +75,7 @@ impl Config {
             workers: num("P_WORKERS", 8).clamp(2, 256) as usize,
             sms: var("P_SMS").unwrap_or_else(|| "mock".into()),
             session_recheck: num("P_SESSION_RECHECK", 30).max(0),
+            header_timeout: num("P_HEADER_TIMEOUT", 30).clamp(1, 3600) as u64,
             demo: flag("P_DEMO", true),
             upload_dir: var("P_UPLOAD_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("data/upload")),
         }
@@ -99,6 +103,7 @@ impl Config {
             workers: 8,
             sms: "mock".into(),
             session_recheck: 30,
+            header_timeout: 30,
             demo: false,
             upload_dir,
         }

@@ -18,7 +18,7 @@ use hyper::header::{HeaderMap, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::Value;
 use tokio::net::TcpListener;
 
@@ -29,6 +29,9 @@ use crate::api::params::Params;
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+
+/// How long a client may take to send a request body (uploads included).
+const BODY_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A bound, ready-to-run server.
 pub struct Application {
@@ -75,7 +78,13 @@ impl Application {
                     let _ = stream.set_nodelay(true);
                     let state = self.state.clone();
                     let svc = service_fn(move |req| serve(state.clone(), peer, req));
-                    let conn = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), svc);
+                    // A client that never finishes its request head is dropped instead of holding a
+                    // connection (and its memory) forever.
+                    let conn = http1::Builder::new()
+                        .keep_alive(true)
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(Duration::from_secs(self.state.config.header_timeout))
+                        .serve_connection(TokioIo::new(stream), svc);
                     let fut = graceful.watch(conn);
                     tokio::spawn(async move {
                         if let Err(e) = fut.await {
@@ -202,7 +211,13 @@ async fn call(state: Arc<AppState>, peer: SocketAddr, req: Request<Incoming>) ->
         if declared > max {
             return Err(too_large(max));
         }
-        let bytes = match Limited::new(body, max).collect().await {
+        let read = tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, max).collect()).await;
+        let Ok(read) = read else {
+            return Err(
+                ApiError::param("请求超时").internal(format!("request body not received within {BODY_TIMEOUT:?}"))
+            );
+        };
+        let bytes = match read {
             Ok(b) => b.to_bytes(),
             Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large(max)),
             Err(e) => return Err(ApiError::bad_param(format!("reading the body failed: {e}"))),

@@ -218,3 +218,16 @@ fn a_session_removed_from_the_table_ends_once_the_cache_rechecks() {
     app.sql("UPDATE Session SET revokeTm='2000-01-01 00:00:00'");
     app.err("whoami", &[("_app", "admin")], Body::None, 2);
 }
+
+#[test]
+fn a_client_that_never_finishes_its_request_head_is_disconnected() {
+    use std::io::{Read, Write};
+    let app = spawn_with(|c| c.header_timeout = 1);
+    let mut s = std::net::TcpStream::connect(app.addr).unwrap();
+    s.write_all(b"GET /api/whoami HTTP/1.1\r\nHost: x\r\n").unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let t = std::time::Instant::now();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    assert!(t.elapsed() < std::time::Duration::from_secs(8), "closed by the server, not by our read timeout");
+}
