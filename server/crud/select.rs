@@ -69,11 +69,20 @@ pub struct Resolver<'a> {
     pub used: Vec<bool>,
     /// Result aliases usable in orderby/gcond.
     pub aliases: HashSet<String>,
+    /// The column the time dimensions are taken from (`tmField`, else the object's `tm_col`).
+    pub tm_col: Option<String>,
 }
 
 impl<'a> Resolver<'a> {
     pub fn new(table: &'a Table, decl: &'a Decl, dialect: &'a dyn Dialect) -> Resolver<'a> {
-        Resolver { table, decl, dialect, used: vec![false; decl.vcols.len()], aliases: HashSet::new() }
+        Resolver {
+            table,
+            decl,
+            dialect,
+            used: vec![false; decl.vcols.len()],
+            aliases: HashSet::new(),
+            tm_col: decl.tm_col.clone(),
+        }
     }
 
     /// The column of the main table with this name.
@@ -92,7 +101,7 @@ impl<'a> Resolver<'a> {
 
     /// The SQL of a time dimension over the object's `tm_col`.
     fn time_dim(&self, name: &str) -> Option<String> {
-        let col = self.decl.tm_col.as_deref()?;
+        let col = self.tm_col.as_deref()?;
         if !TIME_DIMS.contains(&name) || self.table.column(col).is_none() {
             return None;
         }
@@ -249,6 +258,13 @@ pub fn plan(
     let decl = obj.decl();
     let dialect = ctx.state.dialect.as_ref();
     let mut r = Resolver::new(table, decl, dialect);
+    // `tmField=col`: time dimensions over another date/datetime column of this table (protocol §3.5).
+    if let Some(f) = p.str("tmField") {
+        match table.column(&f) {
+            Some(c) if matches!(c.ty, ColType::DateTime | ColType::Date) => r.tm_col = Some(c.name.clone()),
+            _ => return Err(ApiError::bad_param(format!("tmField `{f}` is not a date or datetime column"))),
+        }
+    }
     let mut plan = Plan { from: format!("{} t0", dialect.quote_ident(&table.name)), ..Default::default() };
 
     // gres first: its columns lead the output.

@@ -130,6 +130,20 @@ fn time_dimensions_group_by_year_month_and_day() {
 }
 
 #[test]
+fn tm_field_takes_the_time_dimensions_from_another_date_column() {
+    let mut app = seeded();
+    app.sql("INSERT INTO OrderLog (orderId, action, tm) VALUES (1, 'CR', '2023-05-06 07:00:00'), (2, 'CR', '2023-05-07 08:00:00')");
+    let v = app.ok(
+        "OrderLog.query",
+        &[ADM, ("tmField", "tm"), ("gres", "y,m"), ("res", "count(*) n"), ("fmt", "list")],
+        Body::None,
+    );
+    assert_eq!(v["list"], json!([{"y": 2023, "m": 5, "n": 2}]));
+    app.err("OrderLog.query", &[ADM, ("tmField", "action"), ("gres", "y")], Body::None, 1);
+    app.err("OrderLog.query", &[ADM, ("tmField", "nope"), ("gres", "y")], Body::None, 1);
+}
+
+#[test]
 fn cond_takes_strings_objects_and_arrays_from_url_and_body_together() {
     let mut app = seeded();
     let v = q(&mut app, &[("cond", "status='CR' AND amount>=100 AND userName='甲'"), ("res", "id"), ("fmt", "list")]);
