@@ -53,13 +53,30 @@ fn serve(config: Config) -> Result<(), AnyErr> {
     rt.block_on(async {
         let app = Application::build(config).await?;
         log::info!("jindouyun listening on http://{}/ (api: /api/...)", app.addr());
-        app.run_until_stopped(async {
-            let _ = tokio::signal::ctrl_c().await;
-            log::info!("shutting down");
-        })
-        .await;
+        app.run_until_stopped(stop_signal()).await;
         Ok(())
     })
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM (what service managers send): stop accepting, finish open requests,
+/// write the queued ApiLog rows, checkpoint.
+async fn stop_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                log::warn!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+    log::info!("shutting down");
 }
 
 fn run_upgrade(config: &Config, diff_only: bool) -> Result<(), AnyErr> {

@@ -135,3 +135,43 @@ fn a_new_database_gets_demo_data_once_when_asked() {
     });
     assert_eq!(app.count("SELECT COUNT(*) FROM User"), 4, "not loaded twice");
 }
+
+#[test]
+fn sigterm_stops_the_binary_gracefully_with_every_apilog_row_written() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("term.db");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jindouyun"))
+        .env("P_ADDR", &addr)
+        .env("P_DB", &db)
+        .env("P_DESIGN", root.join("design/DESIGN.md"))
+        .env("P_DEMO", "0")
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .unwrap();
+    let mut up = false;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(&addr).is_ok() {
+            up = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(up, "server did not start");
+    for _ in 0..5 {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        s.write_all(b"GET /api/initClient HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        assert!(out.contains("[0,"), "{out}");
+    }
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exits cleanly on SIGTERM: {status}");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let n: i64 = conn.query_row("SELECT COUNT(*) FROM ApiLog WHERE ac='initClient'", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 5);
+}
