@@ -440,8 +440,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             rt.block_on(run(&server.addr, name, &s, (o.seconds / 10.0).min(0.5), counters.clone()));
             let r = rt.block_on(run(&server.addr, name, &s, o.seconds, counters.clone()));
             eprintln!(
-                "  {:<11} {:>3} conns: {:>8.0} req/s  p50 {:.2} ms  p99 {:.2} ms  errors {}",
-                r.scenario, n, r.rps, r.p50_ms, r.p99_ms, r.errors
+                "  {:<11} {:>3} conns: {:>8.0} req/s  p50 {:.2} ms  p99 {:.2} ms  errors {}  (RSS {:.1} MB, anon {:.1})",
+                r.scenario,
+                n,
+                r.rps,
+                r.p50_ms,
+                r.p99_ms,
+                r.errors,
+                server.status_kb("VmRSS") as f64 / 1024.0,
+                server.status_kb("RssAnon") as f64 / 1024.0
             );
             results.push(r);
         }
