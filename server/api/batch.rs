@@ -65,7 +65,7 @@ pub fn run(state: &Arc<AppState>, auth: &mut Auth, req: &Request, apilog_id: i64
     };
     let subs = match subs {
         Ok(s) => s,
-        Err(e) => return (CallResult { result: Err(e), debug: vec![], cookies: vec![] }, "batch".into()),
+        Err(e) => return (CallResult::failed(e), "batch".into()),
     };
     let use_trans = req.params.flag("useTrans").unwrap_or(false);
     let names: Vec<&str> = subs.iter().map(|s| s.as_ref().map(|s| s.ac.as_str()).unwrap_or("?")).collect();
@@ -128,19 +128,11 @@ pub fn run(state: &Arc<AppState>, auth: &mut Auth, req: &Request, apilog_id: i64
         }
     });
     if !state.db.writer().submit(job) {
-        return (
-            CallResult { result: Err(ApiError::server("the writer has stopped")), debug: vec![], cookies: vec![] },
-            log_ac,
-        );
+        return (CallResult::failed(ApiError::server("the writer has stopped")), log_ac);
     }
     let out = match rx.recv() {
         Ok(o) => o,
-        Err(_) => {
-            return (
-                CallResult { result: Err(ApiError::server("batch job lost")), debug: vec![], cookies: vec![] },
-                log_ac,
-            )
-        }
+        Err(_) => return (CallResult::failed(ApiError::server("batch job lost")), log_ac),
     };
     for row in out.logs1 {
         state.apilog.log1(row);

@@ -58,6 +58,13 @@ pub struct CallResult {
     pub cookies: Vec<String>,
 }
 
+impl CallResult {
+    /// A call that failed before producing anything else.
+    pub fn failed(e: ApiError) -> CallResult {
+        CallResult { result: Err(e), debug: vec![], cookies: vec![] }
+    }
+}
+
 /// True when `ac` is an object call `Obj.op`.
 fn split_obj(ac: &str) -> Option<(&str, &str)> {
     let (o, op) = ac.split_once('.')?;
@@ -185,11 +192,11 @@ pub fn run_always_in(actions: Vec<super::ctx::Always>) -> Option<Then> {
 fn run_read(state: &AppState, auth: &mut Auth, ids: CallIds, ac: &str, p: &Params) -> CallResult {
     let mut conn = match state.db.read() {
         Ok(c) => c,
-        Err(e) => return CallResult { result: Err(e), debug: vec![], cookies: vec![] },
+        Err(e) => return CallResult::failed(e),
     };
     let tx = match conn.transaction_with_behavior(TransactionBehavior::Deferred) {
         Ok(tx) => tx,
-        Err(e) => return CallResult { result: Err(e.into()), debug: vec![], cookies: vec![] },
+        Err(e) => return CallResult::failed(e.into()),
     };
     let mut ran = run_on(state, &tx, auth.clone(), ids, ac, p);
     let commit = if ran.result.is_ok() { tx.commit().map_err(ApiError::from) } else { Ok(()) };
@@ -197,7 +204,7 @@ fn run_read(state: &AppState, auth: &mut Auth, ids: CallIds, ac: &str, p: &Param
     if let Some(f) = run_always_in(std::mem::take(&mut ran.always)) {
         let job: Job = Box::new(move |conn: &Connection| {
             f(conn);
-            JobDone { keep: true, then: None, finish: Box::new(|_| {}) }
+            JobDone::kept()
         });
         state.db.writer().submit(job);
     }
@@ -225,7 +232,7 @@ fn run_write(state: &Arc<AppState>, auth: &mut Auth, ids: CallIds, ac: String, p
         }
     });
     if !state.db.writer().submit(job) {
-        return CallResult { result: Err(ApiError::server("the writer has stopped")), debug: vec![], cookies: vec![] };
+        return CallResult::failed(ApiError::server("the writer has stopped"));
     }
     match rx.recv() {
         Ok((r, a)) => {
@@ -234,7 +241,7 @@ fn run_write(state: &Arc<AppState>, auth: &mut Auth, ids: CallIds, ac: String, p
             }
             r
         }
-        Err(_) => CallResult { result: Err(ApiError::server("write job lost")), debug: vec![], cookies: vec![] },
+        Err(_) => CallResult::failed(ApiError::server("write job lost")),
     }
 }
 
@@ -280,7 +287,7 @@ pub fn handle(state: &Arc<AppState>, mut req: Request, pre_error: Option<ApiErro
     let req_text = crate::log::req_text(&req.params);
     let ids = CallIds { apilog: apilog_id, apilog1: None, debug };
     let call = if let Some(e) = pre_error {
-        CallResult { result: Err(e), debug: vec![], cookies: vec![] }
+        CallResult::failed(e)
     } else if req.ac == "batch" {
         let r = batch::run(state, &mut auth, &req, apilog_id, debug);
         log_ac = r.1;
@@ -290,7 +297,7 @@ pub fn handle(state: &Arc<AppState>, mut req: Request, pre_error: Option<ApiErro
         match state.functions.get(&req.ac).and_then(|f| f.prepare) {
             Some(prepare) => match guarded(|| prepare(state, &auth, &mut params)) {
                 Ok(()) => run_write(state, &mut auth, ids, req.ac.clone(), params),
-                Err(e) => CallResult { result: Err(e), debug: vec![], cookies: vec![] },
+                Err(e) => CallResult::failed(e),
             },
             None => run_write(state, &mut auth, ids, req.ac.clone(), params),
         }

@@ -189,7 +189,7 @@ impl Sessions {
                 if let Err(err) = crate::db::exec(conn, sql, &[fmt_time(t).into(), SqlValue::Int(sid)]) {
                     log::warn!("session lastTm: {err}");
                 }
-                crate::db::writer::JobDone { keep: true, then: None, finish: Box::new(|_| {}) }
+                crate::db::writer::JobDone::kept()
             });
             if db.writer().try_submit(job) {
                 if let Some(c) = self.cache.write().unwrap_or_else(|p| p.into_inner()).get_mut(&h) {

@@ -32,6 +32,13 @@ pub struct JobDone {
     pub finish: Box<dyn FnOnce(ApiResult<()>) + Send>,
 }
 
+impl JobDone {
+    /// Keep the writes; nothing to do after the commit (fire-and-forget jobs).
+    pub fn kept() -> JobDone {
+        JobDone { keep: true, then: None, finish: Box::new(|_| {}) }
+    }
+}
+
 /// A unit of work run inside the group transaction.
 pub type Job = Box<dyn FnOnce(&Connection) -> JobDone + Send>;
 
