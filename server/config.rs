@@ -47,6 +47,9 @@ pub struct Config {
     /// `P_UPLOAD_DIR`: where `upload` stores files (default `data/upload`). `Attachment.path` values
     /// (`upload/202601/123456.jpg`) are relative to its parent: `upload/` names this directory.
     pub upload_dir: PathBuf,
+    /// `P_PWD_COST`: Argon2id cost of new password hashes, `m,t,p` (memory KiB, passes, lanes; default
+    /// `7168,5,1`, see `auth::password`).
+    pub pwd_cost: crate::auth::password::Cost,
 }
 
 impl Config {
@@ -78,6 +81,14 @@ impl Config {
             header_timeout: num("P_HEADER_TIMEOUT", 30).clamp(1, 3600) as u64,
             demo: flag("P_DEMO", true),
             upload_dir: var("P_UPLOAD_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("data/upload")),
+            pwd_cost: match var("P_PWD_COST").map(|v| crate::auth::password::Cost::parse(&v)) {
+                None => crate::auth::password::Cost::DEFAULT,
+                Some(Ok(c)) => c,
+                Some(Err(e)) => {
+                    eprintln!("{e}");
+                    std::process::exit(2);
+                }
+            },
         }
     }
 
@@ -106,6 +117,7 @@ impl Config {
             header_timeout: 30,
             demo: false,
             upload_dir,
+            pwd_cost: crate::auth::password::Cost::DEFAULT,
         }
     }
 }

@@ -32,6 +32,7 @@ impl AppState {
     /// Loads the design, opens and upgrades the database, registers the application.
     pub fn open(config: Config) -> ApiResult<Arc<AppState>> {
         let sms = sms::from_config(&config.sms).map_err(crate::error::ApiError::server)?;
+        crate::auth::password::configure(config.pwd_cost);
         let design = Design::load(&config.design_path)?;
         let dialect: Box<dyn Dialect> = Box::new(Sqlite);
         let db = Arc::new(Db::open(&config.db_path, config.db_pool, |conn| {

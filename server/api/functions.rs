@@ -42,12 +42,12 @@ impl Functions {
     /// The framework's own functions.
     pub fn framework() -> Functions {
         let mut f = Functions::default();
-        f.add("login", true, crate::auth::login::login);
+        f.add_prepared("login", crate::auth::pwd_work::prepare_login, crate::auth::login::login);
         f.add("logout", true, crate::auth::login::logout);
         f.add("whoami", false, crate::auth::login::whoami);
         f.add("refreshToken", true, crate::auth::login::refresh_token);
         f.add("genCode", true, crate::auth::code::gen_code);
-        f.add("chpwd", true, crate::auth::chpwd::chpwd);
+        f.add_prepared("chpwd", crate::auth::pwd_work::prepare_chpwd, crate::auth::chpwd::chpwd);
         f.add("execSql", true, exec_sql);
         f.add("initClient", false, init_client);
         f

@@ -10,7 +10,8 @@
 use serde_json::Value;
 
 use super::login::start_session;
-use super::password::{self, Check};
+use super::password::Check;
+use super::pwd_work;
 use super::{code, pwd_dict, session};
 use crate::api::auth::AppType;
 use crate::api::ctx::{Ctx, Reply};
@@ -99,7 +100,7 @@ pub fn chpwd(ctx: &mut Ctx, p: &Params) -> ApiResult<Reply> {
             }
         }
         (Some(old), _) => {
-            if password::verify(&old, account.stored.as_deref().unwrap_or("")) == Check::Wrong {
+            if pwd_work::verify(p, &old, account.stored.as_deref().unwrap_or("")) == Check::Wrong {
                 return Err(bad_password());
             }
         }
@@ -116,7 +117,7 @@ pub fn chpwd(ctx: &mut Ctx, p: &Params) -> ApiResult<Reply> {
 
     ctx.exec(
         &format!("UPDATE {table} SET pwd=? WHERE id=?"),
-        &[password::hash(&pwd).into(), SqlValue::Int(account.id)],
+        &[pwd_work::hash(p, &pwd).into(), SqlValue::Int(account.id)],
     )?;
     crate::crud::write::objlog_row(ctx, table, Some(account.id), "更新")?;
     pwd_dict::record(ctx, &pwd)?;

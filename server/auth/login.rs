@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::code;
 use super::password::{self, Check};
+use super::pwd_work;
 use super::session::{self, Sessions};
 use crate::api::auth::{AppType, Login};
 use crate::api::ctx::{Ctx, Reply};
@@ -131,14 +132,14 @@ pub fn masked_name(phone: &str) -> String {
     }
 }
 
-/// Registers a user who proved a phone with a code. The password is random (`AUTO...`), so the
-/// account cannot be entered by password until the user sets one (`chpwd(oldpwd=_none)` within an
-/// hour, or by code later).
+/// Registers a user who proved a phone with a code. The account has no password yet
+/// ([`password::NO_PASSWORD`], which never verifies), so it cannot be entered by password until the
+/// user sets one (`chpwd(oldpwd=_none)` within an hour, or by code later). Nothing is hashed here: this
+/// runs on the writer thread, and a sale-day rush of new buyers must not queue behind Argon2.
 fn register_user(ctx: &mut Ctx, phone: &str) -> ApiResult<i64> {
-    let pwd = format!("{}{}", super::pwd_dict::AUTO_PREFIX, code::generate("x12")?);
     let id = ctx.insert(
         "INSERT INTO User (phone, name, pwd, createTm) VALUES (?,?,?,?)",
-        &[phone.into(), masked_name(phone).into(), password::hash(&pwd).into(), crate::db::now_str().into()],
+        &[phone.into(), masked_name(phone).into(), password::NO_PASSWORD.into(), crate::db::now_str().into()],
     )?;
     crate::crud::write::objlog_row(ctx, "User", Some(id), "添加")?;
     Ok(id)
@@ -190,13 +191,13 @@ pub fn login(ctx: &mut Ctx, p: &Params) -> ApiResult<Reply> {
     }
     let pwd = p.str("pwd").ok_or_else(|| ApiError::missing("pwd"))?;
     let Some(a) = find_account(ctx, app_type, &uname)? else { return Err(ApiError::authfail(fail)) };
-    match password::verify(&pwd, a.stored.as_deref().unwrap_or("")) {
+    match pwd_work::verify(p, &pwd, a.stored.as_deref().unwrap_or("")) {
         Check::Wrong => return Err(ApiError::authfail(fail)),
         Check::Ok => {}
         Check::OkRehash => {
             ctx.exec(
                 &format!("UPDATE {table} SET pwd=? WHERE id=?"),
-                &[password::hash(&pwd).into(), SqlValue::Int(a.id)],
+                &[pwd_work::hash(p, &pwd).into(), SqlValue::Int(a.id)],
             )?;
         }
     }

@@ -7,6 +7,7 @@ pub mod code;
 pub mod login;
 pub mod password;
 pub mod pwd_dict;
+pub mod pwd_work;
 pub mod session;
 pub mod sms;
 

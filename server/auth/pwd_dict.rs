@@ -21,9 +21,6 @@ use crate::query::SqlValue;
 /// `Cinf.name` of the dictionary key; hidden from the Cinf object.
 pub const PWD_KEY_NAME: &str = "pwdDictKey";
 
-/// Prefix of the random passwords given to auto-registered users (never counted).
-pub const AUTO_PREFIX: &str = "AUTO";
-
 /// HMAC-SHA256 (RFC 2104) over SHA-256's 64-byte blocks.
 pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
     const BLOCK: usize = 64;
@@ -67,11 +64,8 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
 }
 
-/// Counts a newly chosen password (chpwd). Auto-generated passwords are not choices and are skipped.
+/// Counts a newly chosen password (chpwd).
 pub fn record(ctx: &mut Ctx, pwd: &str) -> ApiResult<()> {
-    if pwd.starts_with(AUTO_PREFIX) {
-        return Ok(());
-    }
     let d = digest(&key(ctx)?, pwd);
     let n = ctx.exec("UPDATE Pwd SET cnt=COALESCE(cnt,0)+1 WHERE pwd=?", &[d.clone().into()])?;
     if n == 0 {

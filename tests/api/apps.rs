@@ -152,7 +152,7 @@ fn a_new_employee_gets_emp_perms_and_an_initial_password_and_duplicates_are_refu
     let v = app.ok("Employee.get", &[EMP, ("id", &s(&id))], Body::None);
     assert_eq!(v["perms"], json!("emp"));
     let stored = app.sql(&format!("SELECT pwd FROM Employee WHERE id={id}"));
-    assert!(stored[0]["pwd"].as_str().unwrap().starts_with("sha256$"));
+    assert!(stored[0]["pwd"].as_str().unwrap().starts_with("$argon2id$v=19$"));
     bearer_login(&mut app, "13700000000", "1234");
     let v = app.err("Employee.add", &[EMP], Body::Form(&[("phone", "13700000000")]), 1);
     assert_eq!(v[1], json!("手机号已存在"));

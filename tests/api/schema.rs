@@ -43,7 +43,7 @@ fn a_new_database_has_every_design_table_and_the_bootstrap_employee() {
     assert_eq!(emp[0]["uname"], json!("admin"));
     assert_eq!(emp[0]["phone"], json!("12345678901"));
     assert!(emp[0]["perms"].as_str().unwrap().contains("mgr"));
-    assert!(emp[0]["pwd"].as_str().unwrap().starts_with("sha256$"), "never stored as plain md5");
+    assert!(emp[0]["pwd"].as_str().unwrap().starts_with("$argon2id$v=19$"), "never stored as plain md5");
     app.ok("login", &[("_app", "emp")], Body::Form(&[("uname", "admin"), ("pwd", "1234")]));
 }
 
