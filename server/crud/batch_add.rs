@@ -9,11 +9,11 @@
 
 use serde_json::{json, Map, Value};
 
-use super::object::Object;
+use super::object::{Object, Op};
 use super::write;
 use crate::api::ctx::Ctx;
 use crate::api::params::{value_to_string, Params};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Code};
 use crate::meta::Table;
 
 /// Splits delimited text into rows of cells: CSV quoting (`"a,b"`, `""`), CRLF or LF line ends.
@@ -166,8 +166,24 @@ fn merge_by_key(rows: Vec<Map<String, Value>>, key: Option<&str>) -> ApiResult<V
 /// Runs the import.
 pub fn batch_add(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiResult<Value> {
     let rows = input_rows(p)?;
+    // A column the role may not write is refused before any row runs, whatever the header said
+    // (a field name, or `Header->field` with useColMap). `useStrictReadonly=0` asks for the reference's
+    // lenient import instead, which drops such columns: never written either way.
+    let strict = p.bool("useStrictReadonly")?.unwrap_or(true);
+    if strict {
+        let mut cols = Map::new();
+        for row in &rows {
+            for k in row.keys() {
+                cols.entry(k.clone()).or_insert(Value::Null);
+            }
+        }
+        write::check_writable(obj.decl(), table, Op::Add, &mut cols, true).map_err(|e| {
+            ApiError::with_msg(Code::Forbidden, format!("导入的列{}", e.user_msg()))
+                .internal(e.internal.unwrap_or_default())
+        })?;
+    }
     let mut url = Map::new();
-    url.insert("useStrictReadonly".into(), json!("0"));
+    url.insert("useStrictReadonly".into(), json!(if strict { "1" } else { "0" }));
     for k in ["uniKey", "uniKeyMode"] {
         if let Some(v) = p.str(k) {
             url.insert(k.into(), json!(v));

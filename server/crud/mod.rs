@@ -42,9 +42,13 @@ pub fn call(ctx: &mut Ctx, obj_name: &str, op_name: &str, p: &Params) -> ApiResu
                 obj.on_init(ctx, Op::Add)?;
                 batch_add::batch_add(ctx, obj.as_ref(), table, p).map(Reply::Data)
             }
-            _ => obj.custom(ctx, op_name, p).unwrap_or_else(|| {
-                Err(ApiError::param("接口不支持").internal(format!("Bad request - unknown ac: {obj_name}.{op_name}")))
-            }),
+            _ => {
+                let declared = obj.actions().contains(&op_name);
+                declared.then(|| obj.custom(ctx, op_name, p)).flatten().unwrap_or_else(|| {
+                    Err(ApiError::param("接口不支持")
+                        .internal(format!("Bad request - unknown ac: {obj_name}.{op_name}")))
+                })
+            }
         },
     }
 }

@@ -296,7 +296,13 @@ pub trait Object: Send + Sync {
         Ok(())
     }
 
-    /// Custom actions (`Obj.xxx` beyond the standard ops); `None` = not supported.
+    /// The names of the custom actions this object serves (`Obj.xxx` beyond the standard ops). Only
+    /// these reach [`Object::custom`]; the authorization-table test walks them for every role.
+    fn actions(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Runs a custom action named in [`Object::actions`]; `None` = not supported after all.
     fn custom(&self, _ctx: &mut Ctx, _ac: &str, _p: &Params) -> Option<ApiResult<Reply>> {
         None
     }

@@ -71,6 +71,21 @@ impl Registry {
         None
     }
 
+    /// Every object a role can reach, sorted by name and role: the registered ones, and the admin's
+    /// generic object for each design table without an admin registration. This is the list the
+    /// authorization-table test walks, so an object cannot be added without deciding who may use it.
+    pub fn entries(&self) -> Vec<(String, Role, Arc<dyn Object>)> {
+        let mut out: Vec<(String, Role, Arc<dyn Object>)> =
+            self.map.iter().map(|((n, r), o)| (n.clone(), *r, o.clone())).collect();
+        for (n, o) in &self.generic {
+            if !self.map.contains_key(&(n.clone(), Role::Admin)) {
+                out.push((n.clone(), Role::Admin, o.clone()));
+            }
+        }
+        out.sort_by(|a, b| (&a.0, a.1 as u8).cmp(&(&b.0, b.1 as u8)));
+        out
+    }
+
     /// True if `name` is known at all (a table or a registered object).
     pub fn knows(&self, name: &str) -> bool {
         self.generic.contains_key(name) || self.map.keys().any(|(n, _)| n == name)

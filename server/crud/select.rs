@@ -108,8 +108,24 @@ impl<'a> Resolver<'a> {
         Some(self.dialect.time_part(name, &format!("t0.{}", self.dialect.quote_ident(col))))
     }
 
-    /// Resolves a name and tells its output kind.
+    /// Resolves a name written in the request and tells its output kind.
+    ///
+    /// Every identifier of every expression form (`res` items and their aliases' sources, aggregate
+    /// arguments, `gres`, `cond`, `gcond`, `orderby`, `q`/`qsearch` fields, sub-object reads) is resolved
+    /// here, so this is where "readable by this role" is enforced: a field the object hides from its
+    /// role (`Decl::is_hidden`) is E_FORBIDDEN whatever expression names it, and its value can neither be
+    /// output nor filter or order the answer.
     pub fn field_kind(&mut self, name: &str) -> ApiResult<(String, Kind)> {
+        let bare = name.strip_prefix("t0.").unwrap_or(name);
+        if self.decl.is_hidden(bare) && (self.table.column(bare).is_some() || self.vcol(bare).is_some()) {
+            return Err(not_readable(&self.table.name, bare));
+        }
+        self.resolve_trusted(name)
+    }
+
+    /// Resolves a name without the readability check: only for names the developer declared (a vcol
+    /// group's `require`), never for request text.
+    fn resolve_trusted(&mut self, name: &str) -> ApiResult<(String, Kind)> {
         if let Some(col) = name.strip_prefix("t0.") {
             return match self.table.column(col) {
                 Some(c) => Ok((format!("t0.{}", self.dialect.quote_ident(&c.name)), Kind::of(&c.ty))),
@@ -143,7 +159,7 @@ impl<'a> Resolver<'a> {
             for i in 0..self.used.len() {
                 if self.used[i] {
                     for r in self.decl.vcols[i].require.clone() {
-                        self.field_kind(&r)?;
+                        self.resolve_trusted(&r)?;
                     }
                 }
             }
@@ -171,6 +187,12 @@ impl Resolve for Resolver<'_> {
 
 fn unknown(name: &str) -> ApiError {
     ApiError::bad_param(format!("unknown field `{name}`"))
+}
+
+/// The refusal of a field the caller's role may not read (protocol §9.14).
+pub fn not_readable(table: &str, field: &str) -> ApiError {
+    ApiError::with_msg(crate::error::Code::Forbidden, format!("字段`{field}`不可读"))
+        .internal(format!("field `{table}.{field}` is not readable for this role"))
 }
 
 /// A planned SELECT.
@@ -261,6 +283,7 @@ pub fn plan(
     // `tmField=col`: time dimensions over another date/datetime column of this table (protocol §3.5).
     if let Some(f) = p.str("tmField") {
         match table.column(&f) {
+            Some(c) if decl.is_hidden(&c.name) => return Err(not_readable(&table.name, &c.name)),
             Some(c) if matches!(c.ty, ColType::DateTime | ColType::Date) => r.tm_col = Some(c.name.clone()),
             _ => return Err(ApiError::bad_param(format!("tmField `{f}` is not a date or datetime column"))),
         }
@@ -371,7 +394,7 @@ fn add_cond(plan: &mut Plan, r: &mut Resolver, c: &Cond) -> ApiResult<()> {
 fn add_star(plan: &mut Plan, r: &mut Resolver, decl: &Decl, mode: ReadMode, with_defaults: bool) -> ApiResult<()> {
     let d = r.dialect;
     for c in &r.table.columns {
-        if plan.col_index(&c.name).is_none() {
+        if plan.col_index(&c.name).is_none() && !decl.is_hidden(&c.name) {
             push_col(plan, d, format!("t0.{}", d.quote_ident(&c.name)), &c.name, Kind::of(&c.ty), false);
         }
     }
@@ -382,7 +405,7 @@ fn add_star(plan: &mut Plan, r: &mut Resolver, decl: &Decl, mode: ReadMode, with
         if g.default {
             r.used[i] = true;
             for (expr, name) in &g.fields {
-                if plan.col_index(name).is_none() {
+                if plan.col_index(name).is_none() && !decl.is_hidden(name) {
                     push_col(plan, d, format!("({expr})"), name, Kind::Auto, false);
                 }
             }
@@ -419,6 +442,9 @@ fn add_res_item(
         ResItem::Field { name, alias, enums } => {
             let key = alias.clone().unwrap_or_else(|| name.trim_start_matches("t0.").to_string());
             if let Some(s) = decl.subobj(name) {
+                if decl.is_hidden(name) {
+                    return Err(not_readable(&r.table.name, name));
+                }
                 plan.subs.retain(|x| x.key != key);
                 plan.subs.push(SubReq { def: s.clone(), key });
                 return Ok(());

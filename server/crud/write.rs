@@ -7,10 +7,11 @@
 use serde_json::{json, Map, Value};
 
 use super::convert::{empty_value, to_column};
-use super::object::{Object, Op, Write};
+use super::object::{Decl, Object, Op, Write};
 use super::{read, subwrite};
 use crate::api::ctx::Ctx;
 use crate::api::params::{is_absent, value_to_string, Params};
+use crate::auth::password;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::meta::Table;
 use crate::query::SqlValue;
@@ -63,12 +64,31 @@ fn split_fields(obj: &dyn Object, body: Map<String, Value>) -> ApiResult<Split> 
     Ok((fields, subs))
 }
 
-/// Strict readonly check (protocol §9.3); lenient mode (`useStrictReadonly=0`, batchAdd) drops them.
-fn check_readonly(table: &Table, fields: &mut Map<String, Value>, ro: &[&String], strict: bool) -> ApiResult<()> {
-    for f in ro {
+/// The fields this object's role may not write with `op`: `readonly` on add and set (writable on add
+/// when also required), `readonly2` on set and setIf.
+pub fn not_writable(decl: &Decl, op: Op) -> Vec<&String> {
+    match op {
+        Op::Add => decl.readonly.iter().filter(|f| !decl.required.iter().any(|g| g.contains(f))).collect(),
+        _ => decl.readonly.iter().chain(decl.readonly2.iter()).collect(),
+    }
+}
+
+/// The write check of every write path (add, set, setIf, batchAdd rows, sub-object rows): a field the
+/// role may not write is E_FORBIDDEN naming it (protocol §9.3), or, only where the caller asked for the
+/// reference's lenient mode (`useStrictReadonly=0`), dropped. Field names are matched exactly as the
+/// table spells them; any other spelling is not a column and is refused later as unknown.
+pub fn check_writable(
+    decl: &Decl,
+    table: &Table,
+    op: Op,
+    fields: &mut Map<String, Value>,
+    strict: bool,
+) -> ApiResult<()> {
+    for f in not_writable(decl, op) {
         if fields.contains_key(f.as_str()) {
             if strict {
-                return Err(ApiError::forbidden(format!("set readonly field {}.`{f}`", table.name)));
+                return Err(ApiError::with_msg(Code::Forbidden, format!("字段`{f}`不可写"))
+                    .internal(format!("set readonly field {}.`{f}`", table.name)));
             }
             fields.remove(f.as_str());
         }
@@ -108,6 +128,14 @@ fn columns(table: &Table, fields: &Map<String, Value>, for_set: bool) -> ApiResu
         if col.name == "id" {
             continue;
         }
+        // The last line of defence for passwords: whatever object writes `pwd`, its hook must have
+        // replaced the value by a hash (auth::password); a plain password never reaches the table.
+        if col.name == "pwd" && !v.as_str().is_some_and(password::is_stored_form) {
+            return Err(ApiError::server(format!(
+                "`{}.pwd` must be hashed by the object before it is stored",
+                table.name
+            )));
+        }
         let sv = if for_set {
             match v {
                 Value::Null => continue,
@@ -139,8 +167,7 @@ pub fn add_with(
     fields.remove("id");
     fields.retain(|_, v| !is_absent(v));
 
-    let ro: Vec<&String> = decl.readonly.iter().filter(|f| !decl.required.iter().any(|g| g.contains(f))).collect();
-    check_readonly(table, &mut fields, &ro, strict)?;
+    check_writable(decl, table, Op::Add, &mut fields, strict)?;
     for (k, v) in forced {
         fields.insert(k.clone(), v.clone());
     }
@@ -290,8 +317,7 @@ pub fn set(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiRes
     let (mut fields, subs) = split_fields(obj, p.body_fields())?;
     fields.remove("id");
     fields.retain(|_, v| !v.is_null());
-    let ro: Vec<&String> = decl.readonly.iter().chain(decl.readonly2.iter()).collect();
-    check_readonly(table, &mut fields, &ro, strict)?;
+    check_writable(decl, table, Op::Set, &mut fields, strict)?;
     let required = decl.required.iter().flatten().chain(decl.required2.iter());
     for f in required {
         if let Some(v) = fields.get(f) {
@@ -361,8 +387,7 @@ pub fn set_if(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> Api
     }
     fields.remove("id");
     fields.retain(|_, v| !v.is_null());
-    let ro: Vec<&String> = decl.readonly.iter().chain(decl.readonly2.iter()).collect();
-    check_readonly(table, &mut fields, &ro, true)?;
+    check_writable(decl, table, Op::SetIf, &mut fields, true)?;
     if let Some((f, _)) = decl.unique.iter().find(|(f, _)| fields.get(f).is_some_and(|v| !is_absent(v))) {
         return Err(
             ApiError::param(format!("字段`{f}`不能重复, 不可批量设置")).internal(format!("setIf on unique field {f}"))

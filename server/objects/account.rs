@@ -29,16 +29,25 @@ impl User {
         User { decl: d, self_only: true }
     }
 
-    /// Staff and admin: every user.
+    /// Staff and admin: every user. Staff may give a new user an initial password (stored hashed);
+    /// changing it later is the user's own `chpwd`.
     pub fn staff() -> User {
         let mut d = Decl::new("User");
         d.unique = login_names_unique();
-        d.readonly = vec!["pwd".into()];
+        d.readonly2 = vec!["pwd".into()];
         d.q_fields = Some("id!,name,uname,phone".into());
         d.tm_col = Some("createTm".into());
         d.vcols = vec![VCol::new(&["(SELECT COUNT(*) FROM Ordr o WHERE o.userId=t0.id) orderCnt"])];
         User { decl: d, self_only: false }
     }
+}
+
+/// Replaces a given initial password by its hash; an account added without one has none
+/// ([`password::NO_PASSWORD`]) until it is set by `chpwd`.
+fn hash_initial_password(w: &mut Write) {
+    let pwd = w.fields.get("pwd").map(value_to_string).filter(|p| !p.is_empty() && p != "null");
+    let stored = pwd.map(|p| password::hash(&p)).unwrap_or_else(|| password::NO_PASSWORD.to_string());
+    w.fields.insert("pwd".into(), json!(stored));
 }
 
 /// Logins look accounts up by login name or phone, so a duplicate would make one account unreachable.
@@ -68,6 +77,9 @@ impl Object for User {
     fn on_validate(&self, _ctx: &mut Ctx, _p: &Params, w: &mut Write) -> ApiResult<()> {
         if w.op == Op::Add && !w.fields.contains_key("createTm") {
             w.fields.insert("createTm".into(), json!(crate::db::now_str()));
+        }
+        if w.op == Op::Add {
+            hash_initial_password(w);
         }
         Ok(())
     }
@@ -236,9 +248,26 @@ fn refuse_reserved(name: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// Settings change the whole store: managers and the admin only; clerks may read them.
+fn require_configurer(ctx: &Ctx) -> ApiResult<()> {
+    if ctx.auth.is_admin() || ctx.auth.has(perm::MGR) {
+        Ok(())
+    } else {
+        Err(ApiError::with_msg(crate::error::Code::Forbidden, "只有经理可以修改系统配置")
+            .internal("require auth to manager"))
+    }
+}
+
 impl Object for Cinf {
     fn decl(&self) -> &Decl {
         &self.0
+    }
+
+    fn on_init(&self, ctx: &mut Ctx, op: Op) -> ApiResult<()> {
+        match op {
+            Op::Get | Op::Query => Ok(()),
+            _ => require_configurer(ctx),
+        }
     }
 
     fn on_query(&self, _ctx: &mut Ctx, _p: &Params, scope: &mut Scope) -> ApiResult<()> {
@@ -253,6 +282,10 @@ impl Object for Cinf {
         }
     }
 
+    fn actions(&self) -> &'static [&'static str] {
+        &["getValue", "setValue"]
+    }
+
     fn custom(&self, ctx: &mut Ctx, ac: &str, p: &Params) -> Option<ApiResult<crate::api::Reply>> {
         let r = match ac {
             "getValue" => (|| {
@@ -265,6 +298,7 @@ impl Object for Cinf {
                 })
             })(),
             "setValue" => (|| {
+                require_configurer(ctx)?;
                 let name = p.must_str("name")?;
                 refuse_reserved(&name)?;
                 let body = p.body_fields();

@@ -7,6 +7,7 @@ mod authz;
 mod batch;
 mod crud;
 mod helpers;
+mod hidden;
 mod logs;
 mod protocol;
 mod query;
