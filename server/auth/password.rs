@@ -63,6 +63,35 @@ pub fn cost() -> Cost {
     *COST.get().unwrap_or(&Cost::DEFAULT)
 }
 
+/// At most one Argon2 computation per core at a time. Each holds `m` KiB of memory and saturates a
+/// core, so more at once only adds memory (8 pool threads × 7 MiB) and latency for everyone; a login
+/// burst queues here instead, outside the writer and the request threads' connections.
+struct Gate {
+    busy: std::sync::Mutex<usize>,
+    freed: std::sync::Condvar,
+    limit: usize,
+}
+
+static GATE: OnceLock<Gate> = OnceLock::new();
+
+fn gated<T>(f: impl FnOnce() -> T) -> T {
+    let g = GATE.get_or_init(|| Gate {
+        busy: std::sync::Mutex::new(0),
+        freed: std::sync::Condvar::new(),
+        limit: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+    });
+    let mut busy = g.busy.lock().unwrap_or_else(|p| p.into_inner());
+    while *busy >= g.limit {
+        busy = g.freed.wait(busy).unwrap_or_else(|p| p.into_inner());
+    }
+    *busy += 1;
+    drop(busy);
+    let out = f();
+    *g.busy.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+    g.freed.notify_one();
+    out
+}
+
 fn hasher(c: Cost) -> Argon2<'static> {
     let params = Params::new(c.m_kib, c.t, c.p, None).expect("cost checked by Cost::parse");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
@@ -85,7 +114,8 @@ pub fn normalise(pwd: &str) -> String {
 /// Hashes a password (plain or md5 form) for storage.
 pub fn hash(pwd: &str) -> String {
     let salt = SaltString::generate(&mut OsRng);
-    hasher(cost()).hash_password(normalise(pwd).as_bytes(), &salt).expect("argon2 with valid params").to_string()
+    let m = normalise(pwd);
+    gated(|| hasher(cost()).hash_password(m.as_bytes(), &salt).expect("argon2 with valid params").to_string())
 }
 
 /// The stored value of an account that has no password (registered by code): never verifies, as a
@@ -136,7 +166,7 @@ pub fn verify(pwd: &str, stored: &str) -> Check {
     if stored_params.m_cost() > 1 << 20 || stored_params.t_cost() > 64 || stored_params.p_cost() > 16 {
         return Check::Wrong;
     }
-    if Argon2::default().verify_password(m.as_bytes(), &ph).is_err() {
+    if gated(|| Argon2::default().verify_password(m.as_bytes(), &ph)).is_err() {
         return Check::Wrong;
     }
     let now = cost();

@@ -367,6 +367,6 @@ fn a_clerk_cannot_reach_another_employee_in_any_request_form() {
     assert!(failures.is_empty(), "trespasses answered:\n{}", failures.join("\n"));
     let v = call_as(&mut app, t, "Employee.query", &[e, ("res", "id"), ("fmt", "list"), ("cond", "id>0")], &[]);
     assert_eq!(v[1]["list"], json!([{"id": w.clerk_id}]), "{v}");
-    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM Employee WHERE name='x'")), 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM Employee WHERE name='x'"), 0);
     assert_eq!(app.count(&format!("SELECT COUNT(*) FROM Employee WHERE id={} AND perms LIKE '%mgr%'", w.clerk_id)), 0);
 }
