@@ -6,7 +6,6 @@
 //! transaction, and its caller is answered once that group is committed. Errors are logged here, once.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -216,9 +215,10 @@ fn run_read(state: &AppState, auth: &mut Auth, ids: CallIds, ac: &str, p: &Param
 }
 
 /// Runs a writing call as a job of the writer: it shares a group commit with other writing calls,
-/// inside its own savepoint, and returns once the commit is decided.
-fn run_write(state: &Arc<AppState>, auth: &mut Auth, ids: CallIds, ac: String, p: Params) -> CallResult {
-    let (tx, rx) = sync_channel(1);
+/// inside its own savepoint, and is answered once the commit is decided. The caller awaits that
+/// answer without holding a thread: the runtime thread serves other requests meanwhile.
+async fn run_write(state: &Arc<AppState>, auth: &mut Auth, ids: CallIds, ac: String, p: Params) -> CallResult {
+    let (tx, rx) = tokio::sync::oneshot::channel();
     let st = state.clone();
     let a = auth.clone();
     let job: Job = Box::new(move |conn: &Connection| {
@@ -234,7 +234,7 @@ fn run_write(state: &Arc<AppState>, auth: &mut Auth, ids: CallIds, ac: String, p
     if !state.db.writer().submit(job) {
         return CallResult::failed(ApiError::server("the writer has stopped"));
     }
-    match rx.recv() {
+    match rx.await {
         Ok((r, a)) => {
             if let Some(a) = a {
                 *auth = a;
@@ -243,6 +243,40 @@ fn run_write(state: &Arc<AppState>, auth: &mut Auth, ids: CallIds, ac: String, p
         }
         Err(_) => CallResult::failed(ApiError::server("write job lost")),
     }
+}
+
+/// Output formats that may turn a query into seconds of work (whole tables, spreadsheets).
+const EXPORT_FORMATS: [&str; 6] = ["excel", "csv", "excelcsv", "txt", "html", "xlsx"];
+
+/// True if a call must run on the blocking pool rather than on the runtime thread that read it.
+///
+/// Most calls are a few index lookups: they run where the request is, on one of the runtime's threads
+/// (one per core), with no hand-off to another thread and back, which on two cores cost more than the
+/// call itself. What may take long goes to the pool instead, so that it cannot stall the other
+/// connections of its thread: batches (a writer job of many calls), functions declared blocking (file
+/// reads, `execSql`), prepare phases (image work, password hashing) and exports or very large pages.
+pub fn runs_on_pool(state: &AppState, req: &Request) -> bool {
+    if req.ac == "batch" {
+        return true;
+    }
+    if let Some(f) = state.functions.get(&req.ac) {
+        return f.blocking || f.prepare.is_some();
+    }
+    let p = &req.params;
+    let fmt = p.str("fmt").or_else(|| p.str("_fmt")).unwrap_or_default();
+    let big_page = ["pagesz", "rows", "_pagesz"]
+        .iter()
+        .any(|k| p.str(k).and_then(|v| v.parse::<i64>().ok()).is_some_and(|n| n < 0 || n > 500));
+    EXPORT_FORMATS.contains(&fmt.as_str()) || big_page
+}
+
+/// Runs `f` on the blocking pool, handing `input` over and back (a panic there is an E_SERVER answer
+/// already: every closure passed here runs its call through [`guarded`]).
+async fn pooled<I: Send + 'static, O: Send + 'static>(
+    input: I,
+    f: impl FnOnce(I) -> (I, O) + Send + 'static,
+) -> (I, O) {
+    tokio::task::spawn_blocking(move || f(input)).await.expect("pooled call panicked outside its guard")
 }
 
 /// Runs a closure, turning a panic into E_SERVER so one bad call never takes the server down.
@@ -261,9 +295,11 @@ pub fn guarded<T>(f: impl FnOnce() -> ApiResult<T>) -> ApiResult<T> {
 }
 
 /// Handles one request; `pre_error` is a failure found while reading it (bad route, body too large),
-/// answered and logged like any other failed call.
-pub fn handle(state: &Arc<AppState>, mut req: Request, pre_error: Option<ApiError>) -> Output {
+/// answered and logged like any other failed call. Runs on the runtime thread that read the request;
+/// see [`runs_on_pool`] for what moves to the blocking pool.
+pub async fn handle(state: Arc<AppState>, mut req: Request, pre_error: Option<ApiError>) -> Output {
     let t0 = Instant::now();
+    let state = &state;
     let cfg = &state.config;
     let test_mode = cfg.test_mode;
     let mut auth = Auth::guest(&req.app, test_mode);
@@ -286,21 +322,48 @@ pub fn handle(state: &Arc<AppState>, mut req: Request, pre_error: Option<ApiErro
     let mut log_ac = req.ac.clone();
     let req_text = crate::log::req_text(&req.params);
     let ids = CallIds { apilog: apilog_id, apilog1: None, debug };
+    let on_pool = pre_error.is_none() && runs_on_pool(state, &req);
     let call = if let Some(e) = pre_error {
         CallResult::failed(e)
     } else if req.ac == "batch" {
-        let r = batch::run(state, &mut auth, &req, apilog_id, debug);
-        log_ac = r.1;
-        r.0
+        let st = state.clone();
+        let r = pooled((auth, req), move |(mut auth, req)| {
+            let r = batch::run(&st, &mut auth, &req, apilog_id, debug);
+            ((auth, req), r)
+        })
+        .await;
+        let ((a, rq), (call, ac)) = r;
+        (auth, req) = (a, rq);
+        log_ac = ac;
+        call
     } else if call_writes(state, &req.ac) {
         let mut params = std::mem::take(&mut req.params);
-        match state.functions.get(&req.ac).and_then(|f| f.prepare) {
-            Some(prepare) => match guarded(|| prepare(state, &auth, &mut params)) {
-                Ok(()) => run_write(state, &mut auth, ids, req.ac.clone(), params),
-                Err(e) => CallResult::failed(e),
-            },
-            None => run_write(state, &mut auth, ids, req.ac.clone(), params),
+        let prepared = match state.functions.get(&req.ac).and_then(|f| f.prepare) {
+            Some(prepare) => {
+                let st = state.clone();
+                let ((a, p), r) = pooled((auth, params), move |(auth, mut p)| {
+                    let r = guarded(|| prepare(&st, &auth, &mut p));
+                    ((auth, p), r)
+                })
+                .await;
+                (auth, params) = (a, p);
+                r
+            }
+            None => Ok(()),
+        };
+        match prepared {
+            Ok(()) => run_write(state, &mut auth, ids, req.ac.clone(), params).await,
+            Err(e) => CallResult::failed(e),
         }
+    } else if on_pool {
+        let st = state.clone();
+        let ((a, rq), r) = pooled((auth, req), move |(mut auth, req)| {
+            let r = run_read(&st, &mut auth, ids, &req.ac, &req.params);
+            ((auth, req), r)
+        })
+        .await;
+        (auth, req) = (a, rq);
+        r
     } else {
         run_read(state, &mut auth, ids, &req.ac, &req.params)
     };

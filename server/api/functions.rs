@@ -27,6 +27,9 @@ pub struct FnDef {
     /// time): slow, database-free preparation such as image processing. Not run for batch sub-calls,
     /// so the handler must cope without it.
     pub prepare: Option<Prepare>,
+    /// Runs on the blocking pool rather than on the runtime thread that read the request: for
+    /// functions that may take long (file reads, arbitrary SQL), see `dispatch::runs_on_pool`.
+    pub blocking: bool,
 }
 
 /// A prepare phase: may check the caller and stash its result in `Params::prepared`.
@@ -48,19 +51,24 @@ impl Functions {
         f.add("refreshToken", true, crate::auth::login::refresh_token);
         f.add("genCode", true, crate::auth::code::gen_code);
         f.add_prepared("chpwd", crate::auth::pwd_work::prepare_chpwd, crate::auth::chpwd::chpwd);
-        f.add("execSql", true, exec_sql);
+        f.add_blocking("execSql", true, exec_sql);
         f.add("initClient", false, init_client);
         f
     }
 
     /// Registers a function.
     pub fn add(&mut self, name: &'static str, writes: bool, handler: Handler) {
-        self.map.insert(name, FnDef { handler, writes, prepare: None });
+        self.map.insert(name, FnDef { handler, writes, prepare: None, blocking: false });
+    }
+
+    /// Registers a function that runs on the blocking pool (it may take long).
+    pub fn add_blocking(&mut self, name: &'static str, writes: bool, handler: Handler) {
+        self.map.insert(name, FnDef { handler, writes, prepare: None, blocking: true });
     }
 
     /// Registers a writing function with a prepare phase.
     pub fn add_prepared(&mut self, name: &'static str, prepare: Prepare, handler: Handler) {
-        self.map.insert(name, FnDef { handler, writes: true, prepare: Some(prepare) });
+        self.map.insert(name, FnDef { handler, writes: true, prepare: Some(prepare), blocking: true });
     }
 
     /// The function of that name.

@@ -12,7 +12,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -47,10 +47,28 @@ pub type Then = Box<dyn FnOnce(&Connection) + Send>;
 
 enum Msg {
     Job(Job),
-    Log(ApiLogRow),
-    Log1(ApiLog1Row),
+    /// Log rows are waiting in the buffer (sent only when the buffer goes from empty to not empty).
+    LogsWaiting,
     /// Write everything queued so far, then signal.
     Flush(SyncSender<()>),
+}
+
+/// ApiLog and ApiLog1 rows waiting for the next group commit.
+///
+/// Rows are not sent through the job channel: a message per row woke this thread once per call (a
+/// read call included), and on two cores those wake-ups cost more than the calls. The first row into
+/// an empty buffer wakes the writer, which waits `LINGER` for company and takes the whole buffer
+/// with its next commit; rows logged meanwhile only take a lock.
+#[derive(Default)]
+struct LogBuf {
+    rows: Vec<ApiLogRow>,
+    rows1: Vec<ApiLog1Row>,
+}
+
+impl LogBuf {
+    fn len(&self) -> usize {
+        self.rows.len() + self.rows1.len()
+    }
 }
 
 /// Jobs per group at most: bounds the latency a group adds to its first job.
@@ -64,6 +82,7 @@ const LINGER: Duration = Duration::from_millis(20);
 pub struct Writer {
     tx: Mutex<Option<SyncSender<Msg>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    logs: Arc<Mutex<LogBuf>>,
 }
 
 impl Writer {
@@ -71,11 +90,32 @@ impl Writer {
     pub fn start(conn: Connection) -> ApiResult<Writer> {
         // A bounded queue: when the disk cannot keep up, callers wait instead of memory growing.
         let (tx, rx) = sync_channel::<Msg>(8192);
+        let logs = Arc::new(Mutex::new(LogBuf::default()));
+        let buf = logs.clone();
         let thread = std::thread::Builder::new()
             .name("writer".into())
-            .spawn(move || run(conn, rx))
+            .spawn(move || run(conn, rx, buf))
             .map_err(|e| ApiError::server(format!("start writer: {e}")))?;
-        Ok(Writer { tx: Mutex::new(Some(tx)), thread: Mutex::new(Some(thread)) })
+        Ok(Writer { tx: Mutex::new(Some(tx)), thread: Mutex::new(Some(thread)), logs })
+    }
+
+    /// Adds a row to the log buffer; wakes the writer if the buffer was empty or is full.
+    fn buffer(&self, add: impl FnOnce(&mut LogBuf)) -> bool {
+        let (was_empty, full) = {
+            let mut b = self.logs.lock().unwrap_or_else(|p| p.into_inner());
+            let was_empty = b.len() == 0;
+            add(&mut b);
+            (was_empty, b.len() >= MAX_LOG_ROWS)
+        };
+        match self.sender() {
+            // A full queue means the writer is awake and will take the buffer with its next commit.
+            Some(tx) if was_empty || full => {
+                let _ = tx.try_send(Msg::LogsWaiting);
+                true
+            }
+            Some(_) => true,
+            None => false,
+        }
     }
 
     fn sender(&self) -> Option<SyncSender<Msg>> {
@@ -99,16 +139,16 @@ impl Writer {
         self.sender().is_some_and(|tx| tx.try_send(Msg::Job(job)).is_ok())
     }
 
-    /// Queues an ApiLog row (blocks while the queue is full).
+    /// Queues an ApiLog row for the next group commit (never waits for the writer).
     pub fn log(&self, row: ApiLogRow) {
-        if !self.send(Msg::Log(row)) {
+        if !self.buffer(|b| b.rows.push(row)) {
             log::error!("writer stopped: ApiLog row dropped");
         }
     }
 
     /// Queues an ApiLog1 row.
     pub fn log1(&self, row: ApiLog1Row) {
-        if !self.send(Msg::Log1(row)) {
+        if !self.buffer(|b| b.rows1.push(row)) {
             log::error!("writer stopped: ApiLog1 row dropped");
         }
     }
@@ -140,8 +180,8 @@ impl Drop for Writer {
 #[derive(Default)]
 struct Group {
     jobs: Vec<Job>,
-    logs: Vec<ApiLogRow>,
-    logs1: Vec<ApiLog1Row>,
+    /// Log rows are waiting in the shared buffer.
+    logs_waiting: bool,
     waiters: Vec<SyncSender<()>>,
 }
 
@@ -149,20 +189,20 @@ impl Group {
     fn take(&mut self, m: Msg) {
         match m {
             Msg::Job(j) => self.jobs.push(j),
-            Msg::Log(r) => self.logs.push(r),
-            Msg::Log1(r) => self.logs1.push(r),
+            Msg::LogsWaiting => self.logs_waiting = true,
             Msg::Flush(w) => self.waiters.push(w),
         }
     }
 
     fn full(&self) -> bool {
-        self.jobs.len() >= MAX_GROUP || self.logs.len() + self.logs1.len() >= MAX_LOG_ROWS
+        self.jobs.len() >= MAX_GROUP
     }
 }
 
-fn run(conn: Connection, rx: Receiver<Msg>) {
+fn run(conn: Connection, rx: Receiver<Msg>, logs: Arc<Mutex<LogBuf>>) {
     let mut g = Group::default();
     let mut log_deadline: Option<Instant> = None;
+    let take_logs = || std::mem::take(&mut *logs.lock().unwrap_or_else(|p| p.into_inner()));
     loop {
         // Wait for work: without a deadline block, else wait until log rows are due.
         let first = match log_deadline {
@@ -184,23 +224,27 @@ fn run(conn: Connection, rx: Receiver<Msg>) {
                 Err(_) => break,
             }
         }
-        let has_logs = !g.logs.is_empty() || !g.logs1.is_empty();
-        if has_logs && log_deadline.is_none() {
+        if g.logs_waiting && log_deadline.is_none() {
             log_deadline = Some(Instant::now() + LINGER);
         }
-        let logs_due = log_deadline.is_some_and(|d| Instant::now() >= d) || g.full();
-        if !g.jobs.is_empty() || (has_logs && (logs_due || closed || !g.waiters.is_empty())) {
-            commit_group(&conn, &mut g);
+        let logs_due = log_deadline.is_some_and(|d| Instant::now() >= d);
+        if !g.jobs.is_empty() || logs_due || closed || !g.waiters.is_empty() {
+            let buf = take_logs();
+            if !g.jobs.is_empty() || buf.len() > 0 {
+                commit_group(&conn, &mut g, buf);
+            }
+            g.logs_waiting = false;
             log_deadline = None;
         }
-        if g.jobs.is_empty() && g.logs.is_empty() && g.logs1.is_empty() {
+        if g.jobs.is_empty() {
             for w in g.waiters.drain(..) {
                 let _ = w.send(());
             }
         }
         if closed {
-            if !g.logs.is_empty() || !g.logs1.is_empty() {
-                commit_group(&conn, &mut g);
+            let buf = take_logs();
+            if buf.len() > 0 {
+                commit_group(&conn, &mut g, buf);
             }
             return;
         }
@@ -208,15 +252,14 @@ fn run(conn: Connection, rx: Receiver<Msg>) {
 }
 
 /// Runs the group's jobs and log rows in one transaction and reports the outcome to every job.
-fn commit_group(conn: &Connection, g: &mut Group) {
+fn commit_group(conn: &Connection, g: &mut Group, buf: LogBuf) {
     let jobs = std::mem::take(&mut g.jobs);
-    let logs = std::mem::take(&mut g.logs);
-    let logs1 = std::mem::take(&mut g.logs1);
+    let (logs, logs1) = (buf.rows, buf.rows1);
     let mut finishes = Vec::with_capacity(jobs.len());
     let outcome = (|| -> ApiResult<()> {
-        conn.execute_batch("BEGIN IMMEDIATE")?;
+        cached(conn, "BEGIN IMMEDIATE")?;
         for job in jobs {
-            conn.execute_batch("SAVEPOINT call")?;
+            cached(conn, "SAVEPOINT call")?;
             let done = catch_unwind(AssertUnwindSafe(|| job(conn)));
             let done = done.unwrap_or_else(|_| JobDone {
                 keep: false,
@@ -224,9 +267,10 @@ fn commit_group(conn: &Connection, g: &mut Group) {
                 finish: Box::new(|_| log::error!("a write job panicked; it was rolled back")),
             });
             if done.keep {
-                conn.execute_batch("RELEASE call")?;
+                cached(conn, "RELEASE call")?;
             } else {
-                conn.execute_batch("ROLLBACK TO call; RELEASE call")?;
+                cached(conn, "ROLLBACK TO call")?;
+                cached(conn, "RELEASE call")?;
             }
             if let Some(then) = done.then {
                 if catch_unwind(AssertUnwindSafe(|| then(conn))).is_err() {
@@ -239,7 +283,7 @@ fn commit_group(conn: &Connection, g: &mut Group) {
             // Log rows must never cost a call its data: report and carry on with the commit.
             log::error!("apilog: writing {} rows failed: {e}", logs.len() + logs1.len());
         }
-        conn.execute_batch("COMMIT")?;
+        cached(conn, "COMMIT")?;
         Ok(())
     })();
     if outcome.is_err() && !conn.is_autocommit() {
@@ -251,6 +295,11 @@ fn commit_group(conn: &Connection, g: &mut Group) {
     for f in finishes {
         f(outcome.clone());
     }
+}
+
+/// Runs a fixed statement through the connection's statement cache (no parsing per group or call).
+pub fn cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 fn insert_logs(conn: &Connection, rows: &[ApiLogRow], rows1: &[ApiLog1Row]) -> rusqlite::Result<()> {

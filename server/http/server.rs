@@ -176,7 +176,7 @@ fn api_headers(h: &mut HeaderMap, state: &AppState, origin: Option<HeaderValue>,
     }
 }
 
-/// Reads the request into a protocol request and runs it on the blocking pool.
+/// Reads the request into a protocol request and runs it (see `dispatch::handle` for where).
 async fn call(state: Arc<AppState>, peer: SocketAddr, req: Request<Incoming>) -> Output {
     let (parts, body) = req.into_parts();
     let url = form::parse_urlencoded(parts.uri.query().unwrap_or("").as_bytes());
@@ -256,13 +256,7 @@ async fn call(state: Arc<AppState>, peer: SocketAddr, req: Request<Incoming>) ->
 }
 
 async fn run_blocking(state: Arc<AppState>, r: dispatch::Request, pre_error: Option<ApiError>) -> Output {
-    let job = tokio::task::spawn_blocking(move || dispatch::handle(&state, r, pre_error)).await;
-    job.unwrap_or_else(|e| Output {
-        status: 200,
-        content_type: "text/plain; charset=UTF-8".into(),
-        headers: vec![],
-        body: format!("[4,\"服务器错误\",\"{}\"]\n", e.to_string().replace('"', "'")).into_bytes(),
-    })
+    dispatch::handle(state, r, pre_error).await
 }
 
 fn too_large(max: usize) -> ApiError {

@@ -26,7 +26,7 @@ pub fn register(objects: &mut Registry, functions: &mut Functions) {
     objects.register("OrderAtt", &[User], Arc::new(attachment::OrderAtt::user()));
     objects.register("OrderAtt", &[Emp], Arc::new(Plain(Decl::new("OrderAtt").allow(&[Op::Query, Op::Get]))));
     functions.add_prepared("upload", attachment::upload::prepare, attachment::upload::upload);
-    functions.add("att", false, attachment::att::att);
+    functions.add_blocking("att", false, attachment::att::att);
 
     objects.register("User", &[User], Arc::new(account::User::buyer()));
     objects.register("User", &[Emp, Admin], Arc::new(account::User::staff()));

@@ -33,6 +33,9 @@ struct Opts {
     conns: Vec<usize>,
     out: PathBuf,
     only: Option<String>,
+    /// Order counts for the growth run (`--growth 10000,100000,1000000`): only `Ordr.query` at the
+    /// largest connection count, on a fresh database of each size.
+    growth: Vec<usize>,
 }
 
 fn parse_opts() -> Result<Opts, String> {
@@ -44,6 +47,7 @@ fn parse_opts() -> Result<Opts, String> {
         conns: vec![16, 64],
         out: PathBuf::from("tools/bench/out/result.json"),
         only: None,
+        growth: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -61,6 +65,12 @@ fn parse_opts() -> Result<Opts, String> {
             }
             "--out" => o.out = PathBuf::from(val()?),
             "--only" => o.only = Some(val()?),
+            "--growth" => {
+                o.growth = val()?
+                    .split(',')
+                    .map(|s| s.trim().parse().map_err(|e| format!("--growth: {e}")))
+                    .collect::<Result<_, _>>()?
+            }
             "--smoke" => {
                 o.users = 200;
                 o.orders = 2000;
@@ -70,7 +80,8 @@ fn parse_opts() -> Result<Opts, String> {
             "-h" | "--help" => {
                 println!(
                     "usage: jdy-bench [--server PATH] [--users N] [--orders N] [--seconds S] [--conns 16,64] \
-                     [--only scenario] [--out result.json] [--smoke]"
+                     [--only scenario] [--growth 10000,100000,1000000] [--out result.json] [--smoke]\n       \
+                     jdy-bench --bare ADDR   (the bare hyper reference server)"
                 );
                 std::process::exit(0);
             }
@@ -253,19 +264,29 @@ fn is_ok(body: &[u8]) -> bool {
 /// What one request of a scenario is.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Kind {
+    Bare,
     Ceiling,
+    UserGet,
     Query,
     Get,
     Add,
     Login,
 }
 
-/// The scenarios in the order they run.
-const SCENARIOS: [(&str, &str); 6] = [
+/// The scenarios in the order they run. `bare` is the reference every rate is compared with: a hyper
+/// server that answers a fixed body, on the same machine in the same run. A name ending in `@1` runs
+/// its scenario with every connection sharing one login (one user), at the largest connection count.
+const SCENARIOS: [(&str, &str); 12] = [
+    ("bare", "bare hyper server, fixed answer (the reference)"),
     ("ceiling", "initClient (no table)"),
+    ("ceiling@1", "initClient, one login shared"),
+    ("User.get", "User.get of oneself"),
+    ("User.get@1", "User.get, one login shared"),
     ("Ordr.query", "Ordr.query, 20-row page, default vcols"),
+    ("Ordr.query@1", "Ordr.query, one login shared"),
     ("Ordr.get", "Ordr.get of an own order"),
     ("Ordr.add", "Ordr.add (+OrderLog, ObjLog, ApiLog)"),
+    ("Ordr.add@1", "Ordr.add, one login shared"),
     ("login", "login with password"),
     ("mixed", "80% reads / 20% writes"),
 ];
@@ -288,7 +309,9 @@ struct Counters {
 
 async fn request(c: &mut Conn, kind: Kind, s: &Session, counters: &Counters) -> std::io::Result<bool> {
     let (path, form) = match kind {
+        Kind::Bare => ("/".to_string(), None),
         Kind::Ceiling => ("/api/initClient".to_string(), None),
+        Kind::UserGet => ("/api/User.get".to_string(), None),
         Kind::Query => ("/api/Ordr.query".to_string(), None),
         Kind::Get => (format!("/api/Ordr.get?id={}", s.order_id), None),
         Kind::Add => ("/api/Ordr.add".to_string(), Some("dscr=bench&amount=12.5".to_string())),
@@ -296,7 +319,9 @@ async fn request(c: &mut Conn, kind: Kind, s: &Session, counters: &Counters) -> 
     };
     let cookie = if kind == Kind::Login { "" } else { s.cookie.as_str() };
     let body = c.call(&path, cookie, form.as_deref()).await?;
-    counters.calls.fetch_add(1, Ordering::Relaxed);
+    if kind != Kind::Bare {
+        counters.calls.fetch_add(1, Ordering::Relaxed);
+    }
     let ok = is_ok(&body);
     if kind == Kind::Add && ok {
         counters.adds_acked.fetch_add(1, Ordering::Relaxed);
@@ -330,8 +355,10 @@ async fn run(addr: &str, scenario: &str, sessions: &[Session], seconds: f64, cou
             let mut n: u64 = i as u64;
             while Instant::now() < deadline {
                 n = n.wrapping_add(1);
-                let kind = match scenario.as_str() {
+                let kind = match scenario.trim_end_matches("@1") {
+                    "bare" => Kind::Bare,
                     "ceiling" => Kind::Ceiling,
+                    "User.get" => Kind::UserGet,
                     "Ordr.query" => Kind::Query,
                     "Ordr.get" => Kind::Get,
                     "Ordr.add" => Kind::Add,
@@ -414,33 +441,113 @@ fn count(conn: &Connection, sql: &str) -> i64 {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, addr] = args.as_slice() {
+        if flag == "--bare" {
+            return bare_server(addr);
+        }
+    }
     let o = parse_opts()?;
     let dir = tempfile_dir()?;
-    let db = dir.join("bench.db");
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let bare = BareServer::start()?;
+    let mut report = String::new();
+    let mut json_runs = Vec::new();
+    let mut ok = true;
+    if o.growth.is_empty() {
+        let (text, json, good) = main_run(&o, &dir, &rt, &bare, o.orders, None)?;
+        report.push_str(&text);
+        json_runs.push(json);
+        ok &= good;
+    } else {
+        let conns = *o.conns.iter().max().unwrap_or(&64);
+        report.push_str(&format!(
+            "\nGrowth: Ordr.query (20-row page) at {conns} conns as the orders table grows; machine: {}\n\n\
+             | orders | req/s | vs bare | p99 ms | RSS MB |\n|---:|---:|---:|---:|---:|\n",
+            machine()
+        ));
+        for &n in &o.growth {
+            let (_, json, good) = main_run(&o, &dir, &rt, &bare, n, Some(conns))?;
+            let r = &json["results"];
+            let q = r.as_array().and_then(|a| a.iter().find(|x| x["scenario"] == "Ordr.query")).cloned();
+            let b = r.as_array().and_then(|a| a.iter().find(|x| x["scenario"] == "bare")).cloned();
+            if let (Some(q), Some(b)) = (q, b) {
+                let (qr, br) = (q["rps"].as_f64().unwrap_or(0.0), b["rps"].as_f64().unwrap_or(1.0));
+                report.push_str(&format!(
+                    "| {n} | {qr:.0} | {:.0}% | {:.2} | {:.1} |\n",
+                    100.0 * qr / br,
+                    q["p99_ms"].as_f64().unwrap_or(0.0),
+                    json["server_rss_kb"].as_f64().unwrap_or(0.0) / 1024.0
+                ));
+            }
+            json_runs.push(json);
+            ok &= good;
+        }
+    }
+    bare.stop();
+    println!("{report}");
+    if let Some(p) = o.out.parent() {
+        std::fs::create_dir_all(p)?;
+    }
+    let json = if json_runs.len() == 1 { json_runs.remove(0) } else { json!({"growth": json_runs}) };
+    std::fs::write(&o.out, serde_json::to_string_pretty(&json)?)?;
+    eprintln!("wrote {}", o.out.display());
+    let _ = std::fs::remove_dir_all(&dir);
+    if !ok {
+        return Err("count check failed".into());
+    }
+    Ok(())
+}
+
+/// One database of `orders` orders: every scenario (or only `Ordr.query` and the reference at
+/// `only_conns`), then the count check. Returns the report text, the JSON and whether the check held.
+fn main_run(
+    o: &Opts,
+    dir: &Path,
+    rt: &tokio::runtime::Runtime,
+    bare: &BareServer,
+    orders: usize,
+    only_conns: Option<usize>,
+) -> Result<(String, Value, bool), Box<dyn std::error::Error>> {
+    let db = dir.join(format!("bench-{orders}.db"));
     let t0 = Instant::now();
-    eprintln!("generating {} users and {} orders ...", o.users, o.orders);
-    generate(&db, o.users, o.orders)?;
+    eprintln!("generating {} users and {orders} orders ...", o.users);
+    generate(&db, o.users, orders)?;
     eprintln!("  done in {:.1}s", t0.elapsed().as_secs_f64());
     let orders_before = count(&Connection::open(&db)?, "SELECT MAX(id) FROM Ordr");
 
     let server = Server::start(&o.server, &db)?;
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let counters = Arc::new(Counters::default());
-    let max_conns = *o.conns.iter().max().unwrap_or(&16);
+    let conns: Vec<usize> = match only_conns {
+        Some(n) => vec![n],
+        None => o.conns.clone(),
+    };
+    let max_conns = *conns.iter().max().unwrap_or(&16);
     let sessions = rt.block_on(login_users(&server.addr, max_conns.min(FULL_PAGE_USERS).min(o.users), &counters))?;
 
     let mut results = Vec::new();
     for (name, _) in SCENARIOS {
-        if o.only.as_deref().is_some_and(|x| x != name) {
+        if let Some(only) = &o.only {
+            if name != "bare" && only != name && only != name.trim_end_matches("@1") {
+                continue;
+            }
+        }
+        if only_conns.is_some() && name != "bare" && name != "Ordr.query" {
             continue;
         }
-        for &n in &o.conns {
-            let s: Vec<Session> = sessions.iter().cycle().take(n).cloned().collect();
+        let shared = name.ends_with("@1");
+        let addr = if name == "bare" { bare.addr.as_str() } else { server.addr.as_str() };
+        for &n in &conns {
+            if shared && n != max_conns {
+                continue;
+            }
+            let s: Vec<Session> =
+                if shared { vec![sessions[0].clone(); n] } else { sessions.iter().cycle().take(n).cloned().collect() };
             // A short warm-up so each run starts with open connections and warm caches.
-            rt.block_on(run(&server.addr, name, &s, (o.seconds / 10.0).min(0.5), counters.clone()));
-            let r = rt.block_on(run(&server.addr, name, &s, o.seconds, counters.clone()));
+            rt.block_on(run(addr, name, &s, (o.seconds / 10.0).min(0.5), counters.clone()));
+            let r = rt.block_on(run(addr, name, &s, o.seconds, counters.clone()));
             eprintln!(
-                "  {:<11} {:>3} conns: {:>8.0} req/s  p50 {:.2} ms  p99 {:.2} ms  errors {}  (RSS {:.1} MB, anon {:.1})",
+                "  {:<13} {:>3} conns: {:>8.0} req/s  p50 {:.2} ms  p99 {:.2} ms  errors {}  (RSS {:.1} MB, anon {:.1})",
                 r.scenario,
                 n,
                 r.rps,
@@ -463,61 +570,55 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let apilog = count(&conn, "SELECT COUNT(*) FROM ApiLog");
     let acked = counters.adds_acked.load(Ordering::Relaxed) as i64;
     let added = count(&conn, &format!("SELECT COUNT(*) FROM Ordr WHERE id > {orders_before}"));
-    let apilog_ok = apilog == calls;
-    let orders_ok = added == acked;
+    let good = apilog == calls && added == acked;
 
-    let mut report = report(&results, rss_kb, calls, apilog, acked, added, &o);
-    report.push_str(&format!(
+    let mut text = report(&results, rss_kb, calls, apilog, acked, added, o, orders);
+    text.push_str(&format!(
         "RSS parts: anonymous {:.1} MB, file-backed {:.1} MB, shared memory {:.1} MB\n",
         rss_parts[0] as f64 / 1024.0,
         rss_parts[1] as f64 / 1024.0,
         rss_parts[2] as f64 / 1024.0
     ));
-    println!("{report}");
+    let bare_rps = |c: usize| results.iter().find(|r| r.scenario == "bare" && r.conns == c).map(|r| r.rps);
     let json = json!({
         "machine": machine(),
-        "users": o.users, "orders": o.orders, "seconds": o.seconds,
+        "users": o.users, "orders": orders, "seconds": o.seconds,
         "results": results.iter().map(|r| json!({
             "scenario": r.scenario, "conns": r.conns, "requests": r.requests, "rps": r.rps.round(),
+            "vs_bare": bare_rps(r.conns).map(|b| (1000.0 * r.rps / b).round() / 1000.0),
             "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "errors": r.errors,
         })).collect::<Vec<_>>(),
         "server_rss_kb": rss_kb,
         "server_rss_parts_kb": {"anon": rss_parts[0], "file": rss_parts[1], "shmem": rss_parts[2]},
-        "check": {"calls": calls, "apilog_rows": apilog, "adds_acked": acked, "orders_added": added, "ok": apilog_ok && orders_ok},
+        "check": {"calls": calls, "apilog_rows": apilog, "adds_acked": acked, "orders_added": added, "ok": good},
     });
-    if let Some(p) = o.out.parent() {
-        std::fs::create_dir_all(p)?;
-    }
-    std::fs::write(&o.out, serde_json::to_string_pretty(&json)?)?;
-    eprintln!("wrote {}", o.out.display());
-    let _ = std::fs::remove_dir_all(&dir);
-    if !(apilog_ok && orders_ok) {
-        return Err("count check failed".into());
-    }
-    Ok(())
+    let _ = std::fs::remove_file(&db);
+    Ok((text, json, good))
 }
 
-fn report(results: &[RunResult], rss_kb: u64, calls: i64, apilog: i64, acked: i64, added: i64, o: &Opts) -> String {
+#[allow(clippy::too_many_arguments)]
+fn report(
+    results: &[RunResult],
+    rss_kb: u64,
+    calls: i64,
+    apilog: i64,
+    acked: i64,
+    added: i64,
+    o: &Opts,
+    orders: usize,
+) -> String {
     let mut s = String::new();
-    s.push_str(&format!(
-        "\n{} users, {} orders, {} s per run; machine: {}\n\n",
-        o.users,
-        o.orders,
-        o.seconds,
-        machine()
-    ));
-    s.push_str("| scenario | conns | req/s | p50 ms | p99 ms | errors |\n|---|---:|---:|---:|---:|---:|\n");
+    s.push_str(&format!("\n{} users, {orders} orders, {} s per run; machine: {}\n\n", o.users, o.seconds, machine()));
+    s.push_str(
+        "| scenario | conns | req/s | vs bare | p50 ms | p99 ms | errors |\n|---|---:|---:|---:|---:|---:|---:|\n",
+    );
     for r in results {
+        let bare = results.iter().find(|b| b.scenario == "bare" && b.conns == r.conns).map(|b| b.rps);
+        let ratio = bare.filter(|b| *b > 0.0).map(|b| format!("{:.0}%", 100.0 * r.rps / b)).unwrap_or_default();
         s.push_str(&format!(
-            "| {} | {} | {:.0} | {:.2} | {:.2} | {} |\n",
+            "| {} | {} | {:.0} | {ratio} | {:.2} | {:.2} | {} |\n",
             r.scenario, r.conns, r.rps, r.p50_ms, r.p99_ms, r.errors
         ));
-    }
-    let ceiling = results.iter().filter(|r| r.scenario == "ceiling").map(|r| r.rps).fold(0.0, f64::max);
-    if let Some(q) = results.iter().filter(|r| r.scenario == "Ordr.query").max_by_key(|r| r.conns) {
-        if ceiling > 0.0 {
-            s.push_str(&format!("\nOrdr.query at {} conns = {:.0}% of ceiling\n", q.conns, 100.0 * q.rps / ceiling));
-        }
     }
     s.push_str(&format!("server RSS after the run: {:.1} MB\n", rss_kb as f64 / 1024.0));
     s.push_str(&format!(
@@ -526,6 +627,60 @@ fn report(results: &[RunResult], rss_kb: u64, calls: i64, apilog: i64, acked: i6
         if acked == added { "ok" } else { "MISMATCH" }
     ));
     s
+}
+
+/// The reference server: this binary started with `--bare ADDR` in its own process, so it has a
+/// process and runtime of its own like the server under test (tokio's default multi-thread runtime).
+struct BareServer {
+    child: Child,
+    addr: String,
+}
+
+impl BareServer {
+    fn start() -> Result<BareServer, Box<dyn std::error::Error>> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let addr = format!("127.0.0.1:{port}");
+        let child = Command::new(std::env::current_exe()?).args(["--bare", &addr]).stdout(Stdio::null()).spawn()?;
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(&addr).is_ok() {
+                return Ok(BareServer { child, addr });
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        Err("bare server did not start".into())
+    }
+
+    fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A hyper 1 HTTP/1.1 server that answers every request with a fixed protocol envelope: the most any
+/// server on hyper and tokio can do on this machine, and so the unit of every rate in the report.
+fn bare_server(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
+    use hyper::server::conn::http1;
+    use hyper::service::service_fn;
+    use hyper_util::rt::TokioIo;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        loop {
+            let (stream, _) = listener.accept().await?;
+            stream.set_nodelay(true)?;
+            tokio::spawn(async move {
+                let svc = service_fn(|_req| async {
+                    let body = http_body_util::Full::new(bytes::Bytes::from_static(b"[0,\"hello\"]\n"));
+                    let resp = hyper::Response::builder()
+                        .header("Content-Type", "text/plain; charset=UTF-8")
+                        .body(body)
+                        .expect("static response");
+                    Ok::<_, std::convert::Infallible>(resp)
+                });
+                let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+            });
+        }
+    })
 }
 
 fn machine() -> String {
