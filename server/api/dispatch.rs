@@ -266,7 +266,7 @@ pub fn runs_on_pool(state: &AppState, req: &Request) -> bool {
     let fmt = p.str("fmt").or_else(|| p.str("_fmt")).unwrap_or_default();
     let big_page = ["pagesz", "rows", "_pagesz"]
         .iter()
-        .any(|k| p.str(k).and_then(|v| v.parse::<i64>().ok()).is_some_and(|n| n < 0 || n > 500));
+        .any(|k| p.str(k).and_then(|v| v.parse::<i64>().ok()).is_some_and(|n| !(0..=500).contains(&n)));
     EXPORT_FORMATS.contains(&fmt.as_str()) || big_page
 }
 
