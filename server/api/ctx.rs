@@ -47,6 +47,10 @@ pub struct Ctx<'a> {
     always: Vec<Always>,
     /// Depth of nested internal calls (sub-object writes), to stop runaway recursion.
     pub depth: u32,
+    /// A read call's transaction, begun at its first statement: `None` when the caller manages the
+    /// transaction (writes), `Some(false)` before the first statement, `Some(true)` after it. Calls
+    /// that read nothing (initClient, most refusals) then cost no BEGIN/COMMIT.
+    pub lazy_tx: Option<bool>,
 }
 
 impl<'a> Ctx<'a> {
@@ -65,6 +69,7 @@ impl<'a> Ctx<'a> {
             on_rollback: Vec::new(),
             always: Vec::new(),
             depth: 0,
+            lazy_tx: None,
         }
     }
 
@@ -108,7 +113,17 @@ impl<'a> Ctx<'a> {
     }
 
     /// Executes a statement; returns changed rows.
+    /// Begins a read call's transaction before its first statement (see `lazy_tx`).
+    fn begin_if_lazy(&mut self) -> ApiResult<()> {
+        if self.lazy_tx == Some(false) {
+            crate::db::writer::cached(self.db, "BEGIN")?;
+            self.lazy_tx = Some(true);
+        }
+        Ok(())
+    }
+
     pub fn exec(&mut self, sql: &str, params: &[SqlValue]) -> ApiResult<usize> {
+        self.begin_if_lazy()?;
         let t0 = Instant::now();
         let n = crate::db::exec(self.db, sql, params)?;
         if self.debug >= 9 {
@@ -131,6 +146,7 @@ impl<'a> Ctx<'a> {
         params: &[SqlValue],
         mut f: impl FnMut(&rusqlite::Row) -> ApiResult<()>,
     ) -> ApiResult<usize> {
+        self.begin_if_lazy()?;
         let t0 = Instant::now();
         let mut st = self.db.prepare_cached(sql)?;
         let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;

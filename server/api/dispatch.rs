@@ -9,7 +9,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Instant;
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 use serde_json::Value;
 
 use super::auth::Auth;
@@ -17,7 +17,7 @@ use super::batch;
 use super::ctx::{Ctx, Reply};
 use super::envelope::{self, Options};
 use super::params::Params;
-use crate::db::writer::{Job, JobDone, Then};
+use crate::db::writer::{cached, Job, JobDone, Then};
 use crate::error::{ApiError, ApiResult};
 use crate::log::apilog::{truncate, ApiLogRow};
 use crate::state::AppState;
@@ -118,6 +118,8 @@ pub struct Ran {
     pub cookies: Vec<String>,
     /// The caller as the call left it (a login changes it).
     pub auth: Auth,
+    /// A lazily begun read transaction was begun (see `Ctx::lazy_tx`).
+    began: bool,
 }
 
 impl Ran {
@@ -131,6 +133,7 @@ impl Ran {
             debug: Vec::new(),
             cookies: Vec::new(),
             auth: Auth::guest("user", false),
+            began: false,
         }
     }
 
@@ -165,8 +168,21 @@ impl Ran {
 
 /// Runs `ac` on `conn`, which the caller has put inside a transaction or savepoint.
 pub fn run_on(state: &AppState, conn: &Connection, auth: Auth, ids: CallIds, ac: &str, p: &Params) -> Ran {
+    run_in(state, conn, auth, ids, ac, p, None)
+}
+
+fn run_in(
+    state: &AppState,
+    conn: &Connection,
+    auth: Auth,
+    ids: CallIds,
+    ac: &str,
+    p: &Params,
+    lazy: Option<bool>,
+) -> Ran {
     let mut ctx = Ctx::new(state, conn, auth, ids.apilog, ids.debug);
     ctx.apilog1_id = ids.apilog1;
+    ctx.lazy_tx = lazy;
     let result = guarded(|| dispatch(&mut ctx, ac, p));
     Ran {
         result,
@@ -176,6 +192,7 @@ pub fn run_on(state: &AppState, conn: &Connection, auth: Auth, ids: CallIds, ac:
         debug: std::mem::take(&mut ctx.debug_log),
         cookies: std::mem::take(&mut ctx.set_cookie),
         auth: ctx.auth.clone(),
+        began: ctx.lazy_tx == Some(true),
     }
 }
 
@@ -189,16 +206,21 @@ pub fn run_always_in(actions: Vec<super::ctx::Always>) -> Option<Then> {
 
 /// Runs a read-only call in its own deferred transaction on a pooled read connection.
 fn run_read(state: &AppState, auth: &mut Auth, ids: CallIds, ac: &str, p: &Params) -> CallResult {
-    let mut conn = match state.db.read() {
+    let conn = match state.db.read() {
         Ok(c) => c,
         Err(e) => return CallResult::failed(e),
     };
-    let tx = match conn.transaction_with_behavior(TransactionBehavior::Deferred) {
-        Ok(tx) => tx,
-        Err(e) => return CallResult::failed(e.into()),
-    };
-    let mut ran = run_on(state, &tx, auth.clone(), ids, ac, p);
-    let commit = if ran.result.is_ok() { tx.commit().map_err(ApiError::from) } else { Ok(()) };
+    // One snapshot for all the statements of the call, begun at its first statement; BEGIN and COMMIT
+    // come from the statement cache.
+    let mut ran = run_in(state, &conn, auth.clone(), ids, ac, p, Some(false));
+    let mut commit = Ok(());
+    if ran.began {
+        let end = if ran.result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        commit = cached(&conn, end).map_err(ApiError::from);
+    }
+    if !conn.is_autocommit() {
+        let _ = cached(&conn, "ROLLBACK");
+    }
     // A read call has no write connection; anything it must record goes to the writer.
     if let Some(f) = run_always_in(std::mem::take(&mut ran.always)) {
         let job: Job = Box::new(move |conn: &Connection| {

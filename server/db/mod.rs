@@ -72,6 +72,8 @@ impl Db {
             });
         let pool = r2d2::Pool::builder()
             .max_size(readers)
+            // A local file connection does not go stale; the check cost a statement per call.
+            .test_on_check_out(false)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
             .build(manager)?;
@@ -184,6 +186,20 @@ pub fn exec(conn: &Connection, sql: &str, params: &[SqlValue]) -> ApiResult<usiz
 }
 
 /// Local time as the protocol prints it: `YYYY-MM-DD HH:MM:SS`.
+///
+/// Every call logs its time, so the text is made once per second per thread rather than formatted
+/// (with a time-zone conversion) every time.
 pub fn now_str() -> String {
-    chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string()
+    thread_local! {
+        static LAST: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
+    }
+    let secs =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    LAST.with(|l| {
+        let mut l = l.borrow_mut();
+        if l.0 != secs {
+            *l = (secs, chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string());
+        }
+        l.1.clone()
+    })
 }
