@@ -50,6 +50,9 @@ pub struct Config {
     /// `P_PWD_COST`: Argon2id cost of new password hashes, `m,t,p` (memory KiB, passes, lanes; default
     /// `7168,5,1`, see `auth::password`).
     pub pwd_cost: crate::auth::password::Cost,
+    /// `P_MAX_ORDER_AMOUNT`: the largest amount a buyer may offer for a plain order, in cents (default
+    /// 100000.00 yuan). Ticket orders are priced by the server.
+    pub max_order_cents: i64,
 }
 
 impl Config {
@@ -81,6 +84,10 @@ impl Config {
             header_timeout: num("P_HEADER_TIMEOUT", 30).clamp(1, 3600) as u64,
             demo: flag("P_DEMO", true),
             upload_dir: var("P_UPLOAD_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("data/upload")),
+            max_order_cents: var("P_MAX_ORDER_AMOUNT")
+                .and_then(|v| crate::money::parse_cents(&v))
+                .filter(|c| *c > 0)
+                .unwrap_or(10_000_000),
             pwd_cost: match var("P_PWD_COST").map(|v| crate::auth::password::Cost::parse(&v)) {
                 None => crate::auth::password::Cost::DEFAULT,
                 Some(Ok(c)) => c,
@@ -118,6 +125,7 @@ impl Config {
             demo: false,
             upload_dir,
             pwd_cost: crate::auth::password::Cost::DEFAULT,
+            max_order_cents: 10_000_000,
         }
     }
 }

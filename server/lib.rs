@@ -33,6 +33,7 @@ pub mod export;
 pub mod http;
 pub mod log;
 pub mod meta;
+pub mod money;
 pub mod objects;
 pub mod query;
 pub mod state;

@@ -102,18 +102,27 @@ struct Account {
     id: i64,
     stored: Option<String>,
     roles: String,
+    /// A disabled employee (`disableFlag`) cannot log in.
+    disabled: bool,
 }
 
 /// Finds a user or employee by phone (names starting with a digit) or by uname.
 fn find_account(ctx: &mut Ctx, app_type: AppType, uname: &str) -> ApiResult<Option<Account>> {
     let (table, _) = account_table(app_type)?;
     let by = if uname.starts_with(|c: char| c.is_ascii_digit()) { "phone" } else { "uname" };
-    let roles_col = if app_type == AppType::Emp { "perms" } else { "''" };
-    let sql = format!("SELECT id, pwd, {roles_col} FROM {table} WHERE {by}=? ORDER BY id LIMIT 1");
+    let (roles_col, disabled_col) =
+        if app_type == AppType::Emp { ("perms", "COALESCE(disableFlag,0)") } else { ("''", "0") };
+    let sql = format!("SELECT id, pwd, {roles_col}, {disabled_col} FROM {table} WHERE {by}=? ORDER BY id LIMIT 1");
     let mut found = None;
     ctx.query(&sql, &[SqlValue::Text(uname.to_string())], |r| {
         let roles: Option<String> = r.get(2)?;
-        found = Some(Account { id: r.get(0)?, stored: r.get(1)?, roles: roles.unwrap_or_default() });
+        let disabled: i64 = r.get(3)?;
+        found = Some(Account {
+            id: r.get(0)?,
+            stored: r.get(1)?,
+            roles: roles.unwrap_or_default(),
+            disabled: disabled != 0,
+        });
         Ok(())
     })?;
     Ok(found.map(|mut a| {
@@ -122,6 +131,13 @@ fn find_account(ctx: &mut Ctx, app_type: AppType, uname: &str) -> ApiResult<Opti
         }
         a
     }))
+}
+
+fn refuse_disabled(a: &Account) -> ApiResult<()> {
+    if a.disabled {
+        return Err(ApiError::authfail("账号已禁用, 请联系经理").internal(format!("employee {} is disabled", a.id)));
+    }
+    Ok(())
 }
 
 /// `用户138****5678`: the name an auto-registered user starts with.
@@ -179,6 +195,7 @@ pub fn login(ctx: &mut Ctx, p: &Params) -> ApiResult<Reply> {
         }
         code::check(ctx, &uname, &given)?;
         if let Some(a) = find_account(ctx, app_type, &uname)? {
+            refuse_disabled(&a)?;
             return Ok(Reply::Data(Value::Object(complete_login(ctx, app_type, a.id, &a.roles)?)));
         }
         if app_type != AppType::User {
@@ -193,6 +210,8 @@ pub fn login(ctx: &mut Ctx, p: &Params) -> ApiResult<Reply> {
     let Some(a) = find_account(ctx, app_type, &uname)? else { return Err(ApiError::authfail(fail)) };
     match pwd_work::verify(p, &pwd, a.stored.as_deref().unwrap_or("")) {
         Check::Wrong => return Err(ApiError::authfail(fail)),
+        // Only a correct password learns that the account is disabled.
+        _ if a.disabled => refuse_disabled(&a)?,
         Check::Ok => {}
         Check::OkRehash => {
             ctx.exec(

@@ -234,9 +234,12 @@ pub fn query(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiR
     } else {
         offset = (page_no - 1).saturating_mul(pg.size);
     }
-    let mut rows = fetch(ctx, &plan, pg.size, offset)?;
-    let full = rows.len() as i64 == pg.size && pg.size > 0;
-    let nextkey = if !full {
+    // One row more than the page: a next page exists only if it came back (a full last page has no
+    // `nextkey`, so a client never offers an empty page).
+    let mut rows = fetch(ctx, &plan, pg.size.saturating_add(1), offset)?;
+    let more = rows.len() as i64 > pg.size && pg.size > 0;
+    rows.truncate(pg.size.max(0) as usize);
+    let nextkey = if !more {
         None
     } else if keyset {
         rows.last().and_then(|r| r.get("id").cloned())

@@ -123,7 +123,11 @@ impl Employee {
 }
 
 /// Fields only a manager may change.
-const MGR_FIELDS: [&str; 4] = ["perms", "pwd", "phone", "uname"];
+const MGR_FIELDS: [&str; 5] = ["perms", "pwd", "phone", "uname", "disableFlag"];
+
+/// Active (not disabled) managers.
+const ACTIVE_MANAGERS: &str =
+    "SELECT COUNT(*) FROM Employee WHERE ','||COALESCE(perms,'')||',' LIKE '%,mgr,%' AND COALESCE(disableFlag,0)=0";
 
 impl Object for Employee {
     fn decl(&self) -> &Decl {
@@ -192,6 +196,16 @@ impl Object for Employee {
                 Sessions::revoke(ctx, AppType::Emp, id, None, keep)?;
             }
         }
+        let disabling =
+            w.fields.get("disableFlag").map(value_to_string).is_some_and(|v| v != "0" && !v.is_empty() && v != "null");
+        if let (true, Some(id)) = (disabling, w.id) {
+            if ctx.auth.login.as_ref().is_some_and(|l| l.app_type == AppType::Emp && l.id == id) {
+                return Err(ApiError::with_msg(crate::error::Code::Forbidden, "不能禁用自己")
+                    .internal("an employee may not disable itself"));
+            }
+            // A disabled employee holds no live token from now on.
+            Sessions::revoke(ctx, AppType::Emp, id, None, None)?;
+        }
         if let Some(perms) = w.fields.get("perms").map(value_to_string) {
             check_perms(&perms)?;
             if let Some(id) = w.id {
@@ -203,6 +217,12 @@ impl Object for Employee {
     }
 
     fn on_after(&self, ctx: &mut Ctx, op: Op, id: Option<i64>, _w: Option<&Write>) -> ApiResult<()> {
+        // Whatever the change (delete, demote, disable, one row or many), the store keeps a manager:
+        // without one nobody could add staff or change settings again. The call's transaction rolls back.
+        if op != Op::Add && ctx.scalar_int(ACTIVE_MANAGERS, &[])?.unwrap_or(0) == 0 {
+            return Err(ApiError::with_msg(crate::error::Code::Forbidden, "至少要保留一名经理")
+                .internal("the last active manager cannot be deleted, demoted or disabled"));
+        }
         match (op, id) {
             (Op::Del, Some(id)) => Sessions::revoke(ctx, AppType::Emp, id, None, None),
             (Op::SetIf | Op::DelIf, _) => Sessions::resync(ctx, AppType::Emp),

@@ -63,8 +63,8 @@ fn base_decl() -> Decl {
     atts.default_get = true;
     d.subobjs = vec![log, atts];
     d.tm_col = Some("createTm".into());
-    // `q=` searches what the reference searches: the order number and the buyer's phone.
-    d.q_fields = Some("id!,userPhone".into());
+    // `q=` searches the order number (exact), the buyer's phone and the buyer's name.
+    d.q_fields = Some("id!,userPhone,userName".into());
     d
 }
 
@@ -115,6 +115,11 @@ impl Object for Ordr {
     }
 
     fn on_validate(&self, ctx: &mut Ctx, _p: &Params, w: &mut Write) -> ApiResult<()> {
+        // A plain order keeps the buyer's offered amount (or none yet, a price agreed later), within
+        // bounds. The admin records orders as they were (imports) and is not bounded.
+        if let (true, Some(a)) = (self.actor != Actor::Admin, w.fields.get("amount")) {
+            check_amount(&value_to_string(a), ctx.state.config.max_order_cents)?;
+        }
         match w.op {
             Op::Add if self.actor == Actor::Admin => {
                 // The platform may record orders as they were (imports); it only gets defaults.
@@ -163,6 +168,17 @@ impl Object for Ordr {
             },
             _ => Ok(()),
         }
+    }
+}
+
+/// The bounds of a plain order's amount (the buyer's offer): more than 0, at most two decimals, at most
+/// `P_MAX_ORDER_AMOUNT`.
+fn check_amount(v: &str, max_cents: i64) -> ApiResult<()> {
+    let max = format!("{}.{:02}", max_cents / 100, max_cents % 100);
+    match crate::money::parse_cents(v) {
+        Some(c) if c > 0 && c <= max_cents => Ok(()),
+        _ => Err(ApiError::param(format!("金额须大于0、最多两位小数、不超过{max}元"))
+            .internal(format!("bad amount `{v}` (0 < amount <= {max}, two decimals)"))),
     }
 }
 
@@ -230,6 +246,18 @@ impl Object for OrderLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_order_amounts_are_bounded() {
+        let max = 10_000_000;
+        for ok in ["0.01", "117", "100000", "100000.00"] {
+            assert!(check_amount(ok, max).is_ok(), "{ok}");
+        }
+        for bad in ["0", "-1", "100000.01", "99999999", "1.001", "x"] {
+            let e = check_amount(bad, max).unwrap_err();
+            assert_eq!(e.user_msg(), "金额须大于0、最多两位小数、不超过100000.00元", "{bad}");
+        }
+    }
 
     #[test]
     fn users_may_only_cancel_new_orders() {

@@ -6,6 +6,7 @@ mod attachment;
 mod authz;
 mod batch;
 mod crud;
+mod guards;
 mod helpers;
 mod hidden;
 mod logs;

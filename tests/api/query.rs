@@ -261,12 +261,14 @@ fn keyset_paging_walks_by_id_and_offset_paging_by_page_number() {
 }
 
 #[test]
-fn exact_page_sizes_still_give_a_nextkey_and_the_next_page_is_empty() {
+fn exact_page_sizes_give_no_nextkey_and_one_more_row_gives_one() {
     let mut app = seeded();
     let v = q(&mut app, &[("res", "id"), ("pagesz", "25"), ("fmt", "list")]);
-    assert_eq!(v["nextkey"], json!(25));
-    let v = q(&mut app, &[("res", "id"), ("pagesz", "25"), ("pagekey", "25"), ("fmt", "list")]);
-    assert_eq!(ids(&v), Vec::<i64>::new());
+    assert!(v.get("nextkey").is_none(), "all 25 rows on a 25-row page: {v}");
+    let v = q(&mut app, &[("res", "id"), ("pagesz", "24"), ("fmt", "list")]);
+    assert_eq!(v["nextkey"], json!(24));
+    let v = q(&mut app, &[("res", "id"), ("pagesz", "24"), ("pagekey", "24"), ("fmt", "list")]);
+    assert_eq!(ids(&v), [25]);
 }
 
 #[test]
