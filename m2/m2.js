@@ -4,7 +4,8 @@
 
 import {
   init, callSvr, restoreLogin, login, logout, html, render, $, $$, on, run, toast, confirmDlg, formDialog,
-  emptyState, fmtMoney, fmtTm, statusBadge, makeUrl, isTestMode, Pager, infiniteScroll, lit, E,
+  emptyState, fmtMoney, fmtTm, statusBadge, makeUrl, isTestMode, Pager, infiniteScroll, lit, E, newViewScope,
+  isAborted,
 } from '/web/lib/jdy.js';
 import { timeline, attList } from '/web/lib/order-parts.js';
 
@@ -44,10 +45,18 @@ function go(hash) {
   else location.hash = hash;
 }
 
-/** Renders the view of the current hash (`#order/12` → views.order('12')). */
+let routeSeq = 0; // number of the latest route(); a view started by an earlier one is stale
+
+/**
+ * Renders the view of the current hash (`#order/12` → views.order('12')). Leaving a view aborts its
+ * reads still in flight (newViewScope), and whatever a stale view still does (an error included) is
+ * dropped, so a slow answer never lands in the view that replaced it.
+ */
 async function route() {
   if (stopScroll) stopScroll();
   stopScroll = null;
+  newViewScope();
+  const seq = ++routeSeq;
   const [name, arg] = (location.hash.slice(1) || 'home').split('/');
   const vname = views[name] ? name : 'home';
   if (!me && !PUBLIC_VIEWS.has(vname)) {
@@ -62,10 +71,31 @@ async function route() {
   try {
     await views[vname](arg);
   } catch (e) {
-    if (e && e.code === E.NOAUTH) return;
-    mount(html`${bar('出错了')}${emptyState('页面加载失败', e && e.message)}`);
+    if (seq !== routeSeq || isAborted(e) || (e && e.code === E.NOAUTH)) return;
+    showError(vname, e);
   }
 }
+
+/**
+ * The error view: says in a buyer's words what happened and what to do next, and keeps the tab bar, so
+ * there is always a way on. 重试 renders the same view again (the hash does not change, so a link would not).
+ */
+function showError(vname, e) {
+  const notFound = e && e.code === E.PARAM;
+  const what = {
+    order: notFound ? ['订单不存在或不属于你', '请在「我的订单」中查看你的订单'] : null,
+  }[vname] || (e && e.code === E.EXT ? ['网络不太稳定', '请检查网络后重试'] : ['页面没有加载出来', (e && e.msg) || '请稍后重试']);
+  tabbar.hidden = false;
+  app.classList.remove('no-tabs');
+  mount(html`${bar(vname === 'order' ? '订单详情' : '出错了')}
+    <div class="page">${emptyState(what[0], what[1])}
+      <div class="err-acts">
+        ${vname === 'order' ? html`<a class="btn primary" href="#orders">查看我的订单</a>` : html`<button class="btn primary" data-retry>重试</button>`}
+        <a class="btn" href="#home">返回首页</a>
+      </div></div>`);
+}
+
+on(app, 'click', '[data-retry]', () => route());
 
 function bar(title, back) {
   return html`<header class="bar ${back ? '' : 'plain'}">${back ? html`<button class="back" data-back="${back}" aria-label="返回">‹</button>` : ''}<h1>${title}</h1></header>`;
@@ -223,13 +253,14 @@ async function viewHome() {
     <section class="card"><h2>我的订单 <a href="#orders">全部订单 ›</a></h2><div class="stats" id="stats">…</div></section>
     <section class="card"><h2>最近订单</h2><div id="recent"></div></section>
   </div>`);
+  const v = view;
   const [byStatus, recent] = await Promise.all([
     callSvr('Ordr.query', { gres: 'status', res: 'count(*) cnt', fmt: 'array' }),
     callSvr('Ordr.query', { orderby: 'id desc', pagesz: 3, fmt: 'list' }),
   ]);
   const cnt = Object.fromEntries(byStatus.map((r) => [r.status, r.cnt]));
-  render($('#stats'), STATUS_TABS.slice(1).map(([k, l]) => html`<a href="#orders/${k}" data-st="${k}"><b>${cnt[k] || 0}</b><span>${l}</span></a>`));
-  render($('#recent'), recent.list.length
+  render($('#stats', v), STATUS_TABS.slice(1).map(([k, l]) => html`<a href="#orders/${k}" data-st="${k}"><b>${cnt[k] || 0}</b><span>${l}</span></a>`));
+  render($('#recent', v), recent.list.length
     ? html`<ul class="olist">${recent.list.map(orderItem)}</ul>`
     : emptyState('还没有订单', html`<a href="#new">去下第一单</a>`));
 }
@@ -257,7 +288,8 @@ async function viewOrders(status = '') {
     try {
       rows = await pager.next();
     } catch (e) {
-      render(more, html`加载失败, <a href="#orders/${status}">点此重试</a>`);
+      if (isAborted(e)) return false;
+      render(more, html`加载失败, <button class="link" data-retry>点此重试</button>`);
       throw e;
     }
     list.insertAdjacentHTML('beforeend', String(html`${rows.map(orderItem)}`));
@@ -275,7 +307,8 @@ async function viewOrders(status = '') {
 const STATUS_HINT = { CR: '订单已提交, 等待服务', PA: '已付款, 等待服务', RE: '服务已完成, 感谢使用', CA: '订单已取消', RF: '已退款' };
 
 async function viewOrder(id) {
-  const o = await callSvr('Ordr.get', { id });
+  // A missing or foreign order ends in the error view (showError), which says so; no toast besides.
+  const o = await callSvr('Ordr.get', { id }, undefined, { quiet: true });
   const canCancel = o.status === 'CR';
   mount(html`${bar('订单详情', '#orders')}
   <div class="page" style="${canCancel ? 'padding-bottom:70px' : ''}">
@@ -317,7 +350,8 @@ function viewNew() {
     <div class="presets">${PRESETS.map(([d, a]) => html`<button type="button" data-dscr="${d}" data-amt="${a}">${d} · ¥${a}</button>`)}</div>
     <form id="fNew" autocomplete="off">
       <div class="field"><label for="dscr">服务内容<i class="req">*</i></label><textarea id="dscr" name="dscr" rows="3" maxlength="255" placeholder="请描述需要的服务, 如: 周六上午家庭保洁" required></textarea></div>
-      <div class="field"><label for="amount">金额(元)<i class="req">*</i></label><input type="number" id="amount" name="amount" min="0.01" step="0.01" placeholder="0.00" required></div>
+      <div class="field"><label for="amount">金额(元)<i class="req">*</i></label><input type="number" id="amount" name="amount" min="0.01" step="0.01" placeholder="0.00" required aria-describedby="amountErr">
+        <div class="field-err" id="amountErr" role="alert" hidden></div></div>
       <div class="field"><label>图片(可选, 最多6张)</label>
         <div class="atts" id="newAtts"><label class="add-pic" for="picFile" title="添加图片">＋<input type="file" id="picFile" accept="image/*" multiple hidden></label></div></div>
       <button class="btn primary block" type="submit">提交订单</button>
@@ -347,12 +381,31 @@ function viewNew() {
       toast(`已添加${files.length}张图片`, 'ok');
     }, f.querySelector('[type=submit]'));
   });
+  const amountErr = $('#amountErr', view);
+  const showAmountErr = (msg) => {
+    amountErr.textContent = msg || '';
+    amountErr.hidden = !msg;
+    f.amount.classList.toggle('invalid', !!msg);
+  };
+  f.amount.addEventListener('input', () => showAmountErr(''));
   f.addEventListener('submit', (e) => {
     e.preventDefault();
     run(async () => {
       const data = { dscr: f.dscr.value.trim(), amount: f.amount.value };
       if (attIds.length) data.atts = attIds.map((attId) => ({ attId }));
-      const id = await callSvr('Ordr.add', {}, data);
+      let id;
+      try {
+        id = await callSvr('Ordr.add', {}, data, { silent: true });
+      } catch (err) {
+        // The server's word on the amount goes beside the field; anything else is a toast.
+        if (err.code === E.PARAM && /金额/.test(err.msg)) {
+          showAmountErr(err.msg);
+          f.amount.focus();
+          return;
+        }
+        toast(err.msg, 'error');
+        return;
+      }
       toast('下单成功', 'ok');
       go(`#order/${id}`);
     }, f.querySelector('[type=submit]'));

@@ -65,6 +65,19 @@ fn respond(status: StatusCode, ct: &str, body: Bytes) -> Response<Full<Bytes>> {
     r
 }
 
+/// What a person sees for a page that does not exist: in the pages' language, with the way on.
+const NOT_FOUND_PAGE: &str = "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>页面不存在 - 筋斗云</title>\
+<link rel=\"stylesheet\" href=\"/web/lib/jdy.css\"></head><body><main class=\"notfound\" style=\"max-width:420px;margin:18vh auto;text-align:center;padding:0 20px\">\
+<div style=\"font-size:48px\" aria-hidden=\"true\">☁</div><h1>页面不存在</h1>\
+<p class=\"muted\">这个地址没有对应的页面, 可能已经移动或输入有误。</p>\
+<p><a class=\"btn primary\" href=\"/m2/\">打开用户端</a> <a class=\"btn\" href=\"/\">返回首页</a></p>\
+</main></body></html>\n";
+
+fn not_found() -> Response<Full<Bytes>> {
+    respond(StatusCode::NOT_FOUND, "text/html; charset=utf-8", Bytes::from_static(NOT_FOUND_PAGE.as_bytes()))
+}
+
 /// Serves a page or asset.
 pub fn serve(root: &Path, method: &str, url_path: &str, headers: &HeaderMap) -> Response<Full<Bytes>> {
     if method != "GET" && method != "HEAD" {
@@ -77,7 +90,7 @@ pub fn serve(root: &Path, method: &str, url_path: &str, headers: &HeaderMap) -> 
         return r;
     }
     let Some(path) = resolve(root, url_path) else {
-        return respond(StatusCode::NOT_FOUND, "text/plain", Bytes::from_static(b"not found\n"));
+        return not_found();
     };
     match std::fs::read(&path) {
         Ok(data) => {
@@ -93,7 +106,7 @@ pub fn serve(root: &Path, method: &str, url_path: &str, headers: &HeaderMap) -> 
             r.headers_mut().insert("Cache-Control", hyper::header::HeaderValue::from_static("no-cache"));
             r
         }
-        Err(_) => respond(StatusCode::NOT_FOUND, "text/plain", Bytes::from_static(b"not found\n")),
+        Err(_) => not_found(),
     }
 }
 

@@ -151,6 +151,8 @@ describe('adm.html: the admin console', () => {
     const id = await page.locator('tbody tr td:first-child').first().innerText();
     await page.locator(`tbody tr[data-id="${id}"]`).click();
     await page.locator('.jdy-dialog .btn.primary', { hasText: '完成订单' }).click();
+    await page.locator('.jdy-confirm', { hasText: `完成订单 #${id}` }).waitFor();
+    await page.locator('.jdy-dialog').last().locator('.btn.primary', { hasText: '完成订单' }).click();
     await seeToast(page, '订单已完成');
     assert.equal((await adm.sql(`SELECT status n FROM Ordr WHERE id=${id}`))[0].n, 'RE');
     await shots(page, 'adm-orders');

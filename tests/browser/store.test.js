@@ -84,8 +84,9 @@ describe('store.html: the staff console', () => {
     assert.match(await pagerText(), new RegExp(`^共 ${n} 条`));
     for (const p of await rowsText(4)) assert.equal(p, '13900002222');
 
+    const reset = page.waitForResponse((r) => r.url().includes('Ordr.query'));
     await page.locator('.toolbar [type=reset]').click();
-    await page.waitForResponse((r) => r.url().includes('Ordr.query'));
+    await reset;
     await page.locator('.pager .info', { hasText: '共 45 条' }).waitFor();
   });
 
@@ -186,6 +187,9 @@ describe('store.html: the staff console', () => {
     await page.locator('.jdy-dialog', { hasText: `订单 ${id}` }).waitFor();
     await shots(page, 'store-order-detail');
     await page.locator('.jdy-dialog .btn.primary', { hasText: '完成订单' }).click();
+    // A status change asks first, naming the order.
+    await page.locator('.jdy-confirm', { hasText: `完成订单 #${id} (` }).waitFor();
+    await page.locator('.jdy-dialog').last().locator('.btn.primary', { hasText: '完成订单' }).click();
     await seeToast(page, '订单已完成');
     await page.locator('.jdy-dialog').waitFor({ state: 'detached' });
     assert.equal((await adm.sql(`SELECT status n FROM Ordr WHERE id=${id}`))[0].n, 'RE');
@@ -223,6 +227,8 @@ describe('store.html: the staff console', () => {
     const id = (await rowsText(1))[0];
     await page.locator(`tbody tr[data-id="${id}"]`).click();
     await page.locator('.jdy-dialog .btn.danger', { hasText: '取消订单' }).click();
+    await page.locator('.jdy-confirm', { hasText: `取消订单 #${id} (` }).waitFor();
+    await page.locator('.jdy-dialog').last().locator('.btn.danger', { hasText: '取消订单' }).click();
     await seeToast(page, '订单已取消');
     assert.equal((await adm.sql(`SELECT status n FROM Ordr WHERE id=${id}`))[0].n, 'CA');
   });

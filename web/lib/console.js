@@ -2,7 +2,7 @@
 // app=admin): login view, sidebar of pages, top bar (who, change password, logout) and hash routing
 // (`#orders`, `#users?q=...`). Each page is a module exporting {id, title, icon, mgr?, render(el, ctx)}.
 
-import { init, callSvr, restoreLogin, login, logout, html, render, $, $$, run, toast, formDialog, E } from './jdy.js';
+import { init, callSvr, restoreLogin, login, logout, html, render, $, $$, run, toast, formDialog, E, newViewScope, isAborted } from './jdy.js';
 
 /**
  * Starts a console. opt: `app`, `title` (e.g. 商户管理端), `loginTitle`, `unameLabel`, `pages`, `chpwd` (show
@@ -105,10 +105,12 @@ export function startConsole(opt) {
     const el = document.createElement('div');
     el.className = `page-${page.id}`;
     $('#content').replaceChildren(el);
+    // Reads of the page just left are aborted; an error of a page no longer shown is dropped.
+    newViewScope();
     try {
       await page.render(el, ctx);
     } catch (e) {
-      if (e && e.code === E.NOAUTH) return;
+      if (isAborted(e) || !el.isConnected || (e && e.code === E.NOAUTH)) return;
       render(el, html`<div class="err-block"><div class="title">${e && e.code === E.FORBIDDEN ? '没有权限查看' : '页面加载失败'}</div><div class="sub">${(e && (e.msg || e.message)) || ''}</div></div>`);
     }
   }

@@ -122,9 +122,11 @@ export class Grid {
     render(msg, r.list.length ? '' : emptyState(o.emptyText || '没有数据', '换个条件试试'));
     const total = r.total ?? (page - 1) * o.pagesz + r.list.length;
     const pages = Math.max(1, Math.ceil(total / o.pagesz));
+    // The count decides where it is known; `nextkey` only says "maybe more" where it is not.
+    const hasNext = r.total !== undefined && r.total !== null ? page < pages : r.nextkey !== undefined && r.nextkey !== null;
     render($('.pager', this.el), html`<span class="info">共 ${total} 条, 第 ${page} / ${pages} 页</span>
       <button class="btn small" data-page="${page - 1}" ${page <= 1 ? raw('disabled') : ''}>上一页</button>
-      <button class="btn small" data-page="${page + 1}" ${r.nextkey === undefined || r.nextkey === null ? raw('disabled') : ''}>下一页</button>`);
+      <button class="btn small" data-page="${page + 1}" ${hasNext ? '' : raw('disabled')}>下一页</button>`);
   }
 }
 

@@ -16,7 +16,25 @@ const state = {
   testMode: false,
   onNoAuth: null,
   tokenTried: false,
+  view: null, // the AbortController of the current view (see newViewScope)
 };
+
+/**
+ * Starts a new view: the reads (GET calls) still running for the previous view are aborted, so an answer that
+ * arrives after the person left a view is dropped instead of being rendered into a page that is gone. Routers
+ * call this before rendering a view. Writes are never aborted (the person must learn how they ended). An
+ * aborted call rejects with an `ApiError` of code `E.ABORT` that is never shown.
+ */
+export function newViewScope() {
+  if (state.view) state.view.abort();
+  state.view = new AbortController();
+  return state.view.signal;
+}
+
+/** True for the rejection of a call aborted because its view was left. */
+export function isAborted(e) {
+  return !!e && e.code === E.ABORT;
+}
 
 /** An error reply of the server (`[code, msg, internal]`) or a network failure (code -2). */
 export class ApiError extends Error {
@@ -72,7 +90,8 @@ function hasNested(data) {
 /**
  * Calls `ac` with URL `params` and, if `data` is given, a POST body (FormData → multipart; objects with
  * nested values or arrays → JSON; flat objects → urlencoded). Resolves with the data of `[0, data]`;
- * rejects with an `ApiError` that has already been shown to the person (unless `opts.silent`).
+ * rejects with an `ApiError` that has already been shown to the person (unless `opts.silent`). A read belongs
+ * to the current view (see `newViewScope`) unless `opts.unscoped`; `opts.signal` gives it another one.
  * A NOAUTH reply first tries `login(token)` with the saved token and repeats the call once.
  */
 export async function callSvr(ac, params, data, opts = {}) {
@@ -89,14 +108,19 @@ export async function callSvr(ac, params, data, opts = {}) {
       req.body = body;
     }
   }
+  const scoped = data === undefined && !opts.unscoped && state.view;
+  const signal = opts.signal || (scoped ? state.view.signal : undefined);
+  if (signal) req.signal = signal;
   let resp;
+  let text;
   try {
     resp = await fetch(makeUrl(ac, params), req);
+    text = await resp.text();
   } catch (e) {
+    if (signal && signal.aborted) throw report(new ApiError(E.ABORT, '已离开页面', `${ac} aborted`), opts);
     throw report(new ApiError(E.EXT, '网络错误, 请检查网络后重试', String(e)), opts);
   }
   if (resp.headers.get('X-Daca-Test-Mode')) state.testMode = true;
-  const text = await resp.text();
   let ret;
   try {
     ret = JSON.parse(text);
@@ -114,14 +138,17 @@ export async function callSvr(ac, params, data, opts = {}) {
   throw report(err, opts);
 }
 
-/** Shows an error once: NOAUTH → the page's login view; ABORT → nothing; others → an error toast. */
+/**
+ * Shows an error once: NOAUTH → the page's login view; ABORT → nothing; others → an error toast, unless
+ * `opts.quiet` (the caller shows the error in the page itself, e.g. an error view).
+ */
 function report(err, opts) {
   if (opts.silent || err.shown) return err;
   err.shown = true;
   if (err.code === E.ABORT) return err;
   if (err.code === E.NOAUTH && state.onNoAuth) {
     state.onNoAuth(err);
-  } else {
+  } else if (!opts.quiet) {
     toast(err.msg, 'error');
   }
   console.warn(`[jdy] ${err.code} ${err.msg}`, err.internal ?? '');
@@ -170,8 +197,11 @@ async function tryTokenLogin() {
  * account or null; never shows an error for "not logged in".
  */
 export async function restoreLogin() {
+  // Without a saved token this browser has not logged in to this app (every login saves one): asking the
+  // server would only produce a "not logged in" answer, which the call statistics would count as a failure.
+  if (!localStorage.getItem(tokenKey())) return null;
   try {
-    return await callSvr('whoami', {}, undefined, { silent: true });
+    return await callSvr('whoami', {}, undefined, { silent: true, unscoped: true });
   } catch (e) {
     if (e.code === E.NOAUTH) return null;
     throw report(e, {});
@@ -442,11 +472,11 @@ export function dialog({ title, body, buttons = [{ text: '确定', value: true, 
 }
 
 /** Asks yes/no; resolves true for OK. */
-export async function confirmDlg(msg, { title = '请确认', okText = '确定', danger = false } = {}) {
+export async function confirmDlg(msg, { title = '请确认', okText = '确定', cancelText = '取消', danger = false } = {}) {
   const v = await dialog({
     title,
     body: html`<p class="jdy-confirm">${msg}</p>`,
-    buttons: [{ text: '取消', value: false }, { text: okText, value: true, kind: danger ? 'danger' : 'primary' }],
+    buttons: [{ text: cancelText, value: false }, { text: okText, value: true, kind: danger ? 'danger' : 'primary' }],
   });
   return v === true;
 }

@@ -69,7 +69,7 @@ export async function startServer() {
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}`);
     try {
-      const r = await fetch(`${base}/api/whoami`);
+      const r = await fetch(`${base}/api/initClient`);
       if (r.ok) break;
     } catch {
       // not listening yet

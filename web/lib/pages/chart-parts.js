@@ -50,15 +50,27 @@ export class RangeBar {
       <div class="acts">${[7, 30, 90].map((n) => html`<button type="button" class="btn" data-days="${n}">近${n}天</button>`)}</div>
     </form>`);
     this.form = $('form', el);
+    // The quick pick that matches the dates shown is marked; typed dates that match none mark none.
+    const mark = () => {
+      const { from, to } = this.values();
+      for (const b of el.querySelectorAll('[data-days]')) {
+        const on = to === ymd(0) && from === ymd(1 - Number(b.dataset.days));
+        b.classList.toggle('on', on);
+        b.setAttribute('aria-pressed', on ? 'true' : 'false');
+      }
+    };
     this.form.addEventListener('submit', (e) => {
       e.preventDefault();
+      mark();
       onChange();
     });
     on(el, 'click', '[data-days]', (e, b) => {
       this.form.from.value = ymd(1 - Number(b.dataset.days));
       this.form.to.value = ymd(0);
+      mark();
       onChange();
     });
+    mark();
   }
 
   values() {

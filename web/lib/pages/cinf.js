@@ -7,7 +7,9 @@ export default {
   id: 'cinf',
   title: '系统配置',
   icon: '⚙',
-  async render(el) {
+  async render(el, ctx) {
+    // Settings are the managers' (and the admin's); a clerk sees them read-only.
+    const canEdit = ctx.isMgr;
     const edit = async (item) => {
       const ok = await formDialog({
         title: item ? `修改配置 ${item.name}` : '添加配置项',
@@ -32,14 +34,15 @@ export default {
       columns: [
         { field: 'name', title: '名称', sort: true },
         { field: 'value', title: '值', cls: 'wrap mono' },
-        { field: '', title: '操作', fmt: (r) => html`<button class="btn small ghost" data-del="${r.id}" data-name="${r.name}">删除</button>` },
+        ...(canEdit ? [{ field: '', title: '操作', fmt: (r) => html`<button class="btn small ghost" data-del="${r.id}" data-name="${r.name}">删除</button>` }] : []),
       ],
       emptyText: '还没有配置项',
-      tools: [{ text: '+ 添加配置', kind: 'primary', id: 'btnAddCinf', onClick: () => edit(null) }],
-      onRow: (r) => edit(r),
+      tools: canEdit ? [{ text: '+ 添加配置', kind: 'primary', id: 'btnAddCinf', onClick: () => edit(null) }] : [],
+      onRow: canEdit ? (r) => edit(r) : undefined,
     });
+    if (!canEdit) el.insertAdjacentHTML('afterbegin', String(html`<div class="note">只有经理可以修改系统配置。</div>`));
     on(el, 'click', '[data-del]', async (e, b) => {
-      if (!(await confirmDlg(`确定删除配置项 ${b.dataset.name}?`, { okText: '删除', danger: true }))) return;
+      if (!(await confirmDlg(`删除配置项 ${b.dataset.name}? 删除后不可恢复。`, { title: '删除配置项', okText: '删除', danger: true }))) return;
       if ((await run(() => callSvr('Cinf.del', { id: b.dataset.del }), b)) !== undefined) {
         toast('配置项已删除', 'ok');
         grid.load();

@@ -6,6 +6,9 @@ import { Grid } from '../grid.js';
 
 const PERMS = [['emp', '员工'], ['mgr', '经理']];
 
+const isMgrRow = (r) => /(^|,)\s*mgr\s*(,|$)/.test(r.perms || '');
+const isActive = (r) => !Number(r.disableFlag || 0);
+
 function permBadges(perms) {
   const list = String(perms || 'emp').split(',').map((s) => s.trim()).filter(Boolean);
   return list.map((p) => html`<span class="badge ${p === 'mgr' ? 'mgr' : ''}">${(PERMS.find(([k]) => k === p) || [p, p])[1]}</span> `);
@@ -35,9 +38,23 @@ export default {
       for (const k of Object.keys(out)) if (out[k] === '' && !e[k]) delete out[k];
       return out;
     };
+    // The server keeps at least one active manager; the page does not offer what it would refuse.
+    let activeMgrs = 0;
+    const countMgrs = async () => {
+      if (!mgr) return;
+      const r = await callSvr('Employee.query', { res: 'count(*) n', cond: "perms LIKE '%mgr%' AND (disableFlag IS NULL OR disableFlag=0)", fmt: 'one' });
+      activeMgrs = r.n;
+    };
+    const lastMgr = (r) => isMgrRow(r) && isActive(r) && activeMgrs <= 1;
+    const self = (r) => ctx.app === 'emp' && r.id === ctx.me.id;
+    const actions = (r) => {
+      if (self(r) || lastMgr(r)) return html`<span class="muted" title="${self(r) ? '不能删除或禁用自己' : '至少要保留一名经理'}">—</span>`;
+      return html`<button class="btn small ghost" data-toggle="${r.id}">${isActive(r) ? '禁用' : '启用'}</button>
+        <button class="btn small ghost danger" data-del="${r.id}">删除</button>`;
+    };
     const grid = new Grid(el, {
       ac: 'Employee.query',
-      res: 'id,name,uname,phone,perms',
+      res: 'id,name,uname,phone,perms,disableFlag',
       orderby: 'id',
       q: mgr ? '编号/姓名/登录名/手机号' : false,
       columns: [
@@ -46,7 +63,8 @@ export default {
         { field: 'uname', title: '登录名', sort: true },
         { field: 'phone', title: '手机号' },
         { field: 'perms', title: '权限', fmt: (r) => permBadges(r.perms) },
-        ...(mgr ? [{ field: '', title: '操作', fmt: (r) => (ctx.app === 'emp' && r.id === ctx.me.id ? '' : html`<button class="btn small ghost" data-del="${r.id}">删除</button>`) }] : []),
+        { field: 'disableFlag', title: '状态', fmt: (r) => (isActive(r) ? html`<span class="badge">正常</span>` : html`<span class="badge off">已禁用</span>`) },
+        ...(mgr ? [{ field: '', title: '操作', fmt: actions }] : []),
       ],
       emptyText: '没有员工',
       tools: mgr ? [{
@@ -57,6 +75,7 @@ export default {
           const id = await formDialog({ title: '添加员工', fields: fields(), submit: (v) => callSvr('Employee.add', {}, clean(v)) });
           if (id) {
             toast('员工已添加', 'ok');
+            await countMgrs();
             grid.load(1);
           }
         },
@@ -69,17 +88,33 @@ export default {
         });
         if (ok) {
           toast('员工信息已保存', 'ok');
-          grid.load();
+          reload();
         }
       },
     });
+    const reload = async () => {
+      await countMgrs();
+      await grid.load();
+    };
+    await countMgrs();
     await grid.load(1);
+    const rowOf = (id) => grid.rows.find((r) => String(r.id) === String(id)) || { id };
+    const label = (r) => `#${r.id} (${r.name || r.uname || r.phone || ''})`;
     on(el, 'click', '[data-del]', async (ev, b) => {
-      const id = b.dataset.del;
-      const yes = await confirmDlg(`确定删除员工 ${id}? 被订单等数据引用的员工不应删除, 可改为禁用。`, { title: '删除员工', okText: '删除', danger: true });
-      if (yes && (await run(() => callSvr('Employee.del', { id }), b)) !== undefined) {
+      const r = rowOf(b.dataset.del);
+      const yes = await confirmDlg(`删除员工 ${label(r)}? 删除后不可恢复; 已离职的员工可以改为禁用, 保留其操作记录。`, { title: '删除员工', okText: '删除', danger: true });
+      if (yes && (await run(() => callSvr('Employee.del', { id: r.id }), b)) !== undefined) {
         toast('员工已删除', 'ok');
-        grid.load();
+        reload();
+      }
+    });
+    on(el, 'click', '[data-toggle]', async (ev, b) => {
+      const r = rowOf(b.dataset.toggle);
+      const disable = isActive(r);
+      if (disable && !(await confirmDlg(`禁用员工 ${label(r)}? 禁用后不能登录, 已登录的会话立即失效。`, { title: '禁用员工', okText: '禁用', danger: true }))) return;
+      if ((await run(() => callSvr('Employee.set', { id: r.id }, { disableFlag: disable ? 1 : 0 }), b)) !== undefined) {
+        toast(disable ? '员工已禁用' : '员工已启用', 'ok');
+        reload();
       }
     });
   },

@@ -1,7 +1,7 @@
 // pages/orders.js: the orders table of the consoles (filters → cond, sort, paging, q, CSV/Excel export) and
 // the order detail dialog with its timeline, attachments and status actions (complete / cancel).
 
-import { callSvr, html, dialog, toast, fmtMoney, fmtTm, statusBadge, lit, andCond, ymd, ORDER_STATUS } from '../jdy.js';
+import { callSvr, html, dialog, confirmDlg, toast, fmtMoney, fmtTm, statusBadge, lit, andCond, ymd, ORDER_STATUS } from '../jdy.js';
 import { Grid } from '../grid.js';
 import { timeline, attList } from '../order-parts.js';
 
@@ -26,7 +26,7 @@ export default {
       ac: 'Ordr.query',
       res: 'id,createTm,userId,userName,userPhone,dscr,amount,status,statusName',
       orderby: 'id desc',
-      q: '订单号或手机号',
+      q: '订单号、用户姓名或手机号',
       filters: [
         { name: 'status', label: '状态', type: 'select', options: STATUS_OPTIONS },
         { name: 'from', label: '下单日期从', type: 'date' },
@@ -92,6 +92,13 @@ export async function showOrder(id, changed) {
     buttons,
     async beforeClose(v) {
       if (!v) return true;
+      // A status change cannot be undone: say which order, whose and how much before doing it.
+      const what = v === 'CA' ? '取消订单' : '完成订单';
+      const who = [o.userName, o.amount !== null && o.amount !== undefined ? fmtMoney(o.amount) : ''].filter(Boolean).join(', ');
+      const sure = await confirmDlg(`${what} #${o.id}${who ? ` (${who})` : ''}?`, {
+        title: what, okText: what, cancelText: '再想想', danger: v === 'CA',
+      });
+      if (!sure) return false;
       await callSvr('Ordr.set', { id: o.id }, { status: v });
       return true;
     },

@@ -5,6 +5,9 @@ import { batch, html, render, $, fmtMoney, lit, andCond, ORDER_STATUS, toast } f
 import { nextDay } from './orders.js';
 import { RangeBar, drawChart, COLORS, STATUS_COLORS, daysBetween } from './chart-parts.js';
 
+/** The orders whose amount counts: neither cancelled nor refunded. */
+const TAKEN = "status NOT IN ('CA','RF')";
+
 export default {
   id: 'stats',
   title: '订单统计',
@@ -25,7 +28,8 @@ export default {
       const { from, to } = range.values();
       const cond = andCond([`createTm>=${lit(from)}`, `createTm<${lit(nextDay(to))}`]);
       const [byDay, byStatus, users] = await batch([
-        { ac: 'Ordr.query', params: { gres: 'y,m,d', res: 'count(*) cnt,sum(amount) total', cond, orderby: 'y,m,d', fmt: 'array' } },
+        // Amounts count what was not cancelled or refunded: money the store takes, not money it was offered.
+        { ac: 'Ordr.query', params: { gres: 'y,m,d', res: `count(*) cnt,sumif(${TAKEN}, amount) total`, cond, orderby: 'y,m,d', fmt: 'array' } },
         { ac: 'Ordr.query', params: { gres: 'status', res: 'count(*) cnt,sum(amount) total', cond, orderby: 'cnt desc', fmt: 'array' } },
         { ac: 'User.query', params: { res: 'count(*) cnt', cond, fmt: 'one' } },
       ]);
@@ -43,14 +47,14 @@ export default {
       const sum = amt.reduce((a, b) => a + b, 0);
       const done = byStatus.data.find((r) => r.status === 'RE')?.cnt || 0;
       render($('#cards', el), [
-        ['订单数', total], ['订单金额', fmtMoney(sum)], ['已完成', done], ['新增用户', users.data.cnt],
+        ['订单数', total], ['订单金额(不含取消)', fmtMoney(sum)], ['已完成', done], ['新增用户', users.data.cnt],
       ].map(([l, v]) => html`<div class="stat-card"><div class="label">${l}</div><div class="value">${v}</div></div>`));
       drawChart($('#chDay', el), {
         type: 'bar',
         data: {
           labels: days.map((d) => d.slice(5)),
           datasets: [
-            { type: 'line', label: '订单数', data: cnt, borderColor: COLORS[0], backgroundColor: COLORS[0], yAxisID: 'y', tension: 0.3, pointRadius: 2 },
+            { type: 'line', label: '订单数', data: cnt, borderColor: COLORS[0], backgroundColor: COLORS[0], yAxisID: 'y', tension: 0, pointRadius: 2 },
             { type: 'bar', label: '金额(元)', data: amt, backgroundColor: 'rgba(47,111,237,.15)', yAxisID: 'y1' },
           ],
         },
