@@ -15,14 +15,17 @@
 //!   SQL dialect.
 //! - [`auth`]: passwords, tokens, login functions.
 //! - [`log`]: ApiLog/ApiLog1 through a batched background writer.
-//! - [`objects`]: the application objects of the product, registered per role.
+//! - [`objects`]: the reference product's objects, registered per role; [`ticketing`]: the ticketing
+//!   platform's (to come). [`app`] is the composition root that hands both to the framework.
 //! - [`export`]: csv/txt/xlsx/html exports.
 //! - [`state`]: what a running server shares between calls; [`config`]: the `P_*` settings;
 //!   [`demo`]: demo data for a new database.
 //!
-//! Dependencies point inwards: `objects` uses `crud`, `crud` never uses `objects`.
+//! Dependencies point inwards: `objects` and `ticketing` use `crud`; no framework module uses them, `demo`
+//! or `app` (checked by `tests/layering.rs`).
 
 pub mod api;
+pub mod app;
 pub mod auth;
 pub mod config;
 pub mod crud;
@@ -37,3 +40,4 @@ pub mod money;
 pub mod objects;
 pub mod query;
 pub mod state;
+pub mod ticketing;

@@ -51,7 +51,7 @@ fn serve(config: Config) -> Result<(), AnyErr> {
     // thread count and memory flat under load; calls beyond it wait their turn in tokio's queue.
     let rt = tokio::runtime::Builder::new_multi_thread().max_blocking_threads(config.workers).enable_all().build()?;
     rt.block_on(async {
-        let app = Application::build(config).await?;
+        let app = Application::build(config, jindouyun::app::Jindouyun::product()).await?;
         log::info!("jindouyun listening on http://{}/ (api: /api/...)", app.addr());
         app.run_until_stopped(stop_signal()).await;
         Ok(())

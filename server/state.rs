@@ -1,5 +1,9 @@
 //! The shared state of a running server, built once at start-up and cloned (as `Arc`) into every
 //! connection: configuration, database, schema, objects, functions, sessions, the ApiLog writer.
+//!
+//! The framework does not know the product: what the product brings (its objects, functions and what a
+//! new database gets) comes in through the [`Product`] trait, implemented by the composition root
+//! (`crate::app`).
 
 use std::sync::Arc;
 
@@ -13,6 +17,16 @@ use crate::db::Db;
 use crate::error::ApiResult;
 use crate::log::apilog::ApiLogger;
 use crate::meta::{upgrade, Design};
+
+/// What a product plugs into the framework. Implemented once, by the composition root (`crate::app`).
+pub trait Product: Send + Sync {
+    /// Registers the product's objects (per role) and functions.
+    fn register(&self, objects: &mut Registry, functions: &mut Functions);
+
+    /// Runs on the write connection after the schema upgrade, before the server serves: bootstrap rows
+    /// (a first manager) and, when configured, demo data.
+    fn init_db(&self, conn: &rusqlite::Connection, config: &Config) -> ApiResult<()>;
+}
 
 /// Everything a call may need.
 pub struct AppState {
@@ -29,8 +43,8 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Loads the design, opens and upgrades the database, registers the application.
-    pub fn open(config: Config) -> ApiResult<Arc<AppState>> {
+    /// Loads the design, opens and upgrades the database, registers the product.
+    pub fn open(config: Config, product: &dyn Product) -> ApiResult<Arc<AppState>> {
         let sms = sms::from_config(&config.sms).map_err(crate::error::ApiError::server)?;
         crate::auth::password::configure(config.pwd_cost);
         let design = Design::load(&config.design_path)?;
@@ -40,16 +54,12 @@ impl AppState {
             if !ran.is_empty() {
                 log::info!("database upgraded: {} statement(s)", ran.len());
             }
-            crate::auth::bootstrap(conn)?;
-            if config.demo {
-                crate::demo::load_if_empty(conn)?;
-            }
-            Ok(())
+            product.init_db(conn, &config)
         })?);
         let sessions = Sessions::new(config.session_recheck);
         let mut objects = Registry::new(&design);
         let mut functions = Functions::framework();
-        crate::objects::register(&mut objects, &mut functions);
+        product.register(&mut objects, &mut functions);
         let apilog = ApiLogger::start(db.clone(), config.apilog)?;
         Ok(Arc::new(AppState { config, db, dialect, design, objects, functions, sessions, apilog, sms }))
     }

@@ -42,15 +42,10 @@ pub struct Functions {
 }
 
 impl Functions {
-    /// The framework's own functions.
+    /// The protocol's own functions (`initClient`, `execSql`); accounts (`auth::register`) and the
+    /// product add theirs at start-up.
     pub fn framework() -> Functions {
         let mut f = Functions::default();
-        f.add_prepared("login", crate::auth::pwd_work::prepare_login, crate::auth::login::login);
-        f.add("logout", true, crate::auth::login::logout);
-        f.add("whoami", false, crate::auth::login::whoami);
-        f.add("refreshToken", true, crate::auth::login::refresh_token);
-        f.add("genCode", true, crate::auth::code::gen_code);
-        f.add_prepared("chpwd", crate::auth::pwd_work::prepare_chpwd, crate::auth::chpwd::chpwd);
         f.add_blocking("execSql", true, exec_sql);
         f.add("initClient", false, init_client);
         f

@@ -11,20 +11,15 @@ pub mod pwd_work;
 pub mod session;
 pub mod sms;
 
-use rusqlite::Connection;
+use crate::api::functions::Functions;
 
-use crate::error::ApiResult;
-
-/// Creates the bootstrap manager (`admin` / `1234`, phone 12345678901) when Employee is empty, so a new
-/// installation can log in to the staff console (protocol §2.4). Its password should be changed.
-pub fn bootstrap(conn: &Connection) -> ApiResult<()> {
-    let n: i64 = conn.query_row("SELECT COUNT(*) FROM Employee", [], |r| r.get(0))?;
-    if n == 0 {
-        conn.execute(
-            "INSERT INTO Employee (uname, phone, pwd, name, perms) VALUES ('admin', '12345678901', ?, '管理员', 'emp,mgr')",
-            [password::hash("1234")],
-        )?;
-        log::warn!("created the bootstrap employee `admin` with password 1234: change it");
-    }
-    Ok(())
+/// Registers the account functions: `login`, `logout`, `whoami`, `refreshToken`, `genCode`, `chpwd`.
+/// Login and chpwd hash passwords in their prepare phases (see `pwd_work`).
+pub fn register(f: &mut Functions) {
+    f.add_prepared("login", pwd_work::prepare_login, login::login);
+    f.add("logout", true, login::logout);
+    f.add("whoami", false, login::whoami);
+    f.add("refreshToken", true, login::refresh_token);
+    f.add("genCode", true, code::gen_code);
+    f.add_prepared("chpwd", pwd_work::prepare_chpwd, chpwd::chpwd);
 }

@@ -41,9 +41,12 @@ pub struct Application {
 }
 
 impl Application {
-    /// Opens the database (creating/upgrading it) and binds the listen address.
-    pub async fn build(config: Config) -> Result<Application, Box<dyn std::error::Error + Send + Sync>> {
-        let state = tokio::task::spawn_blocking(move || AppState::open(config)).await??;
+    /// Opens the database (creating/upgrading it) for `product` and binds the listen address.
+    pub async fn build(
+        config: Config,
+        product: Arc<dyn crate::state::Product>,
+    ) -> Result<Application, Box<dyn std::error::Error + Send + Sync>> {
+        let state = tokio::task::spawn_blocking(move || AppState::open(config, product.as_ref())).await??;
         let listener = TcpListener::bind(&state.config.addr).await?;
         let addr = listener.local_addr()?;
         Ok(Application { listener, state, addr })

@@ -11,8 +11,34 @@ use crate::api::params::{value_to_string, Params};
 use crate::auth::password;
 use crate::auth::pwd_dict::PWD_KEY_NAME;
 use crate::auth::session::Sessions;
-use crate::crud::{Decl, Object, Op, Scope, VCol, Write};
+use std::sync::Arc;
+
+use crate::crud::{Decl, Object, Op, Registry, Role, Scope, VCol, Write};
 use crate::error::{ApiError, ApiResult};
+
+/// Serves User, Employee and Cinf.
+pub fn register(reg: &mut Registry) {
+    use Role::*;
+    reg.register("User", &[User], Arc::new(self::User::buyer()));
+    reg.register("User", &[Emp, Admin], Arc::new(self::User::staff()));
+    reg.register("Employee", &[Emp], Arc::new(Employee::emp()));
+    reg.register("Employee", &[Admin], Arc::new(Employee::admin()));
+    reg.register("Cinf", &[Emp, Admin], Arc::new(Cinf::new()));
+}
+
+/// Creates the bootstrap manager (`admin` / `1234`, phone 12345678901) when Employee is empty, so a new
+/// installation can log in to the staff console (protocol §2.4). Its password should be changed.
+pub fn bootstrap(conn: &rusqlite::Connection) -> ApiResult<()> {
+    let n: i64 = conn.query_row("SELECT COUNT(*) FROM Employee", [], |r| r.get(0))?;
+    if n == 0 {
+        conn.execute(
+            "INSERT INTO Employee (uname, phone, pwd, name, perms) VALUES ('admin', '12345678901', ?, '管理员', 'emp,mgr')",
+            [password::hash("1234")],
+        )?;
+        log::warn!("created the bootstrap employee `admin` with password 1234: change it");
+    }
+    Ok(())
+}
 
 /// `User` for one role.
 pub struct User {

@@ -4,12 +4,14 @@
 //! they are for managers and the admin; ObjLog is for all staff and can be narrowed to the rows of
 //! objects matching a filter (`objFilter`), seen through the caller's own class of that object.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use crate::api::auth::perm;
 use crate::api::ctx::Ctx;
 use crate::api::params::Params;
-use crate::crud::{self, registry, Decl, Object, Op, Scope, SubObj, VCol};
+use crate::crud::{self, registry, Decl, Object, Op, Plain, Registry, Role, Scope, SubObj, VCol};
 use crate::error::{ApiError, ApiResult};
 
 /// Managers and the admin only.
@@ -151,4 +153,23 @@ impl Object for ObjLog {
         scope.sql(&format!("t0.objId IN (SELECT t0.id FROM {q} t0 {}{filter})", joins.join(" ")), params);
         Ok(())
     }
+}
+
+/// Serves the call and object logs to staff (managers, see the objects) and the admin, and the
+/// framework tables to the admin read-only: the server keeps them consistent with its caches, and no
+/// secret (token digests, codes) is shown. Pwd digests are useless without the key.
+pub fn register(reg: &mut Registry) {
+    use Role::*;
+    reg.register("ApiLog", &[Emp, Admin], Arc::new(ApiLog::new()));
+    reg.register("ApiLog1", &[Emp, Admin], Arc::new(ApiLog::batch_rows()));
+    reg.register("ObjLog", &[Emp, Admin], Arc::new(ObjLog::new()));
+    let read_only = |table: &str, hidden: &[&str]| {
+        let mut d = Decl::new(table).allow(&[Op::Query, Op::Get]);
+        d.hidden = hidden.iter().map(|s| s.to_string()).collect();
+        d.no_objlog = true;
+        Arc::new(Plain(d))
+    };
+    reg.register("Session", &[Admin], read_only("Session", &["tokenHash"]));
+    reg.register("VCode", &[Admin], read_only("VCode", &["code"]));
+    reg.register("Pwd", &[Admin], read_only("Pwd", &[]));
 }

@@ -7,9 +7,22 @@ use serde_json::json;
 
 use crate::api::ctx::Ctx;
 use crate::api::params::{value_to_string, Params};
-use crate::crud::{Decl, Object, Op, Scope, SubObj, VCol, Write};
+use std::sync::Arc;
+
+use crate::crud::{Decl, Object, Op, Registry, Role, Scope, SubObj, VCol, Write};
 use crate::error::{ApiError, ApiResult};
 use crate::query::SqlValue;
+
+/// Serves Ordr and OrderLog to users, staff and the admin.
+pub fn register(reg: &mut Registry) {
+    use Role::*;
+    reg.register("Ordr", &[User], Arc::new(Ordr::user()));
+    reg.register("Ordr", &[Emp], Arc::new(Ordr::emp()));
+    reg.register("Ordr", &[Admin], Arc::new(Ordr::admin()));
+    reg.register("OrderLog", &[User], Arc::new(OrderLog::user()));
+    reg.register("OrderLog", &[Emp], Arc::new(OrderLog::emp()));
+    reg.register("OrderLog", &[Admin], Arc::new(OrderLog::admin()));
+}
 
 /// Order states and their labels.
 pub const STATUS: [(&str, &str); 5] =

@@ -66,7 +66,7 @@ pub fn spawn_with(f: impl FnOnce(&mut Config)) -> TestApp {
     let thread = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         rt.block_on(async move {
-            let app = match Application::build(config).await {
+            let app = match Application::build(config, jindouyun::app::Jindouyun::product()).await {
                 Ok(a) => a,
                 Err(e) => {
                     tx_ready.send(Err(e.to_string())).unwrap();

@@ -26,8 +26,21 @@ pub mod picture;
 pub mod upload;
 
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use crate::api::functions::Functions;
+use crate::crud::{Decl, Op, Plain, Registry, Role};
 
 pub use order_att::OrderAtt;
+
+/// Serves `upload`, `att` and the order-attachment links: users write OrderAtt only through Ordr (their
+/// own uploads) and read their own orders' links; staff read them.
+pub fn register(reg: &mut Registry, functions: &mut Functions) {
+    reg.register("OrderAtt", &[Role::User], Arc::new(OrderAtt::user()));
+    reg.register("OrderAtt", &[Role::Emp], Arc::new(Plain(Decl::new("OrderAtt").allow(&[Op::Query, Op::Get]))));
+    functions.add_prepared("upload", upload::prepare, upload::upload);
+    functions.add_blocking("att", false, att::att);
+}
 
 /// What every `Attachment.path` written by `upload` starts with; it stands for the upload directory.
 pub const PATH_PREFIX: &str = "upload/";

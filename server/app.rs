@@ -1,0 +1,43 @@
+//! The composition root: the one place where the framework and the product meet.
+//!
+//! `main` (and the integration tests) build the server with [`Jindouyun`], which hands the framework
+//! the account functions of `auth`, the objects of the reference product (`objects`) and of the ticketing
+//! platform (`ticketing`), and what a new database gets (a first manager, demo data). No framework folder
+//! (`http api crud query meta db log auth`) imports `objects`, `ticketing`, `demo` or this module; a test
+//! (`tests/layering.rs`) checks it.
+
+use std::sync::Arc;
+
+use rusqlite::Connection;
+
+use crate::api::functions::Functions;
+use crate::config::Config;
+use crate::crud::Registry;
+use crate::error::ApiResult;
+use crate::state::Product;
+
+/// The Jindouyun product: the reference application plus the ticketing platform.
+pub struct Jindouyun;
+
+impl Jindouyun {
+    /// The product as the framework takes it.
+    pub fn product() -> Arc<dyn Product> {
+        Arc::new(Jindouyun)
+    }
+}
+
+impl Product for Jindouyun {
+    fn register(&self, objects: &mut Registry, functions: &mut Functions) {
+        crate::auth::register(functions);
+        crate::objects::register(objects, functions);
+        crate::ticketing::register(objects, functions);
+    }
+
+    fn init_db(&self, conn: &Connection, config: &Config) -> ApiResult<()> {
+        crate::objects::account::bootstrap(conn)?;
+        if config.demo {
+            crate::demo::load_if_empty(conn)?;
+        }
+        Ok(())
+    }
+}
