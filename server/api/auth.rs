@@ -147,6 +147,17 @@ impl Auth {
         }
     }
 
+    /// The logged-in buyer's id, or the refusal ("require auth to user": NOAUTH for a guest, FORBIDDEN
+    /// for another kind of login). Hooks ask this instead of spelling the refusal out.
+    pub fn require_user(&self) -> ApiResult<i64> {
+        self.uid().ok_or_else(|| self.refuse("require auth to user"))
+    }
+
+    /// The logged-in employee's id, or the refusal ("require auth to employee").
+    pub fn require_emp(&self) -> ApiResult<i64> {
+        self.emp_id().ok_or_else(|| self.refuse("require auth to employee"))
+    }
+
     /// Requires one of the permission bits.
     pub fn require(&self, bits: u32) -> ApiResult<()> {
         if self.has(bits) {

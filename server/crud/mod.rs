@@ -17,7 +17,7 @@ pub mod write;
 
 use serde_json::{Map, Value};
 
-pub use object::{Decl, Object, Op, Plain, Scope, SubObj, VCol, Write};
+pub use object::{Decl, Object, Op, Plain, Scope, SubObj, SubShape, VCol, Write};
 pub use registry::{Registry, Role};
 
 use crate::api::ctx::{Ctx, Reply};

@@ -123,8 +123,20 @@ pub struct SubObj {
     pub default_get: bool,
     /// Included in `query` when `res` is absent or `*`.
     pub default_query: bool,
-    /// 0: array, 1: object or null, 2: merged into the parent.
-    pub want_one: u8,
+    /// How the children appear in the parent row.
+    pub shape: SubShape,
+}
+
+/// How a sub-object's rows appear in its parent's output (the reference's `wantOne` 0/1/2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SubShape {
+    /// An array of child rows.
+    #[default]
+    List,
+    /// The first child row, or null.
+    One,
+    /// The first child row's fields merged into the parent row.
+    Merged,
 }
 
 impl SubObj {
@@ -138,7 +150,7 @@ impl SubObj {
             orderby: None,
             default_get: false,
             default_query: false,
-            want_one: 0,
+            shape: SubShape::List,
         }
     }
 }
@@ -155,12 +167,12 @@ pub struct Decl {
     pub parent_only: Vec<Op>,
     /// Readonly on add and set (strict: writing one is E_FORBIDDEN, protocol §9.3).
     pub readonly: Vec<String>,
-    /// Readonly on set only.
-    pub readonly2: Vec<String>,
+    /// Readonly on set only (the reference's `readonlyFields2`): given at add, fixed afterwards.
+    pub readonly_on_set: Vec<String>,
     /// Required on add (each inner list is a one-of group); not emptiable on set.
     pub required: Vec<Vec<String>>,
-    /// Not emptiable on set.
-    pub required2: Vec<String>,
+    /// Not emptiable on set, but not required at add (the reference's `requiredFields2`).
+    pub required_on_set: Vec<String>,
     /// Never output (`pwd` always is).
     pub hidden: Vec<String>,
     /// Fields no two rows may share (non-empty values), with the user message for a duplicate.

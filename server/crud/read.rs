@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::object::{Object, Op, Scope};
+use super::object::{Object, Op, Scope, SubShape};
 use super::select::{self, map_enum, to_json, Kind, OutCol, Paging, Plan, ReadMode};
 use super::{fmt, registry};
 use crate::api::ctx::{Ctx, Reply};
@@ -124,14 +124,14 @@ fn attach_subs(ctx: &mut Ctx, plan: &Plan, p: &Params, rows: &mut [Map<String, V
                 .filter(|(_, k)| **k == pid && pid.is_some())
                 .map(|(r, _)| Value::Object(r.clone()))
                 .collect();
-            match def.want_one {
-                0 => {
+            match def.shape {
+                SubShape::List => {
                     parent.insert(sub.key.clone(), Value::Array(mine));
                 }
-                1 => {
+                SubShape::One => {
                     parent.insert(sub.key.clone(), mine.into_iter().next().unwrap_or(Value::Null));
                 }
-                _ => {
+                SubShape::Merged => {
                     if let Some(Value::Object(m)) = mine.into_iter().next() {
                         for (k, v) in m {
                             parent.entry(k).or_insert(v);

@@ -65,11 +65,11 @@ fn split_fields(obj: &dyn Object, body: Map<String, Value>) -> ApiResult<Split> 
 }
 
 /// The fields this object's role may not write with `op`: `readonly` on add and set (writable on add
-/// when also required), `readonly2` on set and setIf.
+/// when also required), `readonly_on_set` on set and setIf.
 pub fn not_writable(decl: &Decl, op: Op) -> Vec<&String> {
     match op {
         Op::Add => decl.readonly.iter().filter(|f| !decl.required.iter().any(|g| g.contains(f))).collect(),
-        _ => decl.readonly.iter().chain(decl.readonly2.iter()).collect(),
+        _ => decl.readonly.iter().chain(decl.readonly_on_set.iter()).collect(),
     }
 }
 
@@ -318,7 +318,7 @@ pub fn set(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiRes
     fields.remove("id");
     fields.retain(|_, v| !v.is_null());
     check_writable(decl, table, Op::Set, &mut fields, strict)?;
-    let required = decl.required.iter().flatten().chain(decl.required2.iter());
+    let required = decl.required.iter().flatten().chain(decl.required_on_set.iter());
     for f in required {
         if let Some(v) = fields.get(f) {
             if is_absent(v) || v == "null" || v == "empty" {

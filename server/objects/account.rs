@@ -60,7 +60,7 @@ impl User {
     pub fn staff() -> User {
         let mut d = Decl::new("User");
         d.unique = login_names_unique();
-        d.readonly2 = vec!["pwd".into()];
+        d.readonly_on_set = vec!["pwd".into()];
         d.q_fields = Some("id!,name,uname,phone".into());
         d.tm_col = Some("createTm".into());
         d.vcols = vec![VCol::new(&["(SELECT COUNT(*) FROM Ordr o WHERE o.userId=t0.id) orderCnt"])];
@@ -88,7 +88,7 @@ impl Object for User {
 
     fn on_validate_id(&self, ctx: &mut Ctx, _op: Op, id: &mut Option<i64>) -> ApiResult<()> {
         if self.self_only {
-            *id = Some(ctx.auth.uid().ok_or_else(|| ctx.auth.refuse("require auth to user"))?);
+            *id = Some(ctx.auth.require_user()?);
         }
         Ok(())
     }
@@ -176,7 +176,7 @@ impl Object for Employee {
             }
             return Ok(());
         }
-        let me = ctx.auth.emp_id().ok_or_else(|| ctx.auth.refuse("require auth to employee"))?;
+        let me = ctx.auth.require_emp()?;
         if op == Op::Del {
             return Err(ApiError::forbidden("require auth to manager"));
         }

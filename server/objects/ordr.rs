@@ -87,7 +87,7 @@ impl Ordr {
         let mut d = base_decl().allow(&[Op::Add, Op::Get, Op::Query, Op::Set]);
         d.readonly = vec!["userId".into(), "createTm".into()];
         // A buyer does not reprice an order once it exists.
-        d.readonly2 = vec!["amount".into()];
+        d.readonly_on_set = vec!["amount".into()];
         Ordr { decl: d, actor: Actor::User }
     }
 
@@ -121,7 +121,7 @@ impl Object for Ordr {
 
     fn on_query(&self, ctx: &mut Ctx, _p: &Params, scope: &mut Scope) -> ApiResult<()> {
         if self.actor == Actor::User {
-            let uid = ctx.auth.uid().ok_or_else(|| ctx.auth.refuse("require auth to user"))?;
+            let uid = ctx.auth.require_user()?;
             scope.eq("userId", uid);
         }
         Ok(())
@@ -248,7 +248,7 @@ impl Object for OrderLog {
 
     fn on_query(&self, ctx: &mut Ctx, _p: &Params, scope: &mut Scope) -> ApiResult<()> {
         if self.user {
-            let uid = ctx.auth.uid().ok_or_else(|| ctx.auth.refuse("require auth to user"))?;
+            let uid = ctx.auth.require_user()?;
             // EXISTS on the order's key: one lookup per row, instead of listing every order of the user.
             scope.sql("EXISTS (SELECT 1 FROM Ordr o WHERE o.id=t0.orderId AND o.userId=?)", vec![SqlValue::Int(uid)]);
         }

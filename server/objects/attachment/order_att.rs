@@ -33,7 +33,7 @@ impl Object for OrderAtt {
     }
 
     fn on_query(&self, ctx: &mut Ctx, _p: &Params, scope: &mut Scope) -> ApiResult<()> {
-        let uid = ctx.auth.uid().ok_or_else(|| ctx.auth.refuse("require auth to user"))?;
+        let uid = ctx.auth.require_user()?;
         // EXISTS on the order's key: one lookup per row, instead of listing every order of the user.
         scope.sql("EXISTS (SELECT 1 FROM Ordr o WHERE o.id=t0.orderId AND o.userId=?)", vec![SqlValue::Int(uid)]);
         Ok(())
@@ -42,7 +42,7 @@ impl Object for OrderAtt {
     fn on_validate(&self, ctx: &mut Ctx, _p: &Params, w: &mut Write) -> ApiResult<()> {
         let Some(v) = w.fields.get("attId") else { return Ok(()) };
         let att_id = value_to_int(v).ok_or_else(|| ApiError::bad_param(format!("bad attId: {}", short(v))))?;
-        let uid = ctx.auth.uid().ok_or_else(|| ctx.auth.refuse("require auth to user"))?;
+        let uid = ctx.auth.require_user()?;
         match ctx.scalar("SELECT userId FROM Attachment WHERE id=?", &[SqlValue::Int(att_id)])? {
             None => Err(ApiError::param(format!("附件不存在: {att_id}")).internal(format!("no Attachment {att_id}"))),
             Some(SqlV::Integer(owner)) if owner == uid => Ok(()),
