@@ -53,6 +53,9 @@ pub struct Config {
     /// `P_MAX_ORDER_AMOUNT`: the largest amount a buyer may offer for a plain order, in cents (default
     /// 100000.00 yuan). Ticket orders are priced by the server.
     pub max_order_cents: i64,
+    /// `P_HOUSEKEEP_SECS`: how often expired verification codes and long-dead sessions are deleted
+    /// (default 3600; 0 turns it off).
+    pub housekeep_secs: u64,
 }
 
 impl Config {
@@ -84,6 +87,7 @@ impl Config {
             header_timeout: num("P_HEADER_TIMEOUT", 30).clamp(1, 3600) as u64,
             demo: flag("P_DEMO", true),
             upload_dir: var("P_UPLOAD_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("data/upload")),
+            housekeep_secs: num("P_HOUSEKEEP_SECS", 3600).max(0) as u64,
             max_order_cents: var("P_MAX_ORDER_AMOUNT")
                 .and_then(|v| crate::money::parse_cents(&v))
                 .filter(|c| *c > 0)
@@ -126,6 +130,7 @@ impl Config {
             upload_dir,
             pwd_cost: crate::auth::password::Cost::DEFAULT,
             max_order_cents: 10_000_000,
+            housekeep_secs: 3600,
         }
     }
 }

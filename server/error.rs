@@ -161,13 +161,53 @@ impl fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 impl From<rusqlite::Error> for ApiError {
+    /// A unique key the database enforces (`@unique` in the design) becomes a message a person can act
+    /// on (E_PARAM naming the field) instead of a raw E_DB; anything else stays E_DB.
     fn from(e: rusqlite::Error) -> Self {
+        if let Some(field) = unique_violation(&e) {
+            return ApiError::param(format!("`{field}`已存在, 不能重复")).internal(e.to_string());
+        }
         ApiError::db(e.to_string())
     }
+}
+
+/// The field of a unique-key violation (`UNIQUE constraint failed: Session.tokenHash` → `tokenHash`).
+fn unique_violation(e: &rusqlite::Error) -> Option<String> {
+    const SQLITE_CONSTRAINT_UNIQUE: i32 = 2067;
+    let rusqlite::Error::SqliteFailure(f, Some(msg)) = e else { return None };
+    if f.extended_code != SQLITE_CONSTRAINT_UNIQUE {
+        return None;
+    }
+    let cols = msg.strip_prefix("UNIQUE constraint failed: ")?;
+    let names: Vec<&str> = cols.split(", ").map(|c| c.rsplit('.').next().unwrap_or(c)).collect();
+    Some(names.join(", "))
 }
 
 impl From<r2d2::Error> for ApiError {
     fn from(e: r2d2::Error) -> Self {
         ApiError::server(format!("database pool: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_unique_key_violation_is_a_readable_parameter_error() {
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        c.execute_batch(
+            "CREATE TABLE T (id INTEGER PRIMARY KEY, code TEXT, a TEXT, b TEXT); \
+             CREATE UNIQUE INDEX ux_T_code ON T(code); CREATE UNIQUE INDEX ux_T_a_b ON T(a, b); \
+             INSERT INTO T (code, a, b) VALUES ('x', '1', '2');",
+        )
+        .unwrap();
+        let e: ApiError = c.execute("INSERT INTO T (code) VALUES ('x')", []).unwrap_err().into();
+        assert_eq!(e.code, Code::Param);
+        assert_eq!(e.user_msg(), "`code`已存在, 不能重复");
+        let e: ApiError = c.execute("INSERT INTO T (code, a, b) VALUES ('y', '1', '2')", []).unwrap_err().into();
+        assert_eq!(e.user_msg(), "`a, b`已存在, 不能重复");
+        let e: ApiError = c.execute("INSERT INTO Nope VALUES (1)", []).unwrap_err().into();
+        assert_eq!(e.code, Code::Db, "other failures stay database errors");
     }
 }

@@ -26,6 +26,21 @@ pub trait Product: Send + Sync {
     /// Runs on the write connection after the schema upgrade, before the server serves: bootstrap rows
     /// (a first manager) and, when configured, demo data.
     fn init_db(&self, conn: &rusqlite::Connection, config: &Config) -> ApiResult<()>;
+
+    /// Work the product does on its own while the server runs (the hold sweeper, ...).
+    fn tasks(&self, _config: &Config) -> Vec<Task> {
+        Vec::new()
+    }
+}
+
+/// Work the server does on its own every `every` while it runs: started with the server, stopped with
+/// it (a run in progress finishes first). `run` is called on the blocking pool; it reads through
+/// `state.db.read()` and writes through the writer, like a call.
+#[derive(Clone)]
+pub struct Task {
+    pub name: &'static str,
+    pub every: std::time::Duration,
+    pub run: fn(&AppState) -> ApiResult<()>,
 }
 
 /// Everything a call may need.
@@ -40,6 +55,8 @@ pub struct AppState {
     pub apilog: ApiLogger,
     /// Sends verification codes (`P_SMS`).
     pub sms: Arc<dyn SmsSender>,
+    /// Background work of the framework and the product (see [`Task`]).
+    pub tasks: Vec<Task>,
 }
 
 impl AppState {
@@ -61,6 +78,8 @@ impl AppState {
         let mut functions = Functions::framework();
         product.register(&mut objects, &mut functions);
         let apilog = ApiLogger::start(db.clone(), config.apilog)?;
-        Ok(Arc::new(AppState { config, db, dialect, design, objects, functions, sessions, apilog, sms }))
+        let mut tasks = crate::auth::tasks(&config);
+        tasks.extend(product.tasks(&config));
+        Ok(Arc::new(AppState { config, db, dialect, design, objects, functions, sessions, apilog, sms, tasks }))
     }
 }

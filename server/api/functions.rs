@@ -30,6 +30,19 @@ pub struct FnDef {
     /// Runs on the blocking pool rather than on the runtime thread that read the request: for
     /// functions that may take long (file reads, arbitrary SQL), see `dispatch::runs_on_pool`.
     pub blocking: bool,
+    /// What of the HTTP request the handler sees besides the parameters (see [`Receives`]).
+    pub receives: Receives,
+}
+
+/// What of the request a function sees besides its parameters. A payment notify, for one, is verified
+/// over the bytes that were sent and a signature header, not over parameters parsed from them.
+#[derive(Clone, Copy, Default)]
+pub struct Receives {
+    /// `Params::raw` holds the request body exactly as sent, whatever its content type (it is parsed
+    /// into parameters as usual too).
+    pub raw_body: bool,
+    /// Request headers (lower-case names) handed to the handler in `Params::headers`.
+    pub headers: &'static [&'static str],
 }
 
 /// A prepare phase: may check the caller and stash its result in `Params::prepared`.
@@ -53,17 +66,25 @@ impl Functions {
 
     /// Registers a function.
     pub fn add(&mut self, name: &'static str, writes: bool, handler: Handler) {
-        self.map.insert(name, FnDef { handler, writes, prepare: None, blocking: false });
+        self.map.insert(name, FnDef { handler, writes, prepare: None, blocking: false, receives: Receives::default() });
+    }
+
+    /// Registers a function that sees the raw body and/or declared headers of its request.
+    pub fn add_receiving(&mut self, name: &'static str, writes: bool, handler: Handler, receives: Receives) {
+        self.map.insert(name, FnDef { handler, writes, prepare: None, blocking: false, receives });
     }
 
     /// Registers a function that runs on the blocking pool (it may take long).
     pub fn add_blocking(&mut self, name: &'static str, writes: bool, handler: Handler) {
-        self.map.insert(name, FnDef { handler, writes, prepare: None, blocking: true });
+        self.map.insert(name, FnDef { handler, writes, prepare: None, blocking: true, receives: Receives::default() });
     }
 
     /// Registers a writing function with a prepare phase.
     pub fn add_prepared(&mut self, name: &'static str, prepare: Prepare, handler: Handler) {
-        self.map.insert(name, FnDef { handler, writes: true, prepare: Some(prepare), blocking: true });
+        self.map.insert(
+            name,
+            FnDef { handler, writes: true, prepare: Some(prepare), blocking: true, receives: Receives::default() },
+        );
     }
 
     /// The function of that name.

@@ -119,7 +119,7 @@ pub fn chpwd(ctx: &mut Ctx, p: &Params) -> ApiResult<Reply> {
         &format!("UPDATE {table} SET pwd=? WHERE id=?"),
         &[pwd_work::hash(p, &pwd).into(), SqlValue::Int(account.id)],
     )?;
-    crate::crud::write::objlog_row(ctx, table, Some(account.id), "更新")?;
+    crate::log::objlog::row(ctx, table, Some(account.id), "更新")?;
     pwd_dict::record(ctx, &pwd)?;
     // Whoever held a token of this account before the change holds nothing now.
     session::Sessions::revoke(ctx, app_type, account.id, None, None)?;

@@ -157,7 +157,7 @@ fn register_user(ctx: &mut Ctx, phone: &str) -> ApiResult<i64> {
         "INSERT INTO User (phone, name, pwd, createTm) VALUES (?,?,?,?)",
         &[phone.into(), masked_name(phone).into(), password::NO_PASSWORD.into(), crate::db::now_str().into()],
     )?;
-    crate::crud::write::objlog_row(ctx, "User", Some(id), "添加")?;
+    crate::log::objlog::row(ctx, "User", Some(id), "添加")?;
     Ok(id)
 }
 

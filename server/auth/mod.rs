@@ -11,7 +11,12 @@ pub mod pwd_work;
 pub mod session;
 pub mod sms;
 
+use std::time::Duration;
+
 use crate::api::functions::Functions;
+use crate::config::Config;
+use crate::error::{ApiError, ApiResult};
+use crate::state::{AppState, Task};
 
 /// Registers the account functions: `login`, `logout`, `whoami`, `refreshToken`, `genCode`, `chpwd`.
 /// Login and chpwd hash passwords in their prepare phases (see `pwd_work`).
@@ -22,4 +27,47 @@ pub fn register(f: &mut Functions) {
     f.add("refreshToken", true, login::refresh_token);
     f.add("genCode", true, code::gen_code);
     f.add_prepared("chpwd", pwd_work::prepare_chpwd, chpwd::chpwd);
+}
+
+/// The accounts' background work: housekeeping every `P_HOUSEKEEP_SECS`.
+pub fn tasks(config: &Config) -> Vec<Task> {
+    if config.housekeep_secs == 0 {
+        return Vec::new();
+    }
+    vec![Task { name: "housekeeping", every: Duration::from_secs(config.housekeep_secs), run: housekeep }]
+}
+
+/// Deletes verification codes older than a day and sessions that expired or were revoked more than a
+/// week ago (nothing can use them any more; a week keeps them for looking into a recent incident).
+fn housekeep(state: &AppState) -> ApiResult<()> {
+    let now = session::now();
+    let (day_ago, week_ago) = (session::fmt_time(now - 86_400), session::fmt_time(now - 7 * 86_400));
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let job: crate::db::writer::Job = Box::new(move |conn: &rusqlite::Connection| {
+        let r = (|| -> ApiResult<(usize, usize)> {
+            let codes = crate::db::exec(conn, "DELETE FROM VCode WHERE createTm < ?", &[day_ago.into()])?;
+            let w = week_ago.clone();
+            let sessions = crate::db::exec(
+                conn,
+                "DELETE FROM Session WHERE expireTm < ? OR revokeTm < ?",
+                &[w.clone().into(), w.into()],
+            )?;
+            Ok((codes, sessions))
+        })();
+        crate::db::writer::JobDone {
+            keep: r.is_ok(),
+            then: None,
+            finish: Box::new(move |commit| {
+                let _ = tx.send(commit.and(r));
+            }),
+        }
+    });
+    if !state.db.writer().submit(job) {
+        return Err(ApiError::server("the writer has stopped"));
+    }
+    let (codes, sessions) = rx.recv().map_err(|_| ApiError::server("housekeeping job lost"))??;
+    if codes + sessions > 0 {
+        log::info!("housekeeping: deleted {codes} old verification code(s), {sessions} dead session(s)");
+    }
+    Ok(())
 }

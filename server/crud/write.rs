@@ -21,23 +21,7 @@ pub fn objlog(ctx: &mut Ctx, obj: &dyn Object, id: Option<i64>, dscr: &str) -> A
     if obj.decl().no_objlog {
         return Ok(());
     }
-    objlog_row(ctx, &obj.decl().table, id, dscr)
-}
-
-/// Writes one ObjLog row for a write made outside the generic layer (e.g. auto-registration).
-pub fn objlog_row(ctx: &mut Ctx, table: &str, id: Option<i64>, dscr: &str) -> ApiResult<()> {
-    if ctx.state.design.table("ObjLog").is_none() {
-        return Ok(());
-    }
-    let params = [
-        SqlValue::Text(table.to_string()),
-        id.into(),
-        dscr.into(),
-        SqlValue::Int(ctx.apilog_id),
-        ctx.apilog1_id.into(),
-    ];
-    ctx.exec("INSERT INTO ObjLog (obj, objId, dscr, apiLogId, apiLog1Id) VALUES (?,?,?,?,?)", &params)?;
-    Ok(())
+    crate::log::objlog::row(ctx, &obj.decl().table, id, dscr)
 }
 
 /// Column fields and sub-object arrays of a body.

@@ -279,7 +279,7 @@ fn commit_group(conn: &Connection, g: &mut Group, buf: LogBuf) {
             }
             finishes.push(done.finish);
         }
-        if let Err(e) = insert_logs(conn, &logs, &logs1) {
+        if let Err(e) = crate::log::apilog::insert(conn, &logs, &logs1) {
             // Log rows must never cost a call its data: report and carry on with the commit.
             log::error!("apilog: writing {} rows failed: {e}", logs.len() + logs1.len());
         }
@@ -300,41 +300,4 @@ fn commit_group(conn: &Connection, g: &mut Group, buf: LogBuf) {
 /// Runs a fixed statement through the connection's statement cache (no parsing per group or call).
 pub fn cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
-}
-
-fn insert_logs(conn: &Connection, rows: &[ApiLogRow], rows1: &[ApiLog1Row]) -> rusqlite::Result<()> {
-    if !rows.is_empty() {
-        let mut st = conn.prepare_cached(
-            "INSERT INTO ApiLog (id, tm, addr, ua, app, ses, userId, ac, t, retval, req, res, reqsz, ressz, ver, serverRev) \
-             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        )?;
-        for r in rows {
-            st.execute(rusqlite::params![
-                r.id,
-                r.tm,
-                r.addr,
-                r.ua,
-                r.app,
-                r.ses,
-                r.user_id,
-                r.ac,
-                r.t,
-                r.retval,
-                r.req,
-                r.res,
-                r.reqsz,
-                r.ressz,
-                r.ver,
-                r.server_rev
-            ])?;
-        }
-    }
-    if !rows1.is_empty() {
-        let mut st =
-            conn.prepare_cached("INSERT INTO ApiLog1 (id, apiLogId, ac, t, retval, req, res) VALUES (?,?,?,?,?,?,?)")?;
-        for r in rows1 {
-            st.execute(rusqlite::params![r.id, r.api_log_id, r.ac, r.t, r.retval, r.req, r.res])?;
-        }
-    }
-    Ok(())
 }

@@ -62,8 +62,13 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until `shutdown` completes, then stops gracefully.
+    /// Serves until `shutdown` completes, then stops gracefully: no new connections, open requests
+    /// finish (10 s at most), background tasks stop (a run in progress finishes), queued log rows are
+    /// written and the WAL is checkpointed.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) {
+        let (stop_tasks, stopping) = tokio::sync::watch::channel(false);
+        let runners: Vec<_> =
+            self.state.tasks.iter().map(|t| spawn_task(self.state.clone(), t.clone(), stopping.clone())).collect();
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         tokio::pin!(shutdown);
         loop {
@@ -103,9 +108,39 @@ impl Application {
             _ = graceful.shutdown() => {}
             _ = tokio::time::sleep(Duration::from_secs(10)) => log::warn!("connections still open after 10s; closing"),
         }
+        let _ = stop_tasks.send(true);
+        for r in runners {
+            let _ = r.await;
+        }
         let state = self.state.clone();
         let _ = tokio::task::spawn_blocking(move || state.apilog.shutdown()).await;
     }
+}
+
+/// Runs a background task every `task.every` until `stopping` turns true.
+fn spawn_task(
+    state: Arc<AppState>,
+    task: crate::state::Task,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(task.every) => {}
+                _ = stopping.changed() => return,
+            }
+            let st = state.clone();
+            let run = task.run;
+            match tokio::task::spawn_blocking(move || run(&st)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => log::error!("task {}: {e}", task.name),
+                Err(e) => log::error!("task {} panicked: {e}", task.name),
+            }
+            if *stopping.borrow() {
+                return;
+            }
+        }
+    })
 }
 
 type Resp = Response<Full<Bytes>>;
@@ -226,16 +261,23 @@ async fn call(state: Arc<AppState>, peer: SocketAddr, req: Request<Incoming>) ->
             Err(e) => return Err(ApiError::bad_param(format!("reading the body failed: {e}"))),
         };
         let raw_upload = matches!(url.get("fmt").and_then(Value::as_str), Some("raw" | "raw_b64"));
+        let receives = state.functions.get(&route.ac).map(|f| f.receives).unwrap_or_default();
         let mut p = if raw_upload {
             // `upload(fmt=raw)`: the body is the file, byte for byte, whatever Content-Type says
             // (`curl --data-binary` sends form-urlencoded).
             Params { raw: bytes, ..Default::default() }
         } else {
-            body_params(&parts.method, &content_type, bytes).await?
+            let kept = receives.raw_body.then(|| bytes.clone());
+            let mut p = body_params(&parts.method, &content_type, bytes).await?;
+            if let Some(b) = kept {
+                p.raw = b;
+            }
+            p
         };
         p.url = url.clone();
         p.headers = HANDLER_HEADERS
             .iter()
+            .chain(receives.headers.iter())
             .filter_map(|k| parts.headers.get(*k).and_then(|v| v.to_str().ok()).map(|v| (k.to_string(), v.to_string())))
             .collect();
         if let Some(id) = route.id {

@@ -102,6 +102,44 @@ impl ApiLogger {
     }
 }
 
+/// Inserts queued rows; the writer calls this inside its group transaction.
+pub fn insert(conn: &rusqlite::Connection, rows: &[ApiLogRow], rows1: &[ApiLog1Row]) -> rusqlite::Result<()> {
+    if !rows.is_empty() {
+        let mut st = conn.prepare_cached(
+            "INSERT INTO ApiLog (id, tm, addr, ua, app, ses, userId, ac, t, retval, req, res, reqsz, ressz, ver, serverRev) \
+             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        )?;
+        for r in rows {
+            st.execute(rusqlite::params![
+                r.id,
+                r.tm,
+                r.addr,
+                r.ua,
+                r.app,
+                r.ses,
+                r.user_id,
+                r.ac,
+                r.t,
+                r.retval,
+                r.req,
+                r.res,
+                r.reqsz,
+                r.ressz,
+                r.ver,
+                r.server_rev
+            ])?;
+        }
+    }
+    if !rows1.is_empty() {
+        let mut st =
+            conn.prepare_cached("INSERT INTO ApiLog1 (id, apiLogId, ac, t, retval, req, res) VALUES (?,?,?,?,?,?,?)")?;
+        for r in rows1 {
+            st.execute(rusqlite::params![r.id, r.api_log_id, r.ac, r.t, r.retval, r.req, r.res])?;
+        }
+    }
+    Ok(())
+}
+
 /// Truncates to at most `n` characters (on a char boundary), marking the cut.
 pub fn truncate(s: &str, n: usize) -> String {
     match s.char_indices().nth(n) {

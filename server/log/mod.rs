@@ -1,8 +1,9 @@
 //! Call logging: ApiLog/ApiLog1 through a batched background writer, and the request/response text
 //! that goes into them (masking, truncation; protocol §7). ObjLog rows are business data and are
-//! written inside the call's transaction by `crud::write::objlog`.
+//! written inside the call's transaction by [`objlog::row`].
 
 pub mod apilog;
+pub mod objlog;
 
 use serde_json::Value;
 

@@ -57,6 +57,11 @@ pub enum Body<'a> {
 
 /// Starts a server with the test configuration, adjusted by `f`.
 pub fn spawn_with(f: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_product(jindouyun::app::Jindouyun::product(), f)
+}
+
+/// Starts a server for another product (tests of what the framework offers products).
+pub fn spawn_product(product: Arc<dyn jindouyun::state::Product>, f: impl FnOnce(&mut Config)) -> TestApp {
     let _ = env_logger::builder().is_test(true).try_init();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = Config::for_test(dir.path().join("test.db"));
@@ -66,7 +71,7 @@ pub fn spawn_with(f: impl FnOnce(&mut Config)) -> TestApp {
     let thread = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         rt.block_on(async move {
-            let app = match Application::build(config, jindouyun::app::Jindouyun::product()).await {
+            let app = match Application::build(config, product).await {
                 Ok(a) => a,
                 Err(e) => {
                     tx_ready.send(Err(e.to_string())).unwrap();

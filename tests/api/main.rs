@@ -6,6 +6,7 @@ mod attachment;
 mod authz;
 mod batch;
 mod crud;
+mod edges;
 mod guards;
 mod helpers;
 mod hidden;
