@@ -9,37 +9,20 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::object::{Decl, Object, Plain};
-use crate::api::auth::AppType;
+use crate::api::auth::Perm;
 use crate::api::ctx::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::meta::{Design, Table};
 
-/// Who an object is served to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
-    Guest,
-    User,
-    Emp,
-    Admin,
-}
-
-impl Role {
-    /// The role of a login type (guests have none).
-    pub fn of(login: Option<AppType>) -> Role {
-        match login {
-            Some(AppType::User) => Role::User,
-            Some(AppType::Emp) => Role::Emp,
-            Some(AppType::Admin) => Role::Admin,
-            _ => Role::Guest,
-        }
-    }
-}
+pub use crate::api::auth::Role;
 
 /// All application objects.
 #[derive(Default)]
 pub struct Registry {
     map: HashMap<(String, Role), Arc<dyn Object>>,
     generic: HashMap<String, Arc<dyn Object>>,
+    /// Permission words an employee may hold, with their labels, in declaration order.
+    perms: Vec<(Perm, &'static str)>,
 }
 
 impl Registry {
@@ -50,7 +33,20 @@ impl Registry {
             .iter()
             .map(|t| (t.name.clone(), Arc::new(Plain(Decl::new(&t.name))) as Arc<dyn Object>))
             .collect();
-        Registry { map: HashMap::new(), generic }
+        Registry { map: HashMap::new(), generic, perms: Vec::new() }
+    }
+
+    /// Declares a permission word an employee may hold (`Employee.perms`) with its label; the module whose
+    /// objects check the word declares it.
+    pub fn declare_perm(&mut self, p: Perm, label: &'static str) {
+        if !self.perms.iter().any(|(q, _)| *q == p) {
+            self.perms.push((p, label));
+        }
+    }
+
+    /// The declared permission words.
+    pub fn perms(&self) -> &[(Perm, &'static str)] {
+        &self.perms
     }
 
     /// Serves `name` to the given roles with `obj`.
@@ -94,7 +90,7 @@ impl Registry {
 
 /// The object serving `name` to the caller of `ctx`.
 pub fn resolve(ctx: &Ctx, name: &str) -> ApiResult<Arc<dyn Object>> {
-    let role = Role::of(ctx.auth.login.as_ref().map(|l| l.app_type));
+    let role = ctx.auth.role();
     match ctx.state.objects.get(name, role) {
         Some(o) => Ok(o),
         None if !ctx.state.objects.knows(name) => {

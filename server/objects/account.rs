@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use crate::api::auth::{perm, AppType};
+use crate::api::auth::{AppType, Perm};
 use crate::api::ctx::Ctx;
 use crate::api::params::{value_to_string, Params};
 use crate::auth::password;
@@ -16,9 +16,16 @@ use std::sync::Arc;
 use crate::crud::{Decl, Object, Op, Registry, Role, Scope, VCol, Write};
 use crate::error::{ApiError, ApiResult};
 
-/// Serves User, Employee and Cinf.
+/// The permission word of a store's manager: staff accounts, settings, the call log.
+pub const MANAGER: Perm = Perm("mgr");
+/// The word every employee holds.
+pub const STAFF: Perm = Perm("emp");
+
+/// Serves User, Employee and Cinf, and declares the staff permission words.
 pub fn register(reg: &mut Registry) {
     use Role::*;
+    reg.declare_perm(STAFF, "员工");
+    reg.declare_perm(MANAGER, "经理");
     reg.register("User", &[User], Arc::new(self::User::buyer()));
     reg.register("User", &[Emp, Admin], Arc::new(self::User::staff()));
     reg.register("Employee", &[Emp], Arc::new(Employee::emp()));
@@ -144,7 +151,7 @@ impl Employee {
     }
 
     fn is_mgr(&self, ctx: &Ctx) -> bool {
-        self.admin || ctx.auth.has(perm::MGR)
+        self.admin || ctx.auth.may(MANAGER)
     }
 }
 
@@ -233,7 +240,7 @@ impl Object for Employee {
             Sessions::revoke(ctx, AppType::Emp, id, None, None)?;
         }
         if let Some(perms) = w.fields.get("perms").map(value_to_string) {
-            check_perms(&perms)?;
+            check_perms(ctx, &perms)?;
             if let Some(id) = w.id {
                 // Live sessions of that employee gain or lose the manager bit at once.
                 Sessions::set_roles(ctx, AppType::Emp, id, &perms)?;
@@ -257,10 +264,11 @@ impl Object for Employee {
     }
 }
 
-/// Perms is a comma list of known role words.
-fn check_perms(perms: &str) -> ApiResult<()> {
+/// Perms is a comma list of permission words the product declared (`Registry::declare_perm`).
+fn check_perms(ctx: &Ctx, perms: &str) -> ApiResult<()> {
+    let known = ctx.state.objects.perms();
     for p in perms.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        if !matches!(p, "emp" | "mgr") {
+        if !known.iter().any(|(w, _)| w.0 == p) {
             return Err(ApiError::param(format!("未知权限: {p}")));
         }
     }
@@ -296,7 +304,7 @@ fn refuse_reserved(name: &str) -> ApiResult<()> {
 
 /// Settings change the whole store: managers and the admin only; clerks may read them.
 fn require_configurer(ctx: &Ctx) -> ApiResult<()> {
-    if ctx.auth.is_admin() || ctx.auth.has(perm::MGR) {
+    if ctx.auth.may(MANAGER) {
         Ok(())
     } else {
         Err(ApiError::with_msg(crate::error::Code::Forbidden, "只有经理可以修改系统配置")

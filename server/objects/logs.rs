@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::api::auth::perm;
 use crate::api::ctx::Ctx;
 use crate::api::params::Params;
 use crate::crud::{self, registry, Decl, Object, Op, Plain, Registry, Role, Scope, SubObj, VCol};
@@ -16,11 +15,7 @@ use crate::error::{ApiError, ApiResult};
 
 /// Managers and the admin only.
 fn require_mgr(ctx: &Ctx) -> ApiResult<()> {
-    if ctx.auth.is_admin() {
-        Ok(())
-    } else {
-        ctx.auth.require(perm::MGR)
-    }
+    ctx.auth.require_perm(super::account::MANAGER)
 }
 
 /// ApiLog (or ApiLog1), managers and admin only.

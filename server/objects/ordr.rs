@@ -28,29 +28,19 @@ pub fn register(reg: &mut Registry) {
 pub const STATUS: [(&str, &str); 5] =
     [("CR", "新创建"), ("PA", "已付款"), ("RE", "已完成"), ("CA", "已取消"), ("RF", "已退款")];
 
-/// Who moves an order.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Actor {
-    User,
-    Emp,
-    Admin,
-}
-
-/// The order state machine of the generic `Ordr.set` (ticketing.md §4): users cancel new orders;
+/// The order state machine of the generic `Ordr.set` (DESIGN.md `Ordr.status`; the ticketing rules of
+/// `../shared/spec/ticketing.md` §4 extend it): users cancel new orders;
 /// staff complete or cancel new ones and complete paid ones. Payment and refunds have their own calls.
-pub fn transition_allowed(actor: Actor, from: &str, to: &str) -> bool {
+pub fn transition_allowed(by: Role, from: &str, to: &str) -> bool {
     matches!(
-        (actor, from, to),
-        (Actor::User, "CR", "CA")
-            | (Actor::Emp | Actor::Admin, "CR", "CA" | "RE")
-            | (Actor::Emp | Actor::Admin, "PA", "RE")
+        (by, from, to),
+        (Role::User, "CR", "CA") | (Role::Emp | Role::Admin, "CR", "CA" | "RE") | (Role::Emp | Role::Admin, "PA", "RE")
     )
 }
 
 /// The Ordr object for one role.
 pub struct Ordr {
     decl: Decl,
-    actor: Actor,
 }
 
 /// A vcol turning a code column into its label (`CASE t0.col WHEN 'CR' THEN '新创建' ... END name`).
@@ -88,19 +78,19 @@ impl Ordr {
         d.readonly = vec!["userId".into(), "createTm".into()];
         // A buyer does not reprice an order once it exists.
         d.readonly_on_set = vec!["amount".into()];
-        Ordr { decl: d, actor: Actor::User }
+        Ordr { decl: d }
     }
 
     /// Orders as staff see them (no add/del: DESIGN rule, §9.5).
     pub fn emp() -> Ordr {
         let mut d = base_decl().allow(&[Op::Get, Op::Query, Op::Set]);
         d.readonly = vec!["userId".into(), "createTm".into()];
-        Ordr { decl: d, actor: Actor::Emp }
+        Ordr { decl: d }
     }
 
     /// Orders as the platform admin sees them.
     pub fn admin() -> Ordr {
-        Ordr { decl: base_decl(), actor: Actor::Admin }
+        Ordr { decl: base_decl() }
     }
 }
 
@@ -120,7 +110,7 @@ impl Object for Ordr {
     }
 
     fn on_query(&self, ctx: &mut Ctx, _p: &Params, scope: &mut Scope) -> ApiResult<()> {
-        if self.actor == Actor::User {
+        if ctx.auth.role() == Role::User {
             let uid = ctx.auth.require_user()?;
             scope.eq("userId", uid);
         }
@@ -130,17 +120,17 @@ impl Object for Ordr {
     fn on_validate(&self, ctx: &mut Ctx, _p: &Params, w: &mut Write) -> ApiResult<()> {
         // A plain order keeps the buyer's offered amount (or none yet, a price agreed later), within
         // bounds. The admin records orders as they were (imports) and is not bounded.
-        if let (true, Some(a)) = (self.actor != Actor::Admin, w.fields.get("amount")) {
+        if let (true, Some(a)) = (ctx.auth.role() != Role::Admin, w.fields.get("amount")) {
             check_amount(&value_to_string(a), ctx.state.config.max_order_cents)?;
         }
         match w.op {
-            Op::Add if self.actor == Actor::Admin => {
+            Op::Add if ctx.auth.role() == Role::Admin => {
                 // The platform may record orders as they were (imports); it only gets defaults.
                 w.fields.entry("status").or_insert(json!("CR"));
                 w.fields.entry("createTm").or_insert(json!(crate::db::now_str()));
             }
             Op::Add => {
-                if self.actor == Actor::User {
+                if ctx.auth.role() == Role::User {
                     w.fields.insert("userId".into(), json!(ctx.auth.uid()));
                 }
                 w.fields.insert("status".into(), json!("CR"));
@@ -153,7 +143,7 @@ impl Object for Ordr {
                         .scalar("SELECT status FROM Ordr WHERE id=?", &[SqlValue::Int(id)])?
                         .and_then(|v| if let rusqlite::types::Value::Text(s) = v { Some(s) } else { None })
                         .unwrap_or_default();
-                    if from != to && !transition_allowed(self.actor, &from, &to) {
+                    if from != to && !transition_allowed(ctx.auth.role(), &from, &to) {
                         return Err(ApiError::forbidden(format!("order status cannot change from {from} to {to}"))
                             .with_user_msg(format!("订单状态不可从{}改为{}", label(&from), label(&to))));
                     }
@@ -274,19 +264,19 @@ mod tests {
 
     #[test]
     fn users_may_only_cancel_new_orders() {
-        assert!(transition_allowed(Actor::User, "CR", "CA"));
-        assert!(!transition_allowed(Actor::User, "CR", "RE"));
-        assert!(!transition_allowed(Actor::User, "PA", "CA"));
-        assert!(!transition_allowed(Actor::User, "CA", "CR"));
+        assert!(transition_allowed(Role::User, "CR", "CA"));
+        assert!(!transition_allowed(Role::User, "CR", "RE"));
+        assert!(!transition_allowed(Role::User, "PA", "CA"));
+        assert!(!transition_allowed(Role::User, "CA", "CR"));
     }
 
     #[test]
     fn staff_complete_or_cancel_new_orders_and_complete_paid_ones() {
-        assert!(transition_allowed(Actor::Emp, "CR", "RE"));
-        assert!(transition_allowed(Actor::Emp, "CR", "CA"));
-        assert!(transition_allowed(Actor::Emp, "PA", "RE"));
-        assert!(!transition_allowed(Actor::Emp, "CA", "RE"));
-        assert!(!transition_allowed(Actor::Emp, "CR", "PA"), "payment only through a verified notification");
-        assert!(!transition_allowed(Actor::Emp, "RE", "CA"));
+        assert!(transition_allowed(Role::Emp, "CR", "RE"));
+        assert!(transition_allowed(Role::Emp, "CR", "CA"));
+        assert!(transition_allowed(Role::Emp, "PA", "RE"));
+        assert!(!transition_allowed(Role::Emp, "CA", "RE"));
+        assert!(!transition_allowed(Role::Emp, "CR", "PA"), "payment only through a verified notification");
+        assert!(!transition_allowed(Role::Emp, "RE", "CA"));
     }
 }

@@ -40,6 +40,7 @@ impl Product for WithEdges {
     fn register(&self, objects: &mut Registry, functions: &mut Functions) {
         jindouyun::app::Jindouyun.register(objects, functions);
         functions.add_receiving("notifyTest", true, notify, Receives { raw_body: true, headers: &["x-sign"] });
+        objects.declare_perm(jindouyun::api::auth::Perm("checkin"), "检票员");
     }
     fn init_db(&self, conn: &rusqlite::Connection, config: &Config) -> ApiResult<()> {
         jindouyun::app::Jindouyun.init_db(conn, config)
@@ -95,4 +96,22 @@ fn housekeeping_deletes_old_codes_and_dead_sessions_only() {
     assert_eq!(app.count("SELECT COUNT(*) FROM VCode WHERE phone='13900000002'"), 1, "a fresh code stays");
     assert_eq!(app.count("SELECT COUNT(*) FROM Session WHERE tokenHash='old'"), 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM Session WHERE tokenHash='live'"), 1);
+}
+
+#[test]
+fn permission_words_are_declared_by_the_product_and_only_declared_ones_can_be_given() {
+    let emp = [("_app", "emp")];
+    let login = |app: &mut crate::helpers::TestApp| {
+        app.ok("login", &emp, crate::helpers::Body::Form(&[("uname", "admin"), ("pwd", "1234")]));
+    };
+    let mut plain = spawn_with(|_| {});
+    login(&mut plain);
+    let v =
+        plain.err("Employee.add", &emp, crate::helpers::Body::Form(&[("uname", "g1"), ("perms", "emp,checkin")]), 1);
+    assert_eq!(v[1], json!("未知权限: checkin"));
+    let mut with = spawn_product(Arc::new(WithEdges), |_| {});
+    login(&mut with);
+    with.ok("Employee.add", &emp, crate::helpers::Body::Form(&[("uname", "g1"), ("perms", "emp,checkin")]));
+    let words: Vec<&str> = with.state.objects.perms().iter().map(|(p, _)| p.0).collect();
+    assert_eq!(words, ["emp", "mgr", "checkin"]);
 }
