@@ -87,13 +87,20 @@ fn self_info(ctx: &mut Ctx) -> ApiResult<Map<String, Value>> {
             return Ok(m);
         }
     };
-    let mut url = Map::new();
-    url.insert("id".into(), json!(login.id));
-    match crud::run(ctx, obj, Op::Get, &Params::from_url(url)) {
+    // The caller's own row as its role's object shows it (hidden fields stay hidden), read directly
+    // with a built request rather than through the public call path.
+    let only_id = || Ok([("id".to_string(), json!(login.id))].into_iter().collect());
+    let Ok(object) = crud::registry::resolve(ctx, obj) else { return only_id() };
+    // An app object may not expose `get` to its own role; the id is still worth returning.
+    if !object.decl().allows(Op::Get) {
+        return only_id();
+    }
+    let table = crud::registry::table_of(ctx, object.as_ref())?;
+    let req = crud::select::ReadReq::default();
+    match crud::read::get_with(ctx, object.as_ref(), table, login.id, &req, &Params::default()) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(ApiError::server("get returned no object")),
-        // An app object may not expose `get` to its own role; the id is still worth returning.
-        Err(_) => Ok([("id".to_string(), json!(login.id))].into_iter().collect()),
+        Err(_) => only_id(),
     }
 }
 

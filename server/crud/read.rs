@@ -4,7 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use super::object::{Object, Op, Scope, SubShape};
-use super::select::{self, map_enum, to_json, Kind, OutCol, Paging, Plan, ReadMode};
+use super::select::{self, map_enum, to_json, Kind, OutCol, Paging, Plan, ReadMode, ReadReq};
 use super::{fmt, registry};
 use crate::api::ctx::{Ctx, Reply};
 use crate::api::params::Params;
@@ -95,9 +95,10 @@ fn attach_subs(ctx: &mut Ctx, plan: &Plan, p: &Params, rows: &mut [Map<String, V
             url.insert("res".into(), json!(r));
         }
         let cp = Params::from_url(url);
+        let creq = ReadReq::parse(&cp)?;
         let mut scope = Scope::default();
         child.on_query(ctx, &cp, &mut scope)?;
-        let mut cplan = select::plan(ctx, child.as_ref(), table, &cp, &scope, ReadMode::Query)?;
+        let mut cplan = select::plan(ctx, child.as_ref(), table, &creq, &scope, ReadMode::Query)?;
         let fk_idx = match cplan.col_index(&def.fk) {
             Some(i) => i,
             None => {
@@ -192,12 +193,25 @@ fn visible_cols(obj: &dyn Object, plan: &Plan, p: &Params) -> Vec<String> {
 
 /// `Obj.get(id, res?, cond?)`.
 pub fn get(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiResult<Value> {
+    let req = ReadReq::parse(p)?;
     let mut id = p.int("id")?;
     obj.on_validate_id(ctx, Op::Get, &mut id)?;
     let id = id.ok_or_else(|| ApiError::missing("id"))?;
+    get_with(ctx, obj, table, id, &req, p)
+}
+
+/// A get of row `id` with a request built by the caller (add with `res`); `p` is handed to the hooks.
+pub fn get_with(
+    ctx: &mut Ctx,
+    obj: &dyn Object,
+    table: &Table,
+    id: i64,
+    req: &ReadReq,
+    p: &Params,
+) -> ApiResult<Value> {
     let mut scope = Scope::default();
     obj.on_query(ctx, p, &mut scope)?;
-    let mut plan = select::plan(ctx, obj, table, p, &scope, ReadMode::Get)?;
+    let mut plan = select::plan(ctx, obj, table, req, &scope, ReadMode::Get)?;
     plan.add_where("t0.id=?".into(), vec![SqlValue::Int(id)]);
     let mut rows = fetch(ctx, &plan, 1, 0)?;
     if rows.is_empty() {
@@ -211,9 +225,10 @@ pub fn get(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiRes
 /// `Obj.query(...)`.
 pub fn query(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiResult<Reply> {
     let fmt = p.str("fmt").or_else(|| p.str("_fmt")).unwrap_or_default();
+    let req = ReadReq::parse(p)?;
     let mut scope = Scope::default();
     obj.on_query(ctx, p, &mut scope)?;
-    let mut plan = select::plan(ctx, obj, table, p, &scope, ReadMode::Query)?;
+    let mut plan = select::plan(ctx, obj, table, &req, &scope, ReadMode::Query)?;
     let cap = obj.decl().max_page_sz.unwrap_or(10000);
     let pg: Paging = select::paging(p, &fmt, cap)?;
 
@@ -222,7 +237,7 @@ pub fn query(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiR
     let want_total = pg.key == Some(0) || pg.page.is_some();
     let total_n = if want_total { Some(total(ctx, &plan)?) } else { None };
     let stat = match p.str("statRes") {
-        Some(s) => Some(stat_res(ctx, obj, table, p, &scope, &s)?),
+        Some(s) => Some(stat_res(ctx, obj, table, &req.for_totals(query::parse_res(&s)?), &scope)?),
         None => None,
     };
     let page_no = if keyset { 1 } else { pg.page.or(pg.key.filter(|k| *k > 0)).unwrap_or(1) };
@@ -256,18 +271,21 @@ pub fn query(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiR
 }
 
 /// `statRes`: aggregates over the whole filtered set.
-fn stat_res(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params, scope: &Scope, res: &str) -> ApiResult<Value> {
-    let mut url = p.url.clone();
-    url.insert("res".into(), json!(res));
-    for k in ["gres", "orderby", "sort"] {
-        url.remove(k);
-    }
-    let sp = Params { url, body: p.body.clone(), ..Default::default() };
-    let mut plan = select::plan(ctx, obj, table, &sp, scope, ReadMode::Query)?;
+fn stat_res(ctx: &mut Ctx, obj: &dyn Object, table: &Table, req: &ReadReq, scope: &Scope) -> ApiResult<Value> {
+    let mut plan = select::plan(ctx, obj, table, req, scope, ReadMode::Query)?;
     plan.order.clear();
     plan.subs.clear();
     let mut rows = fetch(ctx, &plan, 1, 0)?;
     Ok(Value::Object(rows.pop().unwrap_or_default()))
+}
+
+/// The id of the first row a request finds, if any (uniKey lookups).
+pub fn first_id(ctx: &mut Ctx, obj: &dyn Object, table: &Table, req: &ReadReq, p: &Params) -> ApiResult<Option<i64>> {
+    let mut scope = Scope::default();
+    obj.on_query(ctx, p, &mut scope)?;
+    let plan = select::plan(ctx, obj, table, req, &scope, ReadMode::Query)?;
+    let rows = fetch(ctx, &plan, 1, 0)?;
+    Ok(rows.first().and_then(|r| r.get("id")).and_then(Value::as_i64))
 }
 
 /// `sumFields=a,b`: a total row, first column `合计` (not for 0-1 rows).
@@ -314,35 +332,19 @@ fn add_sum_row(cols: &[String], rows: &mut Vec<Map<String, Value>>, fields: &str
     rows.push(sum);
 }
 
-/// Parses `cond` of a write op (setIf/delIf and the ownership check of set/del).
+/// The WHERE of a write op (setIf/delIf and the ownership check of set/del): the object's scope and
+/// the call's `cond`, through the same builder as reads.
 pub fn write_conds(
     ctx: &mut Ctx,
     obj: &dyn Object,
     table: &Table,
     p: &Params,
 ) -> ApiResult<(Vec<String>, Vec<SqlValue>, Vec<String>)> {
+    let conds = ReadReq::conds(p)?;
     let mut scope = Scope::default();
     obj.on_query(ctx, p, &mut scope)?;
     let mut r = select::Resolver::new(table, obj.decl(), ctx.state.dialect.as_ref());
-    let mut texts = Vec::new();
-    let mut params = Vec::new();
-    for (c, ps) in &scope.conds {
-        texts.push(format!("({c})"));
-        params.extend(ps.iter().cloned());
-    }
-    for v in p.get_both("cond") {
-        if let Some(c) = query::parse_cond_value(v)? {
-            let mut sql = query::Sql { text: String::new(), params: Vec::new() };
-            query::render_cond(&c, &mut r, &mut sql)?;
-            texts.push(format!("({})", sql.text));
-            params.extend(sql.params);
-        }
-    }
-    let mut joins = scope.joins;
-    for j in r.joins()? {
-        if !joins.contains(&j) {
-            joins.push(j);
-        }
-    }
+    let (texts, params) = select::where_parts(&mut r, &scope, &conds)?;
+    let joins = select::joins_of(&mut r, &scope)?;
     Ok((texts, params, joins))
 }

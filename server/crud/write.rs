@@ -8,13 +8,14 @@ use serde_json::{json, Map, Value};
 
 use super::convert::{empty_value, to_column};
 use super::object::{Decl, Object, Op, Write};
+use super::select::ReadReq;
 use super::{read, subwrite};
 use crate::api::ctx::Ctx;
 use crate::api::params::{is_absent, value_to_string, Params};
 use crate::auth::password;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::meta::Table;
-use crate::query::SqlValue;
+use crate::query::{CmpOp, Cond, ResItem, SqlValue};
 
 /// Writes one ObjLog row unless the object opted out (protocol §7).
 pub fn objlog(ctx: &mut Ctx, obj: &dyn Object, id: Option<i64>, dscr: &str) -> ApiResult<()> {
@@ -195,10 +196,8 @@ pub fn add_with(
     obj.on_after(ctx, Op::Add, Some(id), Some(&w))?;
     match p.str("res") {
         Some(res) => {
-            let mut url = Map::new();
-            url.insert("id".into(), json!(id));
-            url.insert("res".into(), json!(res));
-            read::get(ctx, obj, table, &Params::from_url(url))
+            let req = ReadReq::with_res(crate::query::parse_res(&res)?);
+            read::get_with(ctx, obj, table, id, &req, p)
         }
         None => Ok(json!(id)),
     }
@@ -221,24 +220,21 @@ fn unikey(
     if keys.iter().all(|k| !fields.contains_key(*k)) {
         return Ok(None);
     }
-    let mut cond = Map::new();
+    // The lookup is a read with one equality (or IS NULL) per key field, built as conditions, never
+    // as text; it resolves the fields like any read, so a field the role may not read is refused.
+    let mut conds = Vec::with_capacity(keys.len());
     for k in &keys {
         if table.column(k).is_none() {
             return Err(ApiError::bad_param(format!("bad uniKey field `{k}`")));
         }
-        cond.insert(
-            (*k).to_string(),
-            fields.get(*k).cloned().map(|v| json!(value_to_string(&v))).unwrap_or(json!("null")),
-        );
+        conds.push(match fields.get(*k).filter(|v| !is_absent(v)) {
+            Some(v) => Cond::Cmp { field: (*k).to_string(), op: CmpOp::Eq, value: SqlValue::Text(value_to_string(v)) },
+            None => Cond::IsNull { field: (*k).to_string(), not: false },
+        });
     }
-    let mut url = Map::new();
-    url.insert("cond".into(), Value::Object(cond));
-    url.insert("res".into(), json!("id"));
-    url.insert("fmt".into(), json!("one?"));
-    let found = match read::query(ctx, obj, table, &Params::from_url(url))? {
-        crate::api::ctx::Reply::Data(v) => v.as_i64(),
-        _ => None,
-    };
+    let mut req = ReadReq::with_res(vec![ResItem::Field { name: "id".into(), alias: None, enums: None }]);
+    req.conds = conds;
+    let found = read::first_id(ctx, obj, table, &req, p)?;
     let mode = p.str("uniKeyMode").unwrap_or_else(|| "set".into());
     let desc = format!("uniKey={spec}");
     match (found, mode.as_str()) {

@@ -1,0 +1,12 @@
+//! Reads: a request parsed once into a [`ReadReq`] ([`request`]), its names resolved against the schema
+//! and the role ([`resolve`]), planned into one SELECT ([`plan`]), its values turned into JSON ([`json`]).
+
+pub mod json;
+pub mod plan;
+pub mod request;
+pub mod resolve;
+
+pub use json::{cents_text, map_enum, to_json, Kind};
+pub use plan::{joins_of, plan, where_parts, OutCol, Plan, ReadMode, SubReq};
+pub use request::{paging, Paging, ReadReq};
+pub use resolve::{not_readable, Resolver, TIME_DIMS};
