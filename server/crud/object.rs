@@ -1,7 +1,8 @@
 //! What an application object declares, and the hooks it may implement (protocol §3.4).
 //!
 //! An object is mostly data: the table it serves, the operations allowed, readonly/required/hidden
-//! fields, virtual columns and sub-objects. The few rules that are code go into `Object` hooks, whose
+//! fields, virtual columns and sub-objects, declared in one style, with the builder methods of [`Decl`],
+//! [`VCol`] and [`SubObj`] (`Decl::new("User").allow(..).readonly(&["pwd"])`). The few rules that are code go into `Object` hooks, whose
 //! defaults do nothing. Role differences are chosen by the registry (one object per (name, app type)),
 //! not by an inheritance chain.
 
@@ -140,6 +141,24 @@ pub enum SubShape {
 }
 
 impl SubObj {
+    /// The child `res` when the request names none.
+    pub fn res(mut self, res: &str) -> SubObj {
+        self.res = Some(res.into());
+        self
+    }
+
+    /// The child `orderby`.
+    pub fn orderby(mut self, orderby: &str) -> SubObj {
+        self.orderby = Some(orderby.into());
+        self
+    }
+
+    /// Included in `get` without being named in `res`.
+    pub fn in_get(mut self) -> SubObj {
+        self.default_get = true;
+        self
+    }
+
     /// A sub-object read and written through the child object `obj` by `fk`.
     pub fn new(name: &str, obj: &str, fk: &str) -> SubObj {
         SubObj {
@@ -217,6 +236,72 @@ impl Decl {
         self
     }
 
+    /// Fields the role may not write (add and set; writable on add when also required).
+    pub fn readonly(mut self, fields: &[&str]) -> Decl {
+        self.readonly = strings(fields);
+        self
+    }
+
+    /// Fields given at add and fixed afterwards.
+    pub fn readonly_on_set(mut self, fields: &[&str]) -> Decl {
+        self.readonly_on_set = strings(fields);
+        self
+    }
+
+    /// Required on add: each inner list is a one-of group (`&[&["uname", "phone"]]`).
+    pub fn required(mut self, groups: &[&[&str]]) -> Decl {
+        self.required = groups.iter().map(|g| strings(g)).collect();
+        self
+    }
+
+    /// Fields the role may not read, anywhere in the query language (besides `pwd`, always).
+    pub fn hidden(mut self, fields: &[&str]) -> Decl {
+        self.hidden = strings(fields);
+        self
+    }
+
+    /// Fields no two rows may share, each with the message for a duplicate.
+    pub fn unique(mut self, fields: &[(&str, &str)]) -> Decl {
+        self.unique = fields.iter().map(|(f, m)| (f.to_string(), m.to_string())).collect();
+        self
+    }
+
+    /// Virtual column groups.
+    pub fn vcols(mut self, vcols: Vec<VCol>) -> Decl {
+        self.vcols = vcols;
+        self
+    }
+
+    /// Sub-objects.
+    pub fn subobjs(mut self, subs: Vec<SubObj>) -> Decl {
+        self.subobjs = subs;
+        self
+    }
+
+    /// The `orderby` when the request gives none.
+    pub fn default_sort(mut self, orderby: &str) -> Decl {
+        self.default_sort = Some(orderby.into());
+        self
+    }
+
+    /// The fields `q=` searches (qsearch syntax: `id!,name,phone`).
+    pub fn q_fields(mut self, spec: &str) -> Decl {
+        self.q_fields = Some(spec.into());
+        self
+    }
+
+    /// The column of the time dimensions (`y q m w d wd h`).
+    pub fn tm_col(mut self, col: &str) -> Decl {
+        self.tm_col = Some(col.into());
+        self
+    }
+
+    /// Writes leave no ObjLog row (the log tables themselves).
+    pub fn no_objlog(mut self) -> Decl {
+        self.no_objlog = true;
+        self
+    }
+
     /// True if the field is never output.
     pub fn is_hidden(&self, f: &str) -> bool {
         f == "pwd" || self.hidden.iter().any(|h| h == f)
@@ -226,6 +311,10 @@ impl Decl {
     pub fn subobj(&self, name: &str) -> Option<&SubObj> {
         self.subobjs.iter().find(|s| s.name == name)
     }
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
 }
 
 /// A write in progress, handed to `on_validate`: hooks may change fields and queue follow-ups.

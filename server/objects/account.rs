@@ -56,22 +56,23 @@ pub struct User {
 impl User {
     /// A buyer: get/set self only; account fields readonly.
     pub fn buyer() -> User {
-        let mut d = Decl::new("User").allow(&[Op::Get, Op::Set]);
-        d.unique = login_names_unique();
-        d.readonly = ["uname", "phone", "pwd", "createTm"].map(String::from).to_vec();
-        User { decl: d, self_only: true }
+        let decl = Decl::new("User")
+            .allow(&[Op::Get, Op::Set])
+            .unique(LOGIN_NAMES_UNIQUE)
+            .readonly(&["uname", "phone", "pwd", "createTm"]);
+        User { decl, self_only: true }
     }
 
     /// Staff and admin: every user. Staff may give a new user an initial password (stored hashed);
     /// changing it later is the user's own `chpwd`.
     pub fn staff() -> User {
-        let mut d = Decl::new("User");
-        d.unique = login_names_unique();
-        d.readonly_on_set = vec!["pwd".into()];
-        d.q_fields = Some("id!,name,uname,phone".into());
-        d.tm_col = Some("createTm".into());
-        d.vcols = vec![VCol::new(&["(SELECT COUNT(*) FROM Ordr o WHERE o.userId=t0.id) orderCnt"])];
-        User { decl: d, self_only: false }
+        let decl = Decl::new("User")
+            .unique(LOGIN_NAMES_UNIQUE)
+            .readonly_on_set(&["pwd"])
+            .q_fields("id!,name,uname,phone")
+            .tm_col("createTm")
+            .vcols(vec![VCol::new(&["(SELECT COUNT(*) FROM Ordr o WHERE o.userId=t0.id) orderCnt"])]);
+        User { decl, self_only: false }
     }
 }
 
@@ -84,9 +85,7 @@ fn hash_initial_password(w: &mut Write) {
 }
 
 /// Logins look accounts up by login name or phone, so a duplicate would make one account unreachable.
-fn login_names_unique() -> Vec<(String, String)> {
-    vec![("phone".into(), "手机号已存在".into()), ("uname".into(), "用户名已存在".into())]
-}
+const LOGIN_NAMES_UNIQUE: &[(&str, &str)] = &[("phone", "手机号已存在"), ("uname", "用户名已存在")];
 
 impl Object for User {
     fn decl(&self) -> &Decl {
@@ -136,18 +135,17 @@ pub struct Employee {
 impl Employee {
     /// Staff: add/del need `mgr`, checked in the hooks.
     pub fn emp() -> Employee {
-        let mut d = Decl::new("Employee");
-        d.unique = login_names_unique();
-        d.required = vec![vec!["uname".into(), "phone".into()]];
-        d.q_fields = Some("id!,name,phone".into());
-        Employee { decl: d, admin: false }
+        let decl = Decl::new("Employee")
+            .unique(LOGIN_NAMES_UNIQUE)
+            .required(&[&["uname", "phone"]])
+            .q_fields("id!,name,phone");
+        Employee { decl, admin: false }
     }
 
     /// The platform admin.
     pub fn admin() -> Employee {
-        let mut d = Self::emp().decl;
-        d.required.clear();
-        Employee { decl: d, admin: true }
+        // The admin may add an employee without a login name (imports); everything else is as for staff.
+        Employee { decl: Self::emp().decl.required(&[]), admin: true }
     }
 
     fn is_mgr(&self, ctx: &Ctx) -> bool {

@@ -23,26 +23,27 @@ pub struct ApiLog(Decl);
 
 impl ApiLog {
     pub fn new() -> ApiLog {
-        let mut d = Decl::new("ApiLog").allow(&[Op::Query, Op::Get]);
-        d.default_sort = Some("id DESC".into());
-        d.tm_col = Some("tm".into());
-        d.no_objlog = true;
-        d.vcols = vec![
-            VCol::new(&["e.name empName", "e.phone empPhone"])
-                .join("LEFT JOIN Employee e ON e.id=t0.userId AND t0.app LIKE 'emp%'")
-                .default_on(),
-            VCol::new(&["a1.id id1", "a1.req req1", "a1.ac ac1"]).join("LEFT JOIN ApiLog1 a1 ON a1.apiLogId=t0.id"),
-        ];
-        let mut log1 = SubObj::new("log1", "ApiLog1", "apiLogId");
-        log1.orderby = Some("id".into());
-        d.subobjs = vec![log1];
-        d.q_fields = Some("ac,req,addr".into());
-        ApiLog(d)
+        ApiLog(
+            Decl::new("ApiLog")
+                .allow(&[Op::Query, Op::Get])
+                .default_sort("id DESC")
+                .tm_col("tm")
+                .no_objlog()
+                .vcols(vec![
+                    VCol::new(&["e.name empName", "e.phone empPhone"])
+                        .join("LEFT JOIN Employee e ON e.id=t0.userId AND t0.app LIKE 'emp%'")
+                        .default_on(),
+                    VCol::new(&["a1.id id1", "a1.req req1", "a1.ac ac1"])
+                        .join("LEFT JOIN ApiLog1 a1 ON a1.apiLogId=t0.id"),
+                ])
+                .subobjs(vec![SubObj::new("log1", "ApiLog1", "apiLogId").orderby("id")])
+                .q_fields("ac,req,addr"),
+        )
     }
 
     /// The batch sub-call rows, under the same rule.
     pub fn batch_rows() -> ApiLog {
-        ApiLog(Decl { no_objlog: true, ..Decl::new("ApiLog1").allow(&[Op::Query, Op::Get]) })
+        ApiLog(Decl::new("ApiLog1").allow(&[Op::Query, Op::Get]).no_objlog())
     }
 }
 
@@ -72,26 +73,25 @@ pub struct ObjLog(Decl);
 
 impl ObjLog {
     pub fn new() -> ObjLog {
-        let mut d = Decl::new("ObjLog").allow(&[Op::Query, Op::Get]);
-        d.default_sort = Some("id DESC".into());
-        d.no_objlog = true;
-        d.vcols = vec![VCol::new(&[
-            "a.tm tm",
-            "COALESCE(a1.ac, a.ac) ac",
-            "COALESCE(a1.req, a.req) req",
-            "a.userId userId",
-            "a.addr addr",
-            "a.app app",
-            "a.ac ac0",
-            "a1.ac ac1",
-            "emp.name empName",
-            "emp.phone empPhone",
-        ])
-        .join(
-            "LEFT JOIN ApiLog a ON a.id=t0.apiLogId LEFT JOIN ApiLog1 a1 ON a1.id=t0.apiLog1Id \
+        let d = Decl::new("ObjLog").allow(&[Op::Query, Op::Get]).default_sort("id DESC").no_objlog().vcols(vec![
+            VCol::new(&[
+                "a.tm tm",
+                "COALESCE(a1.ac, a.ac) ac",
+                "COALESCE(a1.req, a.req) req",
+                "a.userId userId",
+                "a.addr addr",
+                "a.app app",
+                "a.ac ac0",
+                "a1.ac ac1",
+                "emp.name empName",
+                "emp.phone empPhone",
+            ])
+            .join(
+                "LEFT JOIN ApiLog a ON a.id=t0.apiLogId LEFT JOIN ApiLog1 a1 ON a1.id=t0.apiLog1Id \
              LEFT JOIN Employee emp ON emp.id=a.userId AND a.app LIKE 'emp%'",
-        )
-        .default_on()];
+            )
+            .default_on(),
+        ]);
         ObjLog(d)
     }
 }
@@ -159,10 +159,7 @@ pub fn register(reg: &mut Registry) {
     reg.register("ApiLog1", &[Emp, Admin], Arc::new(ApiLog::batch_rows()));
     reg.register("ObjLog", &[Emp, Admin], Arc::new(ObjLog::new()));
     let read_only = |table: &str, hidden: &[&str]| {
-        let mut d = Decl::new(table).allow(&[Op::Query, Op::Get]);
-        d.hidden = hidden.iter().map(|s| s.to_string()).collect();
-        d.no_objlog = true;
-        Arc::new(Plain(d))
+        Arc::new(Plain(Decl::new(table).allow(&[Op::Query, Op::Get]).hidden(hidden).no_objlog()))
     };
     reg.register("Session", &[Admin], read_only("Session", &["tokenHash"]));
     reg.register("VCode", &[Admin], read_only("VCode", &["code"]));

@@ -51,41 +51,38 @@ fn label_vcol(col: &str, name: &str) -> VCol {
 }
 
 fn base_decl() -> Decl {
-    let mut d = Decl::new("Ordr");
-    d.vcols = vec![
-        VCol::new(&["u.name userName", "u.phone userPhone"]).join("LEFT JOIN User u ON u.id=t0.userId").default_on(),
-        label_vcol("status", "statusName").default_on(),
-        // Uses the buyer join of the group above, which `require` pulls in when only this field is asked for.
-        VCol::new(&["(u.name || '/' || u.phone) userLabel"]).require(&["userName"]),
-    ];
-    let mut log = SubObj::new("orderLog", "OrderLog", "orderId");
-    log.orderby = Some("id".into());
-    log.default_get = true;
-    let mut atts = SubObj::new("atts", "OrderAtt", "orderId");
-    atts.res = Some("id,attId".into());
-    atts.default_get = true;
-    d.subobjs = vec![log, atts];
-    d.tm_col = Some("createTm".into());
-    // `q=` searches the order number (exact), the buyer's phone and the buyer's name.
-    d.q_fields = Some("id!,userPhone,userName".into());
-    d
+    Decl::new("Ordr")
+        .vcols(vec![
+            VCol::new(&["u.name userName", "u.phone userPhone"])
+                .join("LEFT JOIN User u ON u.id=t0.userId")
+                .default_on(),
+            label_vcol("status", "statusName").default_on(),
+            // Uses the buyer join of the group above, which `require` pulls in when only this field is asked for.
+            VCol::new(&["(u.name || '/' || u.phone) userLabel"]).require(&["userName"]),
+        ])
+        .subobjs(vec![
+            SubObj::new("orderLog", "OrderLog", "orderId").orderby("id").in_get(),
+            SubObj::new("atts", "OrderAtt", "orderId").res("id,attId").in_get(),
+        ])
+        .tm_col("createTm")
+        // `q=` searches the order number (exact), the buyer's phone and the buyer's name.
+        .q_fields("id!,userPhone,userName")
 }
 
 impl Ordr {
     /// Orders as a buyer sees them.
     pub fn user() -> Ordr {
-        let mut d = base_decl().allow(&[Op::Add, Op::Get, Op::Query, Op::Set]);
-        d.readonly = vec!["userId".into(), "createTm".into()];
         // A buyer does not reprice an order once it exists.
-        d.readonly_on_set = vec!["amount".into()];
-        Ordr { decl: d }
+        let decl = base_decl()
+            .allow(&[Op::Add, Op::Get, Op::Query, Op::Set])
+            .readonly(&["userId", "createTm"])
+            .readonly_on_set(&["amount"]);
+        Ordr { decl }
     }
 
     /// Orders as staff see them (no add/del: DESIGN rule, §9.5).
     pub fn emp() -> Ordr {
-        let mut d = base_decl().allow(&[Op::Get, Op::Query, Op::Set]);
-        d.readonly = vec!["userId".into(), "createTm".into()];
-        Ordr { decl: d }
+        Ordr { decl: base_decl().allow(&[Op::Get, Op::Query, Op::Set]).readonly(&["userId", "createTm"]) }
     }
 
     /// Orders as the platform admin sees them.
@@ -197,26 +194,24 @@ pub struct OrderLog {
 
 impl OrderLog {
     fn decl(ops: Option<&[Op]>) -> Decl {
-        let mut d = Decl::new("OrderLog");
-        if let Some(ops) = ops {
-            d = d.allow(ops);
+        let d = Decl::new("OrderLog")
+            .vcols(vec![
+                VCol::new(&["e.name empName", "e.phone empPhone"])
+                    .join("LEFT JOIN Employee e ON e.id=t0.empId")
+                    .default_on(),
+                label_vcol("action", "actionName").default_on(),
+            ])
+            .default_sort("id DESC");
+        match ops {
+            Some(ops) => d.allow(ops),
+            None => d,
         }
-        d.vcols = vec![
-            VCol::new(&["e.name empName", "e.phone empPhone"])
-                .join("LEFT JOIN Employee e ON e.id=t0.empId")
-                .default_on(),
-            label_vcol("action", "actionName").default_on(),
-        ];
-        d.default_sort = Some("id DESC".into());
-        d
     }
 
-    /// Read-only, own orders' logs.
+    /// Read-only, own orders' logs. Buyers see who handled their order by name, never the staff
+    /// member's phone.
     pub fn user() -> OrderLog {
-        let mut d = Self::decl(Some(&[Op::Query, Op::Get]));
-        // Buyers see who handled their order by name, never the staff member's phone.
-        d.hidden = vec!["empPhone".into()];
-        OrderLog { decl: d, user: true }
+        OrderLog { decl: Self::decl(Some(&[Op::Query, Op::Get])).hidden(&["empPhone"]), user: true }
     }
 
     /// Staff: read-only. The log is written by the order actions themselves, so it stays a true

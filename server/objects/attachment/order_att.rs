@@ -21,9 +21,11 @@ pub struct OrderAtt {
 impl OrderAtt {
     /// Read directly, written only through `Ordr`.
     pub fn user() -> OrderAtt {
-        let mut d = Decl::new("OrderAtt").allow(&[Op::Query, Op::Get]).via_parent(&[Op::Add, Op::Set, Op::Del]);
-        d.required = vec![vec!["attId".into()]];
-        OrderAtt { decl: d }
+        let decl = Decl::new("OrderAtt")
+            .allow(&[Op::Query, Op::Get])
+            .via_parent(&[Op::Add, Op::Set, Op::Del])
+            .required(&[&["attId"]]);
+        OrderAtt { decl }
     }
 }
 
