@@ -66,26 +66,35 @@ pub fn call_as(app: &mut TestApp, token: Option<&str>, ac: &str, url: &[(&str, &
 
 /// A request as a token holder with any method and path (REST forms).
 pub fn request_as(app: &mut TestApp, token: Option<&str>, method: &str, path: &str, body: &[(&str, &str)]) -> Value {
+    if body.is_empty() {
+        return send_as(app, token, method, path, None, b"");
+    }
+    send_as(app, token, method, path, Some("application/x-www-form-urlencoded"), qs(body).as_bytes())
+}
+
+/// A JSON request (batch) as a token holder.
+pub fn json_as(app: &mut TestApp, token: Option<&str>, path: &str, body: &Value) -> Value {
+    send_as(app, token, "POST", path, Some("application/json"), &serde_json::to_vec(body).unwrap())
+}
+
+/// Any request as a token holder (`Authorization: Bearer`, no cookies); the answer as JSON.
+pub fn send_as(
+    app: &mut TestApp,
+    token: Option<&str>,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Value {
     let auth = token.map(|t| format!("Bearer {t}"));
     let mut h = vec![("Cookie", "none=1")];
     if let Some(a) = &auth {
         h.push(("Authorization", a.as_str()));
     }
-    if body.is_empty() {
-        return app.request(method, path, &h, b"").json();
+    if let Some(ct) = content_type {
+        h.push(("Content-Type", ct));
     }
-    h.push(("Content-Type", "application/x-www-form-urlencoded"));
-    app.request(method, path, &h, qs(body).as_bytes()).json()
-}
-
-/// A JSON request (batch) as a token holder.
-pub fn json_as(app: &mut TestApp, token: Option<&str>, path: &str, body: &Value) -> Value {
-    let auth = token.map(|t| format!("Bearer {t}"));
-    let mut h = vec![("Cookie", "none=1"), ("Content-Type", "application/json")];
-    if let Some(a) = &auth {
-        h.push(("Authorization", a.as_str()));
-    }
-    app.request("POST", path, &h, &serde_json::to_vec(body).unwrap()).json()
+    app.request(method, path, &h, body).json()
 }
 
 /// The principals of a fresh server, with an order and a second user, clerk and order to trespass on.

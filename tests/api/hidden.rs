@@ -8,7 +8,7 @@
 
 use serde_json::{json, Value};
 
-use crate::authz::{call_as, json_as, request_as, world, World};
+use crate::authz::{call_as, json_as, request_as, send_as, world, World};
 use crate::helpers::{spawn_app, Body, TestApp};
 use jindouyun::crud::{Op, Role};
 
@@ -330,12 +330,7 @@ fn fields_a_role_may_not_write_are_refused_in_every_write_path_and_spelling() {
 }
 
 fn raw_as(app: &mut TestApp, token: Option<&str>, path: &str, text: &str) -> Value {
-    let auth = token.map(|t| format!("Bearer {t}"));
-    let mut h = vec![("Cookie", "none=1"), ("Content-Type", "text/plain")];
-    if let Some(a) = &auth {
-        h.push(("Authorization", a.as_str()));
-    }
-    app.request("POST", path, &h, text.as_bytes()).json()
+    send_as(app, token, "POST", path, Some("text/plain"), text.as_bytes())
 }
 
 #[test]

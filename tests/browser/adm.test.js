@@ -99,7 +99,7 @@ describe('adm.html: the admin console', () => {
 
   it('lists the call log and opens one call', async () => {
     await page.locator('#nav a[data-page=apilog]').click();
-    await page.locator('tbody tr').first().waitFor();
+    await page.locator('.page-apilog tbody tr').first().waitFor();
     await page.locator('select[name=app]').selectOption('user');
     const done = page.waitForResponse((r) => r.url().includes('ApiLog.query'));
     await page.locator('.toolbar [type=submit]').click();
@@ -116,7 +116,7 @@ describe('adm.html: the admin console', () => {
 
   it('adds an employee and makes it a manager', async () => {
     await page.locator('#nav a[data-page=employees]').click();
-    await page.locator('tbody tr').first().waitFor();
+    await page.locator('.page-employees tbody tr').first().waitFor();
     await page.locator('#btnAddEmp').click();
     await page.locator('.jdy-dialog input[name=name]').fill('陈店长');
     await page.locator('.jdy-dialog input[name=phone]').fill('13511119999');
@@ -138,7 +138,7 @@ describe('adm.html: the admin console', () => {
 
   it('lists users and orders, and completes an order', async () => {
     await page.locator('#nav a[data-page=users]').click();
-    await page.locator('tbody tr').first().waitFor();
+    await page.locator('.page-users tbody tr').first().waitFor();
     assert.equal(await page.locator('tbody tr').count(), await count('SELECT COUNT(*) n FROM User'));
     await shots(page, 'adm-users');
     await page.locator('#nav a[data-page=orders]').click();
@@ -167,7 +167,7 @@ describe('adm.html: the admin console', () => {
 
   it('sends an expired session to the login view', async () => {
     await page.locator('#nav a[data-page=apilog]').click();
-    await page.locator('tbody tr').first().waitFor();
+    await page.locator('.page-apilog tbody tr').first().waitFor();
     await expireSessions(server, browser.context, 'admin');
     await page.locator('.toolbar [type=submit]').click();
     await seeToast(page, '登录已过期');

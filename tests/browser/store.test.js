@@ -235,7 +235,7 @@ describe('store.html: the staff console', () => {
 
   it('adds and edits a user, and opens the orders of a user', async () => {
     await page.locator('#nav a[data-page=users]').click();
-    await page.locator('tbody tr').first().waitFor();
+    await page.locator('.page-users tbody tr').first().waitFor();
     await shots(page, 'store-users');
     await page.locator('#btnAddUser').click();
     await page.locator('.jdy-dialog input[name=name]').fill('赵六');
@@ -260,7 +260,7 @@ describe('store.html: the staff console', () => {
 
   it('lets a manager add an employee with perms, change the perms and delete the employee', async () => {
     await page.locator('#nav a[data-page=employees]').click();
-    await page.locator('tbody tr').first().waitFor();
+    await page.locator('.page-employees tbody tr').first().waitFor();
     await page.locator('#btnAddEmp').click();
     await page.locator('.jdy-dialog input[name=name]').fill('王经理');
     await page.locator('.jdy-dialog input[name=uname]').fill('wangjl');
@@ -317,7 +317,7 @@ describe('store.html: the staff console', () => {
 
   it('shows the call log to a manager, filters errors and opens a call', async () => {
     await page.locator('#nav a[data-page=apilog]').click();
-    await page.locator('tbody tr').first().waitFor();
+    await page.locator('.page-apilog tbody tr').first().waitFor();
     await shots(page, 'store-apilog');
     await page.locator('input[name=err]').check();
     await query();
@@ -355,7 +355,7 @@ describe('store.html: the staff console', () => {
 
   it('sends an expired session to the login view and returns to the same page after logging in', async () => {
     await page.locator('#nav a[data-page=users]').click();
-    await page.locator('tbody tr').first().waitFor();
+    await page.locator('.page-users tbody tr').first().waitFor();
     await expireSessions(server, browser.context, 'emp');
     await page.locator('.toolbar [type=submit]').click();
     await seeToast(page, '登录已过期');
@@ -388,10 +388,11 @@ describe('store.html: the staff console', () => {
 
     // Employees: only oneself, no add button, no perms to edit.
     await page.locator('#nav a[data-page=employees]').click();
-    await page.locator('tbody tr').first().waitFor();
-    assert.equal(await page.locator('tbody tr').count(), 1);
+    // The page's own rows (the orders table of the page before may still be on screen for a moment).
+    await page.locator('.page-employees tbody tr').first().waitFor();
+    assert.equal(await page.locator('.page-employees tbody tr').count(), 1);
     assert.equal(await page.locator('#btnAddEmp').count(), 0);
-    await page.locator('tbody tr').click();
+    await page.locator('.page-employees tbody tr').click();
     assert.equal(await page.locator('.jdy-dialog input[name=perms]').count(), 0);
     assert.ok(await page.locator('.jdy-dialog input[name=phone]').evaluate((i) => i.readOnly));
     await page.locator('.jdy-dialog input[name=name]').fill('小李子');
