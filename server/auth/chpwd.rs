@@ -9,6 +9,7 @@
 
 use serde_json::Value;
 
+use super::accounts::Accounts;
 use super::login::start_session;
 use super::password::Check;
 use super::pwd_work;
@@ -32,11 +33,9 @@ struct Account {
     roles: String,
 }
 
-fn load(ctx: &mut Ctx, app_type: AppType, by: &str, value: SqlValue) -> ApiResult<Option<Account>> {
-    let sql = match app_type {
-        AppType::User => format!("SELECT id, phone, pwd, createTm, '' FROM User WHERE {by}=? ORDER BY id LIMIT 1"),
-        _ => format!("SELECT id, phone, pwd, NULL, perms FROM Employee WHERE {by}=? ORDER BY id LIMIT 1"),
-    };
+fn load(ctx: &mut Ctx, acc: &Accounts, by: &str, value: SqlValue) -> ApiResult<Option<Account>> {
+    let (created, roles) = (acc.created_col.unwrap_or("NULL"), acc.roles_col.unwrap_or("''"));
+    let sql = format!("SELECT id, phone, pwd, {created}, {roles} FROM {} WHERE {by}=? ORDER BY id LIMIT 1", acc.table);
     let mut out = None;
     ctx.query(&sql, &[value], |r| {
         let created: Option<String> = r.get(3)?;
@@ -46,13 +45,7 @@ fn load(ctx: &mut Ctx, app_type: AppType, by: &str, value: SqlValue) -> ApiResul
             phone: r.get(1)?,
             stored: r.get(2)?,
             created: created.as_deref().and_then(session::parse_time),
-            roles: roles.filter(|s| !s.is_empty()).unwrap_or_else(|| {
-                if app_type == AppType::Emp {
-                    "emp".into()
-                } else {
-                    String::new()
-                }
-            }),
+            roles: roles.filter(|s| !s.is_empty()).unwrap_or_else(|| acc.default_roles.to_string()),
         });
         Ok(())
     })?;
@@ -66,29 +59,24 @@ fn bad_password() -> ApiError {
 /// `chpwd`.
 pub fn chpwd(ctx: &mut Ctx, p: &Params) -> ApiResult<Reply> {
     let app_type = ctx.auth.app_type;
-    let table = match app_type {
-        AppType::User => "User",
-        AppType::Emp => "Employee",
-        AppType::Admin => return Err(ApiError::forbidden("the admin password is set by P_ADMIN_CRED")),
-        AppType::Other => {
-            return Err(ApiError::bad_param(format!("chpwd is not supported for app `{}`", ctx.auth.app)))
-        }
+    if app_type == AppType::Admin {
+        return Err(ApiError::forbidden("the admin password is set by P_ADMIN_CRED"));
+    }
+    let Some(acc) = ctx.state.objects.accounts(app_type).copied() else {
+        return Err(ApiError::bad_param(format!("chpwd is not supported for app `{}`", ctx.auth.app)));
     };
+    let table = acc.table;
     let pwd = p.must_str("pwd")?;
     let forgotten = p.str("phone");
     let account = match &forgotten {
-        Some(phone) => load(ctx, app_type, "phone", phone.clone().into())?
+        Some(phone) => load(ctx, &acc, "phone", phone.clone().into())?
             .ok_or_else(|| ApiError::authfail("手机号未注册").internal("bad user"))?,
         None => {
             let id = match &ctx.auth.login {
                 Some(l) if l.app_type == app_type => l.id,
-                _ => {
-                    return Err(ctx
-                        .auth
-                        .refuse(format!("require auth to {}", if table == "User" { "user" } else { "employee" })))
-                }
+                _ => return Err(ctx.auth.refuse(format!("require auth to {}", acc.noun))),
             };
-            load(ctx, app_type, "id", SqlValue::Int(id))?.ok_or_else(|| ApiError::noauth("account is gone"))?
+            load(ctx, &acc, "id", SqlValue::Int(id))?.ok_or_else(|| ApiError::noauth("account is gone"))?
         }
     };
 

@@ -1,13 +1,14 @@
 //! `login`, `logout`, `whoami`, `refreshToken` (protocol §6.3 with decisions §9.9, §9.10, §9.11).
 //!
-//! The app type of the call decides who logs in: `user` → User, `emp` → Employee, `admin` → the
-//! `P_ADMIN_CRED` credential. A user or employee proves itself with a password or with a code sent
+//! The app type of the call decides who logs in: the accounts the product declared for it (`user` →
+//! its users, `emp` → its staff, see `auth::accounts`), or for `admin` the `P_ADMIN_CRED` credential. A user or employee proves itself with a password or with a code sent
 //! to its phone; a user's first code login registers it. A login issues a server-side token
 //! (cookie + `_token`).
 
 use base64::Engine;
 use serde_json::{json, Map, Value};
 
+use super::accounts::{self, Accounts};
 use super::code;
 use super::password::{self, Check};
 use super::pwd_work;
@@ -18,15 +19,6 @@ use crate::api::params::Params;
 use crate::crud::{self, Op};
 use crate::error::{ApiError, ApiResult};
 use crate::query::SqlValue;
-
-/// The table and failure message of a password login for an app type.
-fn account_table(t: AppType) -> ApiResult<(&'static str, &'static str)> {
-    match t {
-        AppType::User => Ok(("User", "手机号或密码错误")),
-        AppType::Emp => Ok(("Employee", "用户名或密码错误")),
-        _ => Err(ApiError::bad_param(format!("login is not supported for app type `{}`", t.name()))),
-    }
-}
 
 /// Checks `P_ADMIN_CRED` (`user:pwd` or its base64).
 fn admin_ok(cred: Option<&str>, uname: &str, pwd: &str) -> ApiResult<bool> {
@@ -75,10 +67,9 @@ pub fn complete_login(ctx: &mut Ctx, app_type: AppType, id: i64, roles: &str) ->
 /// What `whoami` and `login` return about the caller.
 fn self_info(ctx: &mut Ctx) -> ApiResult<Map<String, Value>> {
     let login = ctx.auth.login.clone().ok_or_else(|| ApiError::noauth("not logged in"))?;
-    let obj = match login.app_type {
-        AppType::User => "User",
-        AppType::Emp => "Employee",
-        _ => {
+    let obj = match ctx.state.objects.accounts(login.app_type) {
+        Some(a) => a.table,
+        None => {
             let uname =
                 ctx.state.config.admin_cred.as_deref().and_then(|c| c.split_once(':')).map(|(u, _)| u.to_string());
             let mut m = Map::new();
@@ -114,12 +105,11 @@ struct Account {
 }
 
 /// Finds a user or employee by phone (names starting with a digit) or by uname.
-fn find_account(ctx: &mut Ctx, app_type: AppType, uname: &str) -> ApiResult<Option<Account>> {
-    let (table, _) = account_table(app_type)?;
+fn find_account(ctx: &mut Ctx, acc: &Accounts, uname: &str) -> ApiResult<Option<Account>> {
     let by = if uname.starts_with(|c: char| c.is_ascii_digit()) { "phone" } else { "uname" };
-    let (roles_col, disabled_col) =
-        if app_type == AppType::Emp { ("perms", "COALESCE(disableFlag,0)") } else { ("''", "0") };
-    let sql = format!("SELECT id, pwd, {roles_col}, {disabled_col} FROM {table} WHERE {by}=? ORDER BY id LIMIT 1");
+    let roles_col = acc.roles_col.unwrap_or("''");
+    let disabled = acc.disabled_col.map(|c| format!("COALESCE({c},0)")).unwrap_or_else(|| "0".into());
+    let sql = format!("SELECT id, pwd, {roles_col}, {disabled} FROM {} WHERE {by}=? ORDER BY id LIMIT 1", acc.table);
     let mut found = None;
     ctx.query(&sql, &[SqlValue::Text(uname.to_string())], |r| {
         let roles: Option<String> = r.get(2)?;
@@ -133,8 +123,8 @@ fn find_account(ctx: &mut Ctx, app_type: AppType, uname: &str) -> ApiResult<Opti
         Ok(())
     })?;
     Ok(found.map(|mut a| {
-        if app_type == AppType::Emp && a.roles.is_empty() {
-            a.roles = "emp".into();
+        if a.roles.is_empty() {
+            a.roles = acc.default_roles.into();
         }
         a
     }))
@@ -159,12 +149,13 @@ pub fn masked_name(phone: &str) -> String {
 /// ([`password::NO_PASSWORD`], which never verifies), so it cannot be entered by password until the
 /// user sets one (`chpwd(oldpwd=_none)` within an hour, or by code later). Nothing is hashed here: this
 /// runs on the writer thread, and a sale-day rush of new buyers must not queue behind Argon2.
-fn register_user(ctx: &mut Ctx, phone: &str) -> ApiResult<i64> {
+fn register_user(ctx: &mut Ctx, acc: &Accounts, phone: &str) -> ApiResult<i64> {
+    let created = acc.created_col.unwrap_or("createTm");
     let id = ctx.insert(
-        "INSERT INTO User (phone, name, pwd, createTm) VALUES (?,?,?,?)",
+        &format!("INSERT INTO {} (phone, name, pwd, {created}) VALUES (?,?,?,?)", acc.table),
         &[phone.into(), masked_name(phone).into(), password::NO_PASSWORD.into(), crate::db::now_str().into()],
     )?;
-    crate::log::objlog::row(ctx, "User", Some(id), "添加")?;
+    crate::log::objlog::row(ctx, acc.table, Some(id), "添加")?;
     Ok(id)
 }
 
@@ -194,27 +185,28 @@ pub fn login(ctx: &mut Ctx, p: &Params) -> ApiResult<Reply> {
         }
         return Ok(Reply::Data(Value::Object(complete_login(ctx, AppType::Admin, 1, "")?)));
     }
-    let (table, fail) = account_table(app_type)?;
+    let acc = accounts::of(ctx, app_type)?;
+    let fail = acc.login_failed;
     if let Some(given) = p.str("code") {
         // A code proves the phone: no password needed, and a new phone becomes a new user.
         if !code::is_phone(&uname) {
             return Err(ApiError::param("手机号不合法").internal("code login needs a phone number"));
         }
         code::check(ctx, &uname, &given)?;
-        if let Some(a) = find_account(ctx, app_type, &uname)? {
+        if let Some(a) = find_account(ctx, &acc, &uname)? {
             refuse_disabled(&a)?;
             return Ok(Reply::Data(Value::Object(complete_login(ctx, app_type, a.id, &a.roles)?)));
         }
-        if app_type != AppType::User {
-            return Err(ApiError::authfail(fail).internal("no employee with this phone"));
+        if !acc.self_register {
+            return Err(ApiError::authfail(fail).internal(format!("no {} with this phone", acc.noun)));
         }
-        let id = register_user(ctx, &uname)?;
+        let id = register_user(ctx, &acc, &uname)?;
         let mut out = complete_login(ctx, app_type, id, "")?;
         out.insert("_isNew".into(), json!(1));
         return Ok(Reply::Data(Value::Object(out)));
     }
     let pwd = p.str("pwd").ok_or_else(|| ApiError::missing("pwd"))?;
-    let Some(a) = find_account(ctx, app_type, &uname)? else { return Err(ApiError::authfail(fail)) };
+    let Some(a) = find_account(ctx, &acc, &uname)? else { return Err(ApiError::authfail(fail)) };
     match pwd_work::verify(p, &pwd, a.stored.as_deref().unwrap_or("")) {
         Check::Wrong => return Err(ApiError::authfail(fail)),
         // Only a correct password learns that the account is disabled.
@@ -222,7 +214,7 @@ pub fn login(ctx: &mut Ctx, p: &Params) -> ApiResult<Reply> {
         Check::Ok => {}
         Check::OkRehash => {
             ctx.exec(
-                &format!("UPDATE {table} SET pwd=? WHERE id=?"),
+                &format!("UPDATE {} SET pwd=? WHERE id=?", acc.table),
                 &[pwd_work::hash(p, &pwd).into(), SqlValue::Int(a.id)],
             )?;
         }

@@ -2,6 +2,7 @@
 //! sender, the password dictionary, and the functions `login`, `logout`, `whoami`, `refreshToken`,
 //! `genCode` and `chpwd`.
 
+pub mod accounts;
 pub mod chpwd;
 pub mod code;
 pub mod login;

@@ -55,18 +55,9 @@ pub fn hash(p: &Params, pwd: &str) -> String {
     password::hash(pwd)
 }
 
-/// The account table of an app type that has passwords.
-fn table(t: AppType) -> Option<&'static str> {
-    match t {
-        AppType::User => Some("User"),
-        AppType::Emp => Some("Employee"),
-        _ => None,
-    }
-}
-
 /// Reads a stored password on a read connection. `by` is one of the fixed column names below.
 fn stored(state: &AppState, t: AppType, by: &'static str, value: rusqlite::types::Value) -> ApiResult<Option<String>> {
-    let Some(table) = table(t) else { return Ok(None) };
+    let Some(table) = state.objects.accounts(t).map(|a| a.table) else { return Ok(None) };
     debug_assert!(matches!(by, "id" | "phone" | "uname"));
     let conn = state.db.read()?;
     let sql = format!("SELECT pwd FROM {table} WHERE {by}=? ORDER BY id LIMIT 1");

@@ -297,11 +297,8 @@ impl Sessions {
     /// After a bulk change (setIf/delIf) whose rows are not known: revokes live sessions of `app_type`
     /// whose account is gone, re-reads employees' perms, and lets cached sessions of that type reload.
     pub fn resync(ctx: &mut Ctx, app_type: AppType) -> ApiResult<()> {
-        let table = match app_type {
-            AppType::User => "User",
-            AppType::Emp => "Employee",
-            _ => return Ok(()),
-        };
+        let Some(acc) = ctx.state.objects.accounts(app_type).copied() else { return Ok(()) };
+        let table = acc.table;
         ctx.exec(
             &format!(
                 "UPDATE Session SET revokeTm=? WHERE appType=? AND revokeTm IS NULL \
@@ -309,11 +306,13 @@ impl Sessions {
             ),
             &[fmt_time(now()).into(), app_type.name().into()],
         )?;
-        if app_type == AppType::Emp {
+        if let Some(roles) = acc.roles_col {
             ctx.exec(
-                "UPDATE Session SET perms=(SELECT e.perms FROM Employee e WHERE e.id=Session.userId) \
-                 WHERE appType='emp' AND revokeTm IS NULL",
-                &[],
+                &format!(
+                    "UPDATE Session SET perms=(SELECT a.{roles} FROM {table} a WHERE a.id=Session.userId) \
+                     WHERE appType=? AND revokeTm IS NULL"
+                ),
+                &[app_type.name().into()],
             )?;
         }
         ctx.after_commit(move |st| {

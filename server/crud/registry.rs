@@ -9,8 +9,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::object::{Decl, Object, Plain};
-use crate::api::auth::Perm;
+use crate::api::auth::{AppType, Perm};
 use crate::api::ctx::Ctx;
+use crate::auth::accounts::Accounts;
 use crate::error::{ApiError, ApiResult};
 use crate::meta::{Design, Table};
 
@@ -23,6 +24,8 @@ pub struct Registry {
     generic: HashMap<String, Arc<dyn Object>>,
     /// Permission words an employee may hold, with their labels, in declaration order.
     perms: Vec<(Perm, &'static str)>,
+    /// Where the accounts of each app type live (login, chpwd, sessions read it).
+    accounts: Vec<Accounts>,
 }
 
 impl Registry {
@@ -33,7 +36,18 @@ impl Registry {
             .iter()
             .map(|t| (t.name.clone(), Arc::new(Plain(Decl::new(&t.name))) as Arc<dyn Object>))
             .collect();
-        Registry { map: HashMap::new(), generic, perms: Vec::new() }
+        Registry { map: HashMap::new(), generic, perms: Vec::new(), accounts: Vec::new() }
+    }
+
+    /// Declares the account table of an app type.
+    pub fn declare_accounts(&mut self, a: Accounts) {
+        self.accounts.retain(|x| x.app_type != a.app_type);
+        self.accounts.push(a);
+    }
+
+    /// The account table of an app type, if the product declared one.
+    pub fn accounts(&self, t: AppType) -> Option<&Accounts> {
+        self.accounts.iter().find(|a| a.app_type == t)
     }
 
     /// Declares a permission word an employee may hold (`Employee.perms`) with its label; the module whose

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use crate::api::auth::{AppType, Perm};
 use crate::api::ctx::Ctx;
 use crate::api::params::{value_to_string, Params};
+use crate::auth::accounts::Accounts;
 use crate::auth::password;
 use crate::auth::pwd_dict::PWD_KEY_NAME;
 use crate::auth::session::Sessions;
@@ -26,6 +27,28 @@ pub fn register(reg: &mut Registry) {
     use Role::*;
     reg.declare_perm(STAFF, "员工");
     reg.declare_perm(MANAGER, "经理");
+    reg.declare_accounts(Accounts {
+        app_type: AppType::User,
+        table: "User",
+        roles_col: None,
+        default_roles: "",
+        disabled_col: None,
+        created_col: Some("createTm"),
+        self_register: true,
+        login_failed: "手机号或密码错误",
+        noun: "user",
+    });
+    reg.declare_accounts(Accounts {
+        app_type: AppType::Emp,
+        table: "Employee",
+        roles_col: Some("perms"),
+        default_roles: "emp",
+        disabled_col: Some("disableFlag"),
+        created_col: None,
+        self_register: false,
+        login_failed: "用户名或密码错误",
+        noun: "employee",
+    });
     reg.register("User", &[User], Arc::new(self::User::buyer()));
     reg.register("User", &[Emp, Admin], Arc::new(self::User::staff()));
     reg.register("Employee", &[Emp], Arc::new(Employee::emp()));
