@@ -295,6 +295,13 @@ fn fields_a_role_may_not_write_are_refused_in_every_write_path_and_spelling() {
         call_as(&mut app, user, "Ordr.add", &[], &[("dscr", "x"), ("userId", &w.other_user_id.to_string())]),
         "userId",
     );
+    // Sub-object rows go through the child's own checks: a buyer writes no order log, whatever the parent.
+    let v =
+        json_as(&mut app, user, "/api/Ordr.add", &json!({"dscr": "x", "orderLog": [{"action": "PA", "dscr": "paid"}]}));
+    assert_eq!(v[0], json!(5), "a buyer's order cannot carry its own log rows: {v}");
+    let v =
+        json_as(&mut app, user, &format!("/api/Ordr.set?id={}", w.order_id), &json!({"orderLog": [{"action": "RE"}]}));
+    assert_eq!(v[0], json!(5), "nor add them later: {v}");
     // Staff: a user's password only on add; a clerk changes no manager field of its own.
     let e = ("_app", "emp");
     check(
