@@ -227,7 +227,9 @@ fn run(conn: Connection, rx: Receiver<Msg>, logs: Arc<Mutex<LogBuf>>) {
         if g.logs_waiting && log_deadline.is_none() {
             log_deadline = Some(Instant::now() + LINGER);
         }
-        let logs_due = log_deadline.is_some_and(|d| Instant::now() >= d);
+        // Due at the end of the linger, or at once when the buffer is full (a burst of calls).
+        let logs_due = log_deadline.is_some_and(|d| Instant::now() >= d)
+            || (g.logs_waiting && logs.lock().unwrap_or_else(|p| p.into_inner()).len() >= MAX_LOG_ROWS);
         if !g.jobs.is_empty() || logs_due || closed || !g.waiters.is_empty() {
             let buf = take_logs();
             if !g.jobs.is_empty() || buf.len() > 0 {
