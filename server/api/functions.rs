@@ -83,7 +83,7 @@ impl Functions {
     pub fn add_prepared(&mut self, name: &'static str, prepare: Prepare, handler: Handler) {
         self.map.insert(
             name,
-            FnDef { handler, writes: true, prepare: Some(prepare), blocking: true, receives: Receives::default() },
+            FnDef { handler, writes: true, prepare: Some(prepare), blocking: false, receives: Receives::default() },
         );
     }
 

@@ -294,14 +294,10 @@ async fn call(state: Arc<AppState>, peer: SocketAddr, req: Request<Incoming>) ->
         Err(e) => {
             r.ac = url.get("ac").and_then(Value::as_str).unwrap_or("").to_string();
             r.params = Params::from_url(url);
-            return run_blocking(state, r, Some(e)).await;
+            return dispatch::handle(state, r, Some(e)).await;
         }
     }
-    run_blocking(state, r, None).await
-}
-
-async fn run_blocking(state: Arc<AppState>, r: dispatch::Request, pre_error: Option<ApiError>) -> Output {
-    dispatch::handle(state, r, pre_error).await
+    dispatch::handle(state, r, None).await
 }
 
 fn too_large(max: usize) -> ApiError {
