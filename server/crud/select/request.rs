@@ -84,14 +84,7 @@ impl ReadReq {
 
     /// The same filter with other result items, no grouping and no order: `statRes` over the whole set.
     pub fn for_totals(&self, res: Vec<ResItem>) -> ReadReq {
-        ReadReq {
-            res: Some(res),
-            gres: Vec::new(),
-            orderby: Some(Vec::new()),
-            gcond: None,
-            distinct: false,
-            ..self.clone()
-        }
+        ReadReq { res: Some(res), gres: Vec::new(), orderby: Some(Vec::new()), ..self.clone() }
     }
 }
 
