@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use rusqlite::types::ValueRef;
 use serde_json::{json, Map, Value};
 
-use super::auth::perm;
+use super::auth::{perm, AppType};
 use super::ctx::{Ctx, Reply};
 use super::params::Params;
 use crate::crud::select::{to_json, Kind};
@@ -97,12 +97,18 @@ impl Functions {
 /// which also makes it the benchmark's measure of the bare call path.
 fn init_client(ctx: &mut Ctx, _p: &Params) -> ApiResult<Reply> {
     let c = &ctx.state.config;
-    Ok(Reply::Data(json!({
+    let mut out = json!({
         "serverRev": c.server_rev,
         "testMode": c.test_mode as i32,
         "appType": ctx.auth.app_type.name(),
         "plugins": {},
-    })))
+    });
+    // Staff consoles offer the permission words the product declared (`[[word, label], ...]`).
+    if matches!(ctx.auth.app_type, AppType::Emp | AppType::Admin) {
+        let words: Vec<Value> = ctx.state.objects.perms().iter().map(|(p, label)| json!([p.0, label])).collect();
+        out["perms"] = Value::Array(words);
+    }
+    Ok(Reply::Data(out))
 }
 
 /// `execSql(sql, fmt?, wantArray?, wantId?)`: admin or test mode only (protocol §1.11, §9.1).

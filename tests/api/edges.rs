@@ -114,4 +114,9 @@ fn permission_words_are_declared_by_the_product_and_only_declared_ones_can_be_gi
     with.ok("Employee.add", &emp, crate::helpers::Body::Form(&[("uname", "g1"), ("perms", "emp,checkin")]));
     let words: Vec<&str> = with.state.objects.perms().iter().map(|(p, _)| p.0).collect();
     assert_eq!(words, ["emp", "mgr", "checkin"]);
+    // The staff consoles learn the words and their labels from initClient; buyers are not told.
+    let init = with.ok("initClient", &emp, crate::helpers::Body::None);
+    assert_eq!(init["perms"], json!([["emp", "员工"], ["mgr", "经理"], ["checkin", "检票员"]]));
+    let init = with.ok("initClient", &[], crate::helpers::Body::None);
+    assert!(init.get("perms").is_none(), "{init}");
 }

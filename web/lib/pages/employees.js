@@ -4,7 +4,9 @@
 import { callSvr, html, on, run, toast, formDialog, confirmDlg } from '../jdy.js';
 import { Grid } from '../grid.js';
 
-const PERMS = [['emp', '员工'], ['mgr', '经理']];
+// The permission words and labels come from the server (`initClient().perms`, declared by the product);
+// these are what a server that declares none is shown with.
+let PERMS = [['emp', '员工'], ['mgr', '经理']];
 
 const isMgrRow = (r) => /(^|,)\s*mgr\s*(,|$)/.test(r.perms || '');
 const isActive = (r) => !Number(r.disableFlag || 0);
@@ -20,6 +22,8 @@ export default {
   icon: '♜',
   async render(el, ctx) {
     const mgr = ctx.isMgr;
+    const init = await callSvr('initClient');
+    if (Array.isArray(init.perms) && init.perms.length) PERMS = init.perms;
     const fields = (e = {}) => [
       { name: 'name', label: '姓名', value: e.name, required: true },
       { name: 'uname', label: '登录名', value: e.uname, readonly: !mgr, hint: mgr ? '登录名与手机号至少填一个' : '' },
