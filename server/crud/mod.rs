@@ -87,13 +87,3 @@ pub fn run_op_with(
     };
     Ok(Reply::Data(v))
 }
-
-/// Runs a standard op on the named object as the caller of `ctx` (internal calls from objects).
-pub fn run(ctx: &mut Ctx, obj_name: &str, op: Op, p: &Params) -> ApiResult<Value> {
-    let obj = registry::resolve(ctx, obj_name)?;
-    let table = registry::table_of(ctx, obj.as_ref())?;
-    match run_op_with(ctx, obj.as_ref(), table, op, p, &Map::new())? {
-        Reply::Data(v) => Ok(v),
-        Reply::Raw(_) => Err(ApiError::server("internal call returned raw output")),
-    }
-}
