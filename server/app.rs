@@ -35,9 +35,13 @@ impl Product for Jindouyun {
 
     fn init_db(&self, conn: &Connection, config: &Config) -> ApiResult<()> {
         crate::objects::account::bootstrap(conn)?;
+        crate::ticketing::init_db(conn)?;
         if config.demo {
+            // The ticketing world first: its stores come first, so the bootstrap manager and the demo
+            // staff work for the demo theatre.
+            crate::ticketing::demo::load_if_empty(conn)?;
             crate::demo::load_if_empty(conn)?;
         }
-        Ok(())
+        crate::objects::account::assign_default_store(conn)
     }
 }

@@ -4,6 +4,7 @@
 //! jindouyun                  serve (P_ADDR, default 127.0.0.1:8080)
 //! jindouyun upgrade          create missing tables/columns from the design and exit
 //! jindouyun upgrade --diff   print the SQL an upgrade would run, change nothing
+//! jindouyun import cities F  load a city file (design/cities/README.md) into City, by code
 //! ```
 //! Configuration comes from `P_*` environment variables (see README).
 
@@ -27,9 +28,10 @@ fn main() -> ExitCode {
         [] | ["serve"] => serve(config),
         ["upgrade"] => run_upgrade(&config, false),
         ["upgrade", "--diff"] => run_upgrade(&config, true),
+        ["import", "cities", file] => import_cities(&config, file),
         ["-h" | "--help" | "help"] => {
             println!(
-                "usage: jindouyun [serve | upgrade [--diff]]\nconfiguration: P_* environment variables, see README.md"
+                "usage: jindouyun [serve | upgrade [--diff] | import cities FILE]\nconfiguration: P_* environment variables, see README.md"
             );
             Ok(())
         }
@@ -93,5 +95,15 @@ fn run_upgrade(config: &Config, diff_only: bool) -> Result<(), AnyErr> {
     if stmts.is_empty() {
         eprintln!("database is up to date");
     }
+    Ok(())
+}
+
+fn import_cities(config: &Config, file: &str) -> Result<(), AnyErr> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+    let rows = jindouyun::ticketing::cities::parse(&text)?;
+    run_upgrade(config, false)?;
+    let conn = rusqlite::Connection::open(&config.db_path)?;
+    let (added, updated) = jindouyun::ticketing::cities::import(&conn, &rows)?;
+    println!("{added} cities added, {updated} updated");
     Ok(())
 }

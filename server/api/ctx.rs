@@ -51,6 +51,9 @@ pub struct Ctx<'a> {
     /// transaction (writes), `Some(false)` before the first statement, `Some(true)` after it. Calls
     /// that read nothing (initClient, most refusals) then cost no BEGIN/COMMIT.
     pub lazy_tx: Option<bool>,
+    /// Small facts a call's hooks hand to each other (a value read in `on_init` and compared in
+    /// `on_after`, the caller's store looked up once): named by the module that owns them.
+    memo: Vec<(&'static str, i64)>,
 }
 
 impl<'a> Ctx<'a> {
@@ -70,7 +73,19 @@ impl<'a> Ctx<'a> {
             always: Vec::new(),
             depth: 0,
             lazy_tx: None,
+            memo: Vec::new(),
         }
+    }
+
+    /// A fact noted earlier in this call (see [`Ctx::note`]).
+    pub fn noted(&self, name: &'static str) -> Option<i64> {
+        self.memo.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    }
+
+    /// Notes a fact for later hooks of this call (replacing an earlier one of that name).
+    pub fn note(&mut self, name: &'static str, v: i64) {
+        self.memo.retain(|(n, _)| *n != name);
+        self.memo.push((name, v));
     }
 
     /// Queues an action for after the commit.

@@ -82,7 +82,7 @@ fn unknown_ac(ac: &str) -> ApiError {
 /// True if the call may write (decided before it runs, to choose the connection).
 pub fn call_writes(state: &AppState, ac: &str) -> bool {
     match split_obj(ac) {
-        Some((_, op)) => crate::crud::op_writes(op),
+        Some((obj, op)) => !state.objects.action_reads(obj, op),
         None => state.functions.get(ac).is_none_or(|f| f.writes),
     }
 }

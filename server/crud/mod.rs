@@ -21,14 +21,14 @@ pub use object::{Decl, Object, Op, Plain, Scope, SubObj, SubShape, VCol, Write};
 pub use registry::{Registry, Role};
 
 use crate::api::ctx::{Ctx, Reply};
+
+/// True if the op changes rows (everything but get and query).
+pub fn op_changes(op: Op) -> bool {
+    !matches!(op, Op::Get | Op::Query)
+}
 use crate::api::params::Params;
 use crate::error::{ApiError, ApiResult};
 use crate::meta::Table;
-
-/// True if `Obj.op` may change data (decides the transaction kind before the call runs).
-pub fn op_writes(op: &str) -> bool {
-    !matches!(op, "get" | "query")
-}
 
 /// Serves `Obj.op` for the caller in `ctx`.
 pub fn call(ctx: &mut Ctx, obj_name: &str, op_name: &str, p: &Params) -> ApiResult<Reply> {

@@ -70,6 +70,8 @@ pub struct VCol {
     pub default: bool,
     /// Other columns/vcols this group needs (pulled in as hidden helpers).
     pub require: Vec<String>,
+    /// Fields that are money (decimal(19,2)): output as two-decimal strings like a decimal column.
+    pub money: Vec<String>,
 }
 
 impl VCol {
@@ -105,6 +107,12 @@ impl VCol {
         self.require = fields.iter().map(|s| s.to_string()).collect();
         self
     }
+
+    /// Marks fields as money: printed as two-decimal strings (`"80.00"`), as decimal columns are.
+    pub fn money(mut self, fields: &[&str]) -> VCol {
+        self.money = fields.iter().map(|s| s.to_string()).collect();
+        self
+    }
 }
 
 /// A sub-object: child rows of another object linked by a foreign key (protocol §5.2).
@@ -126,6 +134,9 @@ pub struct SubObj {
     pub default_query: bool,
     /// How the children appear in the parent row.
     pub shape: SubShape,
+    /// A developer-written condition over the child's `t0` that every child row must meet (`t0.startTm >
+    /// {now}`: upcoming showings only). Placeholders as in vcols ([`crate::db::dialect::Dialect::expand`]).
+    pub only: Option<String>,
 }
 
 /// How a sub-object's rows appear in its parent's output (the reference's `wantOne` 0/1/2).
@@ -159,6 +170,19 @@ impl SubObj {
         self
     }
 
+    /// Included in `get` and in `query` (and so in a parent's sub-object read) without being named.
+    pub fn in_query(mut self) -> SubObj {
+        self.default_get = true;
+        self.default_query = true;
+        self
+    }
+
+    /// Only the children meeting a developer-written condition (see [`SubObj::only`]).
+    pub fn only(mut self, cond: &str) -> SubObj {
+        self.only = Some(cond.into());
+        self
+    }
+
     /// A sub-object read and written through the child object `obj` by `fk`.
     pub fn new(name: &str, obj: &str, fk: &str) -> SubObj {
         SubObj {
@@ -170,6 +194,7 @@ impl SubObj {
             default_get: false,
             default_query: false,
             shape: SubShape::List,
+            only: None,
         }
     }
 }
@@ -327,6 +352,18 @@ pub struct Write {
     pub fields: Map<String, Value>,
     /// Sub-object bodies taken out of the fields (written after the parent).
     pub subs: Vec<(String, Vec<Value>)>,
+    /// Parameters that are not columns, taken out of `fields` by `on_validate` for its `on_after`
+    /// (`Showing.add`'s `prices`, turned into price classes once the showing has its id).
+    pub kept: Map<String, Value>,
+}
+
+impl Write {
+    /// Moves a non-column parameter from the fields into [`Write::kept`].
+    pub fn keep(&mut self, name: &str) -> Option<Value> {
+        let v = self.fields.remove(name)?;
+        self.kept.insert(name.to_string(), v.clone());
+        Some(v)
+    }
 }
 
 /// Conditions and joins an `on_query` hook adds (ownership rules, scoping).
@@ -335,6 +372,13 @@ pub struct Scope {
     /// SQL fragments (developer-written, over `t0`) with their bound values.
     pub conds: Vec<(String, Vec<SqlValue>)>,
     pub joins: Vec<String>,
+    /// A developer-written ORDER BY (with bound values) for this call, used when the request names no
+    /// `orderby`: a search's ranking, for example.
+    pub order: Option<(String, Vec<SqlValue>)>,
+    /// Set by the framework when the scope guards a write (the ownership check of set/del, the rows of
+    /// setIf/delIf) rather than a read: a hook then applies its ownership rules but not the search
+    /// parameters of a read, which the write's own fields would otherwise be taken for.
+    pub guards_write: bool,
 }
 
 impl Scope {
@@ -353,6 +397,11 @@ impl Scope {
         if !self.joins.iter().any(|x| x == j) {
             self.joins.push(j.to_string());
         }
+    }
+
+    /// Orders this call's rows by a developer-written expression when the request gives no `orderby`.
+    pub fn order_by(&mut self, order: &str, params: Vec<SqlValue>) {
+        self.order = Some((order.to_string(), params));
     }
 
     /// True if any condition is set (turns on the ownership check of set/del).
@@ -400,6 +449,13 @@ pub trait Object: Send + Sync {
     /// The names of the custom actions this object serves (`Obj.xxx` beyond the standard ops). Only
     /// these reach [`Object::custom`]; the authorization-table test walks them for every role.
     fn actions(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// The custom actions of [`Object::actions`] that only read: they run like `get`/`query`, on a read
+    /// connection where the request is, instead of queueing for the writer. An action listed here must
+    /// not write (its connection refuses writes).
+    fn read_actions(&self) -> &'static [&'static str] {
         &[]
     }
 

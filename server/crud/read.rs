@@ -20,10 +20,11 @@ pub struct Rows {
 
 /// Runs the plan's SELECT with ORDER BY and LIMIT/OFFSET.
 fn fetch(ctx: &mut Ctx, plan: &Plan, limit: i64, offset: i64) -> ApiResult<Vec<Map<String, Value>>> {
-    let (mut sql, params) = plan.base_sql();
+    let (mut sql, mut params) = plan.base_sql();
     if !plan.order.is_empty() {
         sql.push_str(" ORDER BY ");
         sql.push_str(&plan.order.join(", "));
+        params.extend(plan.order_params.iter().cloned());
     }
     // Literal integers, not bound parameters: SQLite re-prepares a statement on every run when its LIMIT
     // is a parameter (the value can change the plan), which cost a tenth of a query's time. Both values
@@ -108,6 +109,9 @@ fn attach_subs(ctx: &mut Ctx, plan: &Plan, p: &Params, rows: &mut [Map<String, V
                 cplan.out.len() - 1
             }
         };
+        if let Some(only) = &def.only {
+            cplan.add_where(format!("({})", ctx.state.dialect.expand(only)), Vec::new());
+        }
         let marks = vec!["?"; ids.len()].join(",");
         let q = ctx.state.dialect.quote_ident(&def.fk);
         cplan.add_where(format!("t0.{q} IN ({marks})"), ids.iter().map(|i| SqlValue::Int(*i)).collect());
@@ -274,6 +278,7 @@ pub fn query(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiR
 fn stat_res(ctx: &mut Ctx, obj: &dyn Object, table: &Table, req: &ReadReq, scope: &Scope) -> ApiResult<Value> {
     let mut plan = select::plan(ctx, obj, table, req, scope, ReadMode::Query)?;
     plan.order.clear();
+    plan.order_params.clear();
     plan.subs.clear();
     let mut rows = fetch(ctx, &plan, 1, 0)?;
     Ok(Value::Object(rows.pop().unwrap_or_default()))
@@ -341,7 +346,7 @@ pub fn write_conds(
     p: &Params,
 ) -> ApiResult<(Vec<String>, Vec<SqlValue>, Vec<String>)> {
     let conds = ReadReq::conds(p)?;
-    let mut scope = Scope::default();
+    let mut scope = Scope { guards_write: true, ..Default::default() };
     obj.on_query(ctx, p, &mut scope)?;
     let mut r = select::Resolver::new(table, obj.decl(), ctx.state.dialect.as_ref());
     let (texts, params) = select::where_parts(&mut r, &scope, &conds)?;

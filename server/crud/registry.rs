@@ -96,6 +96,17 @@ impl Registry {
         out
     }
 
+    /// True if `Obj.ac` only reads: a standard read op, or a custom action that every object serving
+    /// `obj` declares read-only ([`Object::read_actions`]). Decided before the caller is known, so an
+    /// action must read for every role or it goes to the writer.
+    pub fn action_reads(&self, obj: &str, ac: &str) -> bool {
+        if matches!(ac, "get" | "query") {
+            return true;
+        }
+        let mut serving = self.map.iter().filter(|((n, _), _)| n == obj).peekable();
+        serving.peek().is_some() && serving.all(|(_, o)| o.read_actions().contains(&ac))
+    }
+
     /// True if `name` is known at all (a table or a registered object).
     pub fn knows(&self, name: &str) -> bool {
         self.generic.contains_key(name) || self.map.keys().any(|(n, _)| n == name)

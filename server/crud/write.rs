@@ -168,7 +168,7 @@ pub fn add_with(
             return Err(ApiError::missing(&name));
         }
     }
-    let mut w = Write { op: Op::Add, id: None, fields, subs };
+    let mut w = Write { op: Op::Add, id: None, fields, subs, kept: Map::new() };
     obj.on_validate(ctx, p, &mut w)?;
     check_unique(ctx, obj, table, &w.fields, None)?;
     let cols = columns(table, &w.fields, false)?;
@@ -306,7 +306,7 @@ pub fn set(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiRes
             }
         }
     }
-    let mut w = Write { op: Op::Set, id: Some(id), fields, subs };
+    let mut w = Write { op: Op::Set, id: Some(id), fields, subs, kept: Map::new() };
     obj.on_validate(ctx, p, &mut w)?;
     check_unique(ctx, obj, table, &w.fields, Some(id))?;
     let cols = columns(table, &w.fields, true)?;
@@ -385,7 +385,7 @@ pub fn set_if(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> Api
     values.extend(scope_params);
     let n = ctx.exec(&sql, &values)?;
     objlog(ctx, obj, None, "条件更新")?;
-    let w = Write { op: Op::SetIf, id: None, fields, subs: Vec::new() };
+    let w = Write { op: Op::SetIf, id: None, fields, subs: Vec::new(), kept: Map::new() };
     obj.on_after(ctx, Op::SetIf, None, Some(&w))?;
     Ok(json!(n))
 }

@@ -18,6 +18,39 @@ pub trait Dialect: Send + Sync {
     /// A short name for logs and configuration (`sqlite`).
     fn name(&self) -> &'static str;
 
+    /// The current local time as a `YYYY-MM-DD HH:MM:SS` text expression, shifted by `days` (negative: the past).
+    fn now_sql(&self, days: i64) -> String;
+
+    /// Developer-written SQL (vcols, sub-object conditions, scope orders) with its time placeholders
+    /// replaced: `{now}` is the current local time, `{now-7d}` seven days ago, `{now+1d}` a day ahead.
+    /// Declarations stay the same for every database; only this spelling differs.
+    fn expand<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str> {
+        if !sql.contains("{now") {
+            return std::borrow::Cow::Borrowed(sql);
+        }
+        let mut out = String::with_capacity(sql.len() + 40);
+        let mut rest = sql;
+        while let Some(i) = rest.find("{now") {
+            out.push_str(&rest[..i]);
+            let tail = &rest[i + 4..];
+            let Some(end) = tail.find('}') else {
+                rest = &rest[i..];
+                break;
+            };
+            let days = match &tail[..end] {
+                "" => Some(0),
+                shift => shift.strip_suffix('d').and_then(|n| n.parse::<i64>().ok()),
+            };
+            match days {
+                Some(d) => out.push_str(&self.now_sql(d)),
+                None => out.push_str(&rest[i..i + 5 + end]),
+            }
+            rest = &tail[end + 1..];
+        }
+        out.push_str(rest);
+        std::borrow::Cow::Owned(out)
+    }
+
     /// `name` quoted as an identifier, inner quote characters escaped.
     fn quote_ident(&self, name: &str) -> String;
 
@@ -85,6 +118,13 @@ pub struct Sqlite;
 impl Dialect for Sqlite {
     fn name(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn now_sql(&self, days: i64) -> String {
+        match days {
+            0 => "strftime('%Y-%m-%d %H:%M:%S','now','localtime')".into(),
+            d => format!("strftime('%Y-%m-%d %H:%M:%S','now','localtime','{d:+} days')"),
+        }
     }
 
     fn quote_ident(&self, name: &str) -> String {
@@ -162,6 +202,21 @@ mod tests {
 
     fn table(name: &str, columns: Vec<Column>) -> Table {
         Table { name: name.to_string(), columns, file: PathBuf::from("DESIGN.md"), line: 1 }
+    }
+
+    #[test]
+    fn time_placeholders_expand_to_the_dialects_now_and_leave_other_text_alone() {
+        assert_eq!(Sqlite.expand("t0.a > 1"), "t0.a > 1");
+        assert_eq!(Sqlite.expand("s.tm > {now}"), "s.tm > strftime('%Y-%m-%d %H:%M:%S','now','localtime')");
+        assert_eq!(
+            Sqlite.expand("a>={now-7d} AND b<{now+1d}"),
+            "a>=strftime('%Y-%m-%d %H:%M:%S','now','localtime','-7 days') AND \
+             b<strftime('%Y-%m-%d %H:%M:%S','now','localtime','+1 days')"
+        );
+        assert_eq!(Sqlite.expand("{nowhere} {now"), "{nowhere} {now");
+        let conn = Connection::open_in_memory().unwrap();
+        let now: String = conn.query_row(&format!("SELECT {}", Sqlite.now_sql(0)), [], |r| r.get(0)).unwrap();
+        assert_eq!(now.len(), 19, "YYYY-MM-DD HH:MM:SS, got {now}");
     }
 
     #[test]

@@ -160,6 +160,7 @@ impl Employee {
     pub fn emp() -> Employee {
         let decl = Decl::new("Employee")
             .unique(LOGIN_NAMES_UNIQUE)
+            .readonly(&["storeId"])
             .required(&[&["uname", "phone"]])
             .q_fields("id!,name,phone");
         Employee { decl, admin: false }
@@ -167,8 +168,10 @@ impl Employee {
 
     /// The platform admin.
     pub fn admin() -> Employee {
-        // The admin may add an employee without a login name (imports); everything else is as for staff.
-        Employee { decl: Self::emp().decl.required(&[]), admin: true }
+        // The admin may add an employee without a login name (imports) and chooses its store, which is
+        // fixed afterwards; everything else is as for staff.
+        let decl = Self::emp().decl.required(&[]).readonly(&[]).readonly_on_set(&["storeId"]);
+        Employee { decl, admin: true }
     }
 
     fn is_mgr(&self, ctx: &Ctx) -> bool {
@@ -179,9 +182,46 @@ impl Employee {
 /// Fields only a manager may change.
 const MGR_FIELDS: [&str; 5] = ["perms", "pwd", "phone", "uname", "disableFlag"];
 
-/// Active (not disabled) managers.
-const ACTIVE_MANAGERS: &str =
-    "SELECT COUNT(*) FROM Employee WHERE ','||COALESCE(perms,'')||',' LIKE '%,mgr,%' AND COALESCE(disableFlag,0)=0";
+/// Stores (by `Employee.storeId`) that have staff but no active (not disabled) manager.
+const STORES_WITHOUT_MANAGER: &str = "SELECT COUNT(DISTINCT COALESCE(e.storeId, 0)) FROM Employee e WHERE NOT EXISTS \
+     (SELECT 1 FROM Employee m WHERE COALESCE(m.storeId, 0)=COALESCE(e.storeId, 0) \
+      AND ','||COALESCE(m.perms,'')||',' LIKE '%,mgr,%' AND COALESCE(m.disableFlag,0)=0)";
+
+/// The store the calling employee works for (`Employee.storeId`): every emp call of the ticketing
+/// platform is scoped to it. Read once per call. An employee without a store (not possible through the
+/// API; the upgrade assigns one) sees nothing of any store.
+pub fn my_store(ctx: &mut Ctx) -> ApiResult<i64> {
+    if let Some(s) = ctx.noted("employee.storeId") {
+        return Ok(s);
+    }
+    let me = ctx.auth.require_emp()?;
+    let store = ctx.scalar_int("SELECT storeId FROM Employee WHERE id=?", &[me.into()])?.unwrap_or(0);
+    ctx.note("employee.storeId", store);
+    Ok(store)
+}
+
+/// Puts employees without a store (a database from before stores, the bootstrap `admin`) into the first
+/// store, creating `默认商户` when there is none, so that every employee works for exactly one store.
+pub fn assign_default_store(conn: &rusqlite::Connection) -> ApiResult<()> {
+    let orphans: i64 = conn.query_row("SELECT COUNT(*) FROM Employee WHERE storeId IS NULL", [], |r| r.get(0))?;
+    if orphans == 0 {
+        return Ok(());
+    }
+    let first: Option<i64> = conn.query_row("SELECT MIN(id) FROM Store", [], |r| r.get(0))?;
+    let store = match first {
+        Some(id) => id,
+        None => {
+            conn.execute(
+                "INSERT INTO Store (name, kind, status, createTm) VALUES ('默认商户', 'show', 'OK', ?)",
+                [crate::db::now_str()],
+            )?;
+            conn.last_insert_rowid()
+        }
+    };
+    conn.execute("UPDATE Employee SET storeId=? WHERE storeId IS NULL", [store])?;
+    log::info!("{orphans} employee(s) without a store now work for store #{store}");
+    Ok(())
+}
 
 impl Object for Employee {
     fn decl(&self) -> &Decl {
@@ -193,6 +233,10 @@ impl Object for Employee {
         // one's own perms without passing on_validate).
         if !self.is_mgr(ctx) && matches!(op, Op::Add | Op::Del | Op::SetIf | Op::DelIf) {
             return Err(ctx.auth.refuse("require auth to manager"));
+        }
+        if op != Op::Add && crate::crud::op_changes(op) {
+            let before = ctx.scalar_int(STORES_WITHOUT_MANAGER, &[])?.unwrap_or(0);
+            ctx.note("employee.storesWithoutManager", before);
         }
         Ok(())
     }
@@ -217,9 +261,14 @@ impl Object for Employee {
     }
 
     fn on_query(&self, ctx: &mut Ctx, _p: &Params, scope: &mut Scope) -> ApiResult<()> {
+        if self.admin {
+            return Ok(());
+        }
         if !self.is_mgr(ctx) {
             scope.eq("id", ctx.auth.emp_id().unwrap_or(0));
         }
+        // A manager manages the staff of its own store only.
+        scope.eq("storeId", my_store(ctx)?);
         Ok(())
     }
 
@@ -234,6 +283,19 @@ impl Object for Employee {
             }
         }
         if w.op == Op::Add {
+            if self.admin {
+                let store = w.fields.get("storeId").and_then(crate::api::params::value_to_int);
+                let exists = match store {
+                    Some(id) => ctx.scalar_int("SELECT id FROM Store WHERE id=?", &[id.into()])?.is_some(),
+                    None => false,
+                };
+                if !exists {
+                    return Err(ApiError::param("请指定员工所属商户(storeId)"));
+                }
+            } else {
+                let store = my_store(ctx)?;
+                w.fields.insert("storeId".into(), json!(store));
+            }
             w.fields.entry("perms").or_insert(json!("emp"));
             // The initial password (protocol §3.7: 1234 unless given); the employee changes it with chpwd.
             let pwd = w.fields.get("pwd").map(value_to_string).filter(|p| !p.is_empty());
@@ -271,9 +333,11 @@ impl Object for Employee {
     }
 
     fn on_after(&self, ctx: &mut Ctx, op: Op, id: Option<i64>, _w: Option<&Write>) -> ApiResult<()> {
-        // Whatever the change (delete, demote, disable, one row or many), the store keeps a manager:
-        // without one nobody could add staff or change settings again. The call's transaction rolls back.
-        if op != Op::Add && ctx.scalar_int(ACTIVE_MANAGERS, &[])?.unwrap_or(0) == 0 {
+        // Whatever the change (delete, demote, disable, one row or many), every store keeps a manager:
+        // without one nobody could add its staff or change its settings again. Compared with the count
+        // noted before the change, so a store the admin has not yet given a manager blocks nobody.
+        let before = ctx.noted("employee.storesWithoutManager").unwrap_or(0);
+        if op != Op::Add && ctx.scalar_int(STORES_WITHOUT_MANAGER, &[])?.unwrap_or(0) > before {
             return Err(ApiError::with_msg(crate::error::Code::Forbidden, "至少要保留一名经理")
                 .internal("the last active manager cannot be deleted, demoted or disabled"));
         }

@@ -1,14 +1,38 @@
 //! The ticketing platform (`../shared/spec/ticketing.md`, names fixed by `ticketing-api.md`): stores and
-//! their staff, the catalogue of shows and movies, venues and halls with seat maps, showings, trains with
-//! multi-stop runs sold per segment, seat holds, orders, payment, refunds, tickets and check-in, reports.
+//! their staff, the catalogue of shows and movies, venues and halls with seat maps, showings; later
+//! trains sold per segment, holds, orders, payment, refunds, tickets and check-in, reports.
 //!
-//! Nothing is here yet; the issues that build it add one file per object or concern (`store.rs`,
-//! `event.rs`, `hall.rs`, `showing.rs`, `hold.rs`, `payment.rs`, `train.rs`, ...), each declared on the
-//! generic layer (`crud`) and registered by its own `register` function, which this module's
-//! [`register`] calls. Nothing in the framework folders knows this module; `crate::app` wires it in.
+//! One file per object or concern, each declared on the generic layer (`crud`) and registered by its
+//! own `register` function, which [`register`] calls. The rules that are not CRUD are plain functions
+//! with their unit tests beside them ([`seatmap`], [`cities`], `event::sort_order`, `showing::parse_prices`).
+//! [`scope`] holds the one rule every object applies: staff see their own store, the public sees
+//! approved stores' catalogue, the admin everything. Nothing in the framework folders knows this
+//! module; `crate::app` wires it in.
+
+pub mod cities;
+pub mod demo;
+pub mod event;
+pub mod movie;
+pub mod scope;
+pub mod seatmap;
+pub mod showing;
+pub mod store;
+pub mod venue;
 
 use crate::api::functions::Functions;
 use crate::crud::Registry;
 
-/// Registers the ticketing objects and functions (none yet).
-pub fn register(_objects: &mut Registry, _functions: &mut Functions) {}
+/// Registers the ticketing objects and functions.
+pub fn register(objects: &mut Registry, _functions: &mut Functions) {
+    store::register(objects);
+    venue::register(objects);
+    movie::register(objects);
+    event::register(objects);
+    showing::register(objects);
+}
+
+/// What a database needs before the platform serves: the city list on first start, and a store for
+/// every employee.
+pub fn init_db(conn: &rusqlite::Connection) -> crate::error::ApiResult<()> {
+    cities::load_if_empty(conn)
+}

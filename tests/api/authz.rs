@@ -56,6 +56,27 @@ const TABLE: &[Rule] = &[
     // Files are written by `upload` and read by `att` (which checks who may see them); the table
     // itself is the admin's only.
     rule("Attachment", ["2222222", "5555555", "5555555", "5555555", "yyyyyyy"]),
+    // Ticketing (ticketing-api.md "Who may call what"): the catalogue is public to read; a store's staff
+    // write their own store's rows one at a time (no setIf/delIf, whose per-row rules would not run).
+    rule("City", ["55yy555", "55yy555", "55yy555", "55yy555", "yyyyyyy"]),
+    // Staff see their own store; only a manager edits it (a clerk's set is refused by the hook).
+    rule("Store", ["55yy555", "55yy555", "55yy555", "5yyy555", "yyyyy55"]),
+    rule("Venue", ["55yy555", "55yy555", "yyyyy55", "yyyyy55", "yyyyy55"]),
+    rule("Hall", ["55yy555", "55yy555", "yyyyy55", "yyyyy55", "yyyyy55"]),
+    rule("Movie", ["55yy555", "55yy555", "55yy555", "55yy555", "yyyyy55"]),
+    // Licences are granted by the admin; a cinema reads its own.
+    rule("License", ["2222222", "5555555", "55yy555", "55yy555", "yyyyy55"]),
+    rule("Event", ["55yy555", "55yy555", "yyyyy55", "yyyyy55", "yyyyy55"]),
+    Rule {
+        obj: "Showing",
+        ops: ["55yy555", "55yy555", "yyyyy55", "yyyyy55", "yyyyy55"],
+        actions: &[("seats", "yyyyy")],
+    },
+    rule("PriceClass", ["55yy555", "55yy555", "yyyyy55", "yyyyy55", "yyyyy55"]),
+    // Seats are made by Showing.add; buyers read them through Showing.seats.
+    rule("Seat", ["2222222", "5555555", "55yy555", "55yy555", "55yy555"]),
+    // Tickets arrive with orders (next issue); until then only the admin's generic object serves them.
+    rule("Ticket", ["2222222", "5555555", "5555555", "5555555", "yyyyyyy"]),
 ];
 
 /// Calls as a token holder (or a guest) with no cookies.

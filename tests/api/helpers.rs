@@ -103,24 +103,39 @@ pub fn qs(params: &[(&str, &str)]) -> String {
     params.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
 }
 
+/// One HTTP/1.1 request on its own connection, without cookies: for tests that call from several
+/// threads at once (a [`TestApp`] is one client with one cookie jar).
+pub fn send(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    parse_response(&raw)
+}
+
+/// A form POST as a token holder from any thread; the answer as JSON.
+pub fn post_form_as(addr: SocketAddr, token: &str, path: &str, form: &[(&str, &str)]) -> Value {
+    let auth = format!("Bearer {token}");
+    let h = [("Authorization", auth.as_str()), ("Content-Type", "application/x-www-form-urlencoded")];
+    send(addr, "POST", path, &h, qs(form).as_bytes()).json()
+}
+
 impl TestApp {
     /// Sends a raw request; stores cookies the server sets.
     pub fn request(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
-        let mut s = TcpStream::connect(self.addr).expect("connect");
-        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.addr);
-        for (k, v) in headers {
-            req.push_str(&format!("{k}: {v}\r\n"));
-        }
+        let cookie: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let cookie = cookie.join("; ");
+        let mut h = headers.to_vec();
         if !self.cookies.is_empty() && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("cookie")) {
-            let c: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            req.push_str(&format!("Cookie: {}\r\n", c.join("; ")));
+            h.push(("Cookie", cookie.as_str()));
         }
-        req.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-        s.write_all(req.as_bytes()).unwrap();
-        s.write_all(body).unwrap();
-        let mut raw = Vec::new();
-        s.read_to_end(&mut raw).unwrap();
-        let resp = parse_response(&raw);
+        let resp = send(self.addr, method, path, &h, body);
         for (k, v) in &resp.headers {
             if k.eq_ignore_ascii_case("set-cookie") {
                 let kv = v.split(';').next().unwrap_or("");

@@ -14,3 +14,4 @@ mod logs;
 mod protocol;
 mod query;
 mod schema;
+mod ticketing;

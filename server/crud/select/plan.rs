@@ -46,6 +46,8 @@ pub struct Plan {
     pub group: Vec<String>,
     pub having: Option<Sql>,
     pub order: Vec<String>,
+    /// Values bound in `order` (a scope's ranking expression).
+    pub order_params: Vec<SqlValue>,
     /// Keyset paging on id (ascending unless `id_desc`).
     pub keyset: bool,
     pub id_desc: bool,
@@ -175,10 +177,15 @@ pub fn plan(
 
     // Order: orderby, easyui sort/order, class default, else id (not for grouped queries).
     let default_order;
-    let items: &[OrderItem] = match &req.orderby {
-        Some(o) => o,
-        None if plan.aggregated => &[],
-        None => {
+    let items: &[OrderItem] = match (&req.orderby, &scope.order) {
+        (Some(o), _) => o,
+        (None, _) if plan.aggregated => &[],
+        (None, Some((text, params))) => {
+            plan.order.push(dialect.expand(text).into_owned());
+            plan.order_params = params.clone();
+            &[]
+        }
+        (None, None) => {
             default_order = match &decl.default_sort {
                 Some(s) => query::parse_orderby(s)?,
                 None => vec![OrderItem { field: "id".into(), desc: false }],
@@ -249,7 +256,8 @@ fn add_star(plan: &mut Plan, r: &mut Resolver, decl: &Decl, mode: ReadMode, with
             r.used[i] = true;
             for (expr, name) in &g.fields {
                 if plan.col_index(name).is_none() && !decl.is_hidden(name) {
-                    push_col(plan, d, format!("({expr})"), name, Kind::Auto, false);
+                    let kind = if g.money.contains(name) { Kind::Decimal } else { Kind::Auto };
+                    push_col(plan, d, format!("({})", d.expand(expr)), name, kind, false);
                 }
             }
         }

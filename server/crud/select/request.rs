@@ -43,8 +43,11 @@ impl ReadReq {
             Some(g) => query::parse_gres(&g)?,
             None => Vec::new(),
         };
+        // easyui's `sort`/`order` name a column; a number in `sort` is an object's own sort mode
+        // (`Event.query(sort=3)`), left to its hook.
+        let easyui_sort = p.str("sort").filter(|s| !s.is_empty() && !s.bytes().all(|b| b.is_ascii_digit()));
         let orderby =
-            p.str("orderby").or_else(|| p.str("sort").map(|s| format!("{s} {}", p.str("order").unwrap_or_default())));
+            p.str("orderby").or_else(|| easyui_sort.map(|s| format!("{s} {}", p.str("order").unwrap_or_default())));
         Ok(ReadReq {
             res,
             gres,

@@ -43,13 +43,12 @@ impl<'a> Resolver<'a> {
         self.table.column(name)
     }
 
-    /// A vcol field: (group index, expression).
-    fn vcol(&self, name: &str) -> Option<(usize, &'a str)> {
-        self.decl
-            .vcols
-            .iter()
-            .enumerate()
-            .find_map(|(i, g)| g.fields.iter().find(|(_, n)| n == name).map(|(e, _)| (i, e.as_str())))
+    /// A vcol field: (group index, expression, output kind).
+    fn vcol(&self, name: &str) -> Option<(usize, &'a str, Kind)> {
+        self.decl.vcols.iter().enumerate().find_map(|(i, g)| {
+            let kind = if g.money.iter().any(|m| m == name) { Kind::Decimal } else { Kind::Auto };
+            g.fields.iter().find(|(_, n)| n == name).map(|(e, _)| (i, e.as_str(), kind))
+        })
     }
 
     /// The SQL of a time dimension over the object's `tm_col`.
@@ -91,9 +90,9 @@ impl<'a> Resolver<'a> {
         if let Some(c) = self.table.column(name) {
             return Ok((format!("t0.{}", self.dialect.quote_ident(&c.name)), Kind::of(&c.ty)));
         }
-        if let Some((i, expr)) = self.vcol(name) {
+        if let Some((i, expr, kind)) = self.vcol(name) {
             self.used[i] = true;
-            return Ok((format!("({expr})"), Kind::Auto));
+            return Ok((format!("({})", self.dialect.expand(expr)), kind));
         }
         if let Some(e) = self.time_dim(name) {
             return Ok((e, Kind::Int));
