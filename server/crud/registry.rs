@@ -26,6 +26,8 @@ pub struct Registry {
     perms: Vec<(Perm, &'static str)>,
     /// Where the accounts of each app type live (login, chpwd, sessions read it).
     accounts: Vec<Accounts>,
+    /// Columns (table, column) whose attachments anyone may read, guests included (posters).
+    public_files: Vec<(&'static str, &'static str)>,
 }
 
 impl Registry {
@@ -36,7 +38,7 @@ impl Registry {
             .iter()
             .map(|t| (t.name.clone(), Arc::new(Plain(Decl::new(&t.name))) as Arc<dyn Object>))
             .collect();
-        Registry { map: HashMap::new(), generic, perms: Vec::new(), accounts: Vec::new() }
+        Registry { map: HashMap::new(), generic, perms: Vec::new(), accounts: Vec::new(), public_files: Vec::new() }
     }
 
     /// Declares the account table of an app type.
@@ -56,6 +58,17 @@ impl Registry {
         if !self.perms.iter().any(|(q, _)| *q == p) {
             self.perms.push((p, label));
         }
+    }
+
+    /// Declares that an attachment named by `table.column` (an id column such as `Event.posterId`) is
+    /// public: `att` serves it to anyone, guests included.
+    pub fn declare_public_file(&mut self, table: &'static str, column: &'static str) {
+        self.public_files.push((table, column));
+    }
+
+    /// The columns whose attachments are public.
+    pub fn public_files(&self) -> &[(&'static str, &'static str)] {
+        &self.public_files
     }
 
     /// The declared permission words.

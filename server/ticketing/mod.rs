@@ -29,6 +29,9 @@ pub fn register(objects: &mut Registry, _functions: &mut Functions) {
     movie::register(objects);
     event::register(objects);
     showing::register(objects);
+    // Posters are shown to guests browsing the catalogue.
+    objects.declare_public_file("Event", "posterId");
+    objects.declare_public_file("Movie", "posterId");
 }
 
 /// What a database needs before the platform serves: the city list on first start, and a store for

@@ -35,14 +35,14 @@ fn upload(app: &mut TestApp, url: &[(&str, &str)], files: &[(&str, &str, &[u8])]
 }
 
 /// `upload` that must succeed; returns the data.
-fn upload_ok(app: &mut TestApp, url: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> Value {
+pub fn upload_ok(app: &mut TestApp, url: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> Value {
     let v = upload(app, url, files);
     assert_eq!(v[0], json!(0), "upload should succeed: {v}");
     v[1].clone()
 }
 
 /// `att` with URL parameters and request headers.
-fn att(app: &mut TestApp, url: &[(&str, &str)], headers: &[(&str, &str)]) -> Resp {
+pub fn att(app: &mut TestApp, url: &[(&str, &str)], headers: &[(&str, &str)]) -> Resp {
     app.request("GET", &format!("/api/att?{}", qs(url)), headers, b"")
 }
 

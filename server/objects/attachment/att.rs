@@ -42,7 +42,6 @@ struct Found {
 
 /// `att`: see the module documentation.
 pub fn att(ctx: &mut Ctx, p: &Params) -> ApiResult<Reply> {
-    ctx.auth.require(perm::LOGIN)?;
     let id = p.int("id")?.filter(|i| *i > 0);
     let thumb_id = p.int("thumbId")?.filter(|i| *i > 0);
     let (asked, etag, sql) = match (id, thumb_id) {
@@ -51,9 +50,15 @@ pub fn att(ctx: &mut Ctx, p: &Params) -> ApiResult<Reply> {
         (None, Some(t)) => (t, format!("att-t{t}"), ORIGINAL_OF),
         _ => return Ok(not_found()),
     };
-    let Some(found) = find(ctx, sql, asked)? else { return Ok(not_found()) };
-    if !readable(ctx, asked, found.id)? {
+    let Some(found) = find(ctx, sql, asked)? else {
+        ctx.auth.require(perm::LOGIN)?;
         return Ok(not_found());
+    };
+    if !public(ctx, asked, found.id)? {
+        ctx.auth.require(perm::LOGIN)?;
+        if !readable(ctx, asked, found.id)? {
+            return Ok(not_found());
+        }
     }
     if found.path.starts_with("http://") || found.path.starts_with("https://") {
         // Rows may point at files kept elsewhere (the reference allows it).
@@ -124,6 +129,20 @@ fn find(ctx: &mut Ctx, sql: &str, id: i64) -> ApiResult<Option<Found>> {
         Ok(())
     })?;
     Ok(found.filter(|f| !f.path.is_empty()))
+}
+
+/// True if the asked or the served row is named by a column the product declared public
+/// (`Registry::declare_public_file`: posters), which anyone may read.
+fn public(ctx: &mut Ctx, asked: i64, served: i64) -> ApiResult<bool> {
+    let cols = ctx.state.objects.public_files().to_vec();
+    for (table, col) in cols {
+        let d = ctx.state.dialect.as_ref();
+        let sql = format!("SELECT 1 FROM {} WHERE {} IN (?,?) LIMIT 1", d.quote_ident(table), d.quote_ident(col));
+        if ctx.scalar(&sql, &[SqlValue::Int(asked), SqlValue::Int(served)])?.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Staff and the admin read everything; a user reads what they uploaded and what is attached to

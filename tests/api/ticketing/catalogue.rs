@@ -254,3 +254,31 @@ fn a_guest_reads_the_catalogue_but_writes_nothing() {
     ok(&mut app, &g, "Movie.query", &[], &[]);
     ok(&mut app, &g, "PriceClass.query", &[("cond", &format!("showingId={}", s.showing))], &[]);
 }
+
+#[test]
+fn posters_are_public_while_other_uploads_stay_private() {
+    let (mut app, s) = spawn_shop();
+    app.login_admin();
+    let poster =
+        crate::attachment::upload_ok(&mut app, &[("_app", "admin")], &[("file", "poster.txt", b"poster bytes")])[0]
+            ["id"]
+            .clone();
+    let private = crate::attachment::upload_ok(&mut app, &[("_app", "admin")], &[("file", "contract.txt", b"secret")])
+        [0]["id"]
+        .clone();
+    ok(&mut app, &s.admin, "Movie.set", &[("id", &s.movie.to_string())], &[("posterId", &poster.to_string())]);
+    app.cookies.clear();
+    let r = crate::attachment::att(&mut app, &[("id", &poster.to_string())], &[]);
+    assert_eq!((r.status, r.text()), (200, "poster bytes".to_string()));
+    let r = crate::attachment::att(&mut app, &[("id", &private.to_string())], &[]);
+    assert_eq!(r.json()[0], json!(2), "a guest must log in for anything else");
+    // A movie event made after the poster was set carries it.
+    let v = ok(
+        &mut app,
+        &s.other_mgr,
+        "Event.add",
+        &[],
+        &[("movieId", &s.movie.to_string()), ("venueId", &s.cinema_venue.to_string())],
+    );
+    assert_eq!(app.count(&format!("SELECT posterId FROM Event WHERE id={v}")), poster.as_i64().unwrap());
+}
