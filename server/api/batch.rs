@@ -242,8 +242,8 @@ fn names_of(sub: &Result<Sub, ApiError>) -> String {
 
 fn data_of(r: Reply) -> ApiResult<Value> {
     match r {
-        Reply::Data(v) => Ok(v),
         Reply::Raw(_) => Err(ApiError::bad_param("batch: a call with raw output cannot be batched")),
+        other => Ok(other.into_value().unwrap_or(Value::Null)),
     }
 }
 

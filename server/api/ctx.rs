@@ -208,7 +208,23 @@ impl<'a> Ctx<'a> {
 #[derive(Debug)]
 pub enum Reply {
     Data(Value),
+    /// Data already serialized as JSON text, put into the envelope as it is: for large answers read
+    /// often (a seat map of a thousand seats), where building a `Value` per row cost more than the
+    /// query. Must be one valid JSON value.
+    Json(String),
     Raw(Raw),
+}
+
+impl Reply {
+    /// The data as a value (a `Json` reply parsed back), for callers that combine answers (batch);
+    /// `None` for raw output.
+    pub fn into_value(self) -> Option<Value> {
+        match self {
+            Reply::Data(v) => Some(v),
+            Reply::Json(t) => Some(serde_json::from_str(&t).unwrap_or(Value::Null)),
+            Reply::Raw(_) => None,
+        }
+    }
 }
 
 impl From<Value> for Reply {

@@ -398,6 +398,11 @@ pub async fn handle(state: Arc<AppState>, mut req: Request, pre_error: Option<Ap
             let note = raw.log_res.unwrap_or_else(|| format!("[raw {} {}B]", raw.content_type, raw.body.len()));
             (raw.status, raw.content_type, raw.body, 0, note)
         }
+        Ok(Reply::Json(text)) => {
+            let (ct, body) = envelope::render_text(text, &call.debug, &opts);
+            let res = crate::log::res_text(&body, 200);
+            (200, ct.to_string(), body, 0, res)
+        }
         Ok(Reply::Data(v)) => {
             let r: Result<Value, ApiError> = Ok(v);
             let (ct, body) = envelope::render(&r, &call.debug, &opts);

@@ -98,6 +98,21 @@ pub fn render(result: &Result<Value, ApiError>, debug: &[String], opts: &Options
     (text_plain, out.into_bytes())
 }
 
+/// Renders data that is already JSON text: the common envelope is written around it as it is; the
+/// rarer forms (xml, raw, obj, pretty, jsonp, debug lines) parse it and take the usual path.
+pub fn render_text(data: String, debug: &[String], opts: &Options) -> (&'static str, Vec<u8>) {
+    let plain = opts.retfn.is_none() && opts.raw == 0 && opts.jsonp.is_none() && !opts.pretty;
+    if plain && !(opts.show_debug && !debug.is_empty()) {
+        let mut out = Vec::with_capacity(data.len() + 5);
+        out.extend_from_slice(b"[0,");
+        out.extend_from_slice(data.as_bytes());
+        out.extend_from_slice(b"]\n");
+        return ("text/plain; charset=UTF-8", out);
+    }
+    let v: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
+    render(&Ok(v), debug, opts)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +126,20 @@ mod tests {
         assert_eq!(String::from_utf8(render(&Err(e), &[], &o).1).unwrap(), "[1,\"缺少参数`id`\",\"x\"]\n");
         let e = ApiError::new(Code::NoAuth);
         assert_eq!(String::from_utf8(render(&Err(e), &[], &o).1).unwrap(), "[2,\"未登录\",null]\n");
+    }
+
+    #[test]
+    fn data_given_as_text_renders_exactly_as_the_same_value() {
+        let value = json!({"seats": [{"id": 1, "label": "1排1座"}], "n": 2});
+        for o in [
+            Options::default(),
+            Options { jsonp: Some("cb".into()), ..Default::default() },
+            Options { retfn: Some("obj".into()), ..Default::default() },
+            Options { raw: 1, ..Default::default() },
+            Options { pretty: true, ..Default::default() },
+        ] {
+            assert_eq!(render_text(value.to_string(), &[], &o), render(&Ok(value.clone()), &[], &o));
+        }
     }
 
     #[test]

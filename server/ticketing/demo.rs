@@ -154,6 +154,7 @@ pub fn load_if_empty(conn: &Connection) -> ApiResult<bool> {
             )?),
             None => None,
         };
+        let mut class_ids: Vec<(String, i64)> = Vec::new();
         for (code, name, cents, capacity) in classes {
             let cap = match &map {
                 Some(m) => {
@@ -166,14 +167,16 @@ pub fn load_if_empty(conn: &Connection) -> ApiResult<bool> {
                 "INSERT INTO PriceClass (showingId, code, name, price, capacity, taken) VALUES (?, ?, ?, ?, ?, 0)",
                 params![sid, code, name, *cents as f64 / 100.0, cap],
             )?;
-            let cid = tx.last_insert_rowid();
-            if let (Some(m), Some(code)) = (&map, code) {
-                let mut ins = tx.prepare_cached(
-                    "INSERT INTO Seat (showingId, classId, row, col, label, status) VALUES (?, ?, ?, ?, ?, 'FR')",
-                )?;
-                for s in m.seats.iter().filter(|s| s.class.to_string() == code) {
-                    ins.execute(params![sid, cid, s.row as i64, s.col as i64, s.label()])?;
-                }
+            class_ids.push((code.unwrap_or_default().to_string(), tx.last_insert_rowid()));
+        }
+        // Seats in the map's row-major order (their ids are the order Showing.seats lists them in).
+        if let Some(m) = &map {
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO Seat (showingId, classId, row, col, label, status) VALUES (?, ?, ?, ?, ?, 'FR')",
+            )?;
+            for s in &m.seats {
+                let cid = class_ids.iter().find(|(c, _)| *c == s.class.to_string()).map(|(_, id)| *id);
+                ins.execute(params![sid, cid, s.row as i64, s.col as i64, s.label()])?;
             }
         }
         Ok(sid)

@@ -128,11 +128,66 @@ fn generate(db: &Path, users: usize, orders: usize) -> Result<(), Box<dyn std::e
             log.execute(params![tx.last_insert_rowid(), tm])?;
         }
     }
+    seat_map_showing(&tx)?;
     tx.commit()?;
     // The server creates its indexes at start; make sure the generated data is analysed.
     conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
     Ok(())
 }
+
+/// The showing of `Showing.seats`: a 1,000-seat hall (25 rows of 40, three classes) of an approved
+/// store's event on sale, with a tenth of its seats sold and a tenth held, built from the seat map by
+/// the server's own parser. Its id is [`SEATS_SHOWING`].
+fn seat_map_showing(tx: &rusqlite::Transaction) -> Result<(), Box<dyn std::error::Error>> {
+    let map: String = (0..25)
+        .map(|r| {
+            let c = if r < 5 {
+                'A'
+            } else if r < 15 {
+                'B'
+            } else {
+                'C'
+            };
+            format!("{}_{}_{}", c.to_string().repeat(10), c.to_string().repeat(20), c.to_string().repeat(10))
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let parsed = jindouyun::ticketing::seatmap::SeatMap::parse(&map).map_err(|e| e.to_string())?;
+    tx.execute("INSERT INTO Store (id, name, kind, status) VALUES (1, 'bench', 'show', 'OK')", [])?;
+    tx.execute("INSERT INTO Venue (id, storeId, name) VALUES (1, 1, 'bench')", [])?;
+    tx.execute("INSERT INTO Hall (id, venueId, storeId, name, seatMap, rows, cols, seatCnt) VALUES (1, 1, 1, 'h', ?, 25, 42, ?)", params![map, parsed.seats.len() as i64])?;
+    tx.execute(
+        "INSERT INTO Event (id, storeId, kind, name, venueId, status) VALUES (1, 1, 'show', 'bench', 1, 'ON')",
+        [],
+    )?;
+    tx.execute(
+        "INSERT INTO Showing (id, eventId, storeId, venueId, hallId, startTm, endTm) VALUES (?, 1, 1, 1, 1, '2099-01-01 19:00:00', '2099-01-01 21:00:00')",
+        [SEATS_SHOWING],
+    )?;
+    let mut class_ids = Vec::new();
+    for (code, n) in parsed.classes() {
+        tx.execute(
+            "INSERT INTO PriceClass (showingId, code, name, price, capacity, taken) VALUES (?, ?, ?, 100, ?, 0)",
+            params![SEATS_SHOWING, code.to_string(), format!("{code}区"), n as i64],
+        )?;
+        class_ids.push((code, tx.last_insert_rowid()));
+    }
+    let mut st =
+        tx.prepare("INSERT INTO Seat (showingId, classId, row, col, label, status, expireTm) VALUES (?,?,?,?,?,?,?)")?;
+    for (i, seat) in parsed.seats.iter().enumerate() {
+        let class = class_ids.iter().find(|(c, _)| *c == seat.class).map(|(_, id)| *id);
+        let (status, expire) = match i % 10 {
+            0 => ("SO", None),
+            5 => ("HD", Some("2099-01-01 00:00:00")),
+            _ => ("FR", None),
+        };
+        st.execute(params![SEATS_SHOWING, class, seat.row as i64, seat.col as i64, seat.label(), status, expire])?;
+    }
+    Ok(())
+}
+
+/// The id of the bench showing.
+const SEATS_SHOWING: i64 = 1;
 
 /// A started server process.
 struct Server {
@@ -271,12 +326,13 @@ enum Kind {
     Get,
     Add,
     Login,
+    Seats,
 }
 
 /// The scenarios in the order they run. `bare` is the reference every rate is compared with: a hyper
 /// server that answers a fixed body, on the same machine in the same run. A name ending in `@1` runs
 /// its scenario with every connection sharing one login (one user), at the largest connection count.
-const SCENARIOS: [(&str, &str); 12] = [
+const SCENARIOS: [(&str, &str); 13] = [
     ("bare", "bare hyper server, fixed answer (the reference)"),
     ("ceiling", "initClient (no table)"),
     ("ceiling@1", "initClient, one login shared"),
@@ -287,6 +343,7 @@ const SCENARIOS: [(&str, &str); 12] = [
     ("Ordr.get", "Ordr.get of an own order"),
     ("Ordr.add", "Ordr.add (+OrderLog, ObjLog, ApiLog)"),
     ("Ordr.add@1", "Ordr.add, one login shared"),
+    ("Showing.seats", "Showing.seats of a 1,000-seat hall"),
     ("login", "login with password"),
     ("mixed", "80% reads / 20% writes"),
 ];
@@ -316,6 +373,7 @@ async fn request(c: &mut Conn, kind: Kind, s: &Session, counters: &Counters) -> 
         Kind::Get => (format!("/api/Ordr.get?id={}", s.order_id), None),
         Kind::Add => ("/api/Ordr.add".to_string(), Some("dscr=bench&amount=12.5".to_string())),
         Kind::Login => ("/api/login".to_string(), Some(format!("uname=u{}&pwd={PASSWORD}", s.user))),
+        Kind::Seats => (format!("/api/Showing.seats?id={SEATS_SHOWING}"), None),
     };
     let cookie = if kind == Kind::Login { "" } else { s.cookie.as_str() };
     let body = c.call(&path, cookie, form.as_deref()).await?;
@@ -363,6 +421,7 @@ async fn run(addr: &str, scenario: &str, sessions: &[Session], seconds: f64, cou
                     "Ordr.get" => Kind::Get,
                     "Ordr.add" => Kind::Add,
                     "login" => Kind::Login,
+                    "Showing.seats" => Kind::Seats,
                     // mixed: 80% reads (half query, half get), 20% adds.
                     _ => match n % 10 {
                         0 | 5 => Kind::Add,
