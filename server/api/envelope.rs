@@ -102,7 +102,7 @@ pub fn render(result: &Result<Value, ApiError>, debug: &[String], opts: &Options
 /// rarer forms (xml, raw, obj, pretty, jsonp, debug lines) parse it and take the usual path.
 pub fn render_text(data: String, debug: &[String], opts: &Options) -> (&'static str, Vec<u8>) {
     let plain = opts.retfn.is_none() && opts.raw == 0 && opts.jsonp.is_none() && !opts.pretty;
-    if plain && !(opts.show_debug && !debug.is_empty()) {
+    if plain && (!opts.show_debug || debug.is_empty()) {
         let mut out = Vec::with_capacity(data.len() + 5);
         out.extend_from_slice(b"[0,");
         out.extend_from_slice(data.as_bytes());

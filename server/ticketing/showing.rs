@@ -399,6 +399,18 @@ impl Object for Showing {
     }
 }
 
+/// A class as `Showing.seats` reports it.
+struct ClassLeft {
+    id: i64,
+    code: Option<String>,
+    name: Option<String>,
+    price: String,
+    /// capacity - taken (general admission).
+    left: i64,
+    /// Seats that read free now (assigned seating).
+    free: i64,
+}
+
 /// `Showing.seats(id)`: the grid, the classes with what is left, and every seat's state.
 ///
 /// One indexed read of the showing's seats (in id order, which is the map's row-major order, so no
@@ -423,15 +435,14 @@ fn seats(ctx: &mut Ctx, p: &Params) -> ApiResult<String> {
     })?;
     let (rows, cols, hall) = grid.ok_or_else(|| ApiError::param(format!("场次#{id}不存在")))?;
     let now = crate::db::now_str();
-    // (id, code, name, price text, capacity - taken, free seats)
-    let mut classes: Vec<(i64, Option<String>, Option<String>, String, i64, i64)> = Vec::new();
+    let mut classes: Vec<ClassLeft> = Vec::new();
     ctx.query(
         "SELECT id, code, name, price, capacity, taken FROM PriceClass WHERE showingId=? ORDER BY price DESC, id",
         &[id.into()],
         |r| {
             let left = r.get::<_, Option<i64>>(4)?.unwrap_or(0) - r.get::<_, Option<i64>>(5)?.unwrap_or(0);
             let price = cents_text(r.get::<_, Option<f64>>(3)?.unwrap_or(0.0));
-            classes.push((r.get(0)?, r.get(1)?, r.get(2)?, price, left, 0));
+            classes.push(ClassLeft { id: r.get(0)?, code: r.get(1)?, name: r.get(2)?, price, left, free: 0 });
             Ok(())
         },
     )?;
@@ -447,8 +458,8 @@ fn seats(ctx: &mut Ctx, p: &Params) -> ApiResult<String> {
                 _ => "free",
             };
             if state == "free" {
-                if let Some(c) = classes.iter_mut().find(|c| c.0 == class) {
-                    c.5 += 1;
+                if let Some(c) = classes.iter_mut().find(|c| c.id == class) {
+                    c.free += 1;
                 }
             }
             let label = r.get_ref(3)?.as_str_or_null().ok().flatten().unwrap_or("");
@@ -468,10 +479,10 @@ fn seats(ctx: &mut Ctx, p: &Params) -> ApiResult<String> {
     )?;
     let classes: Vec<Value> = classes
         .into_iter()
-        .map(|(cid, code, name, price, left, free)| {
+        .map(|c| {
             // Assigned seating: what is left is what reads free now, expired holds included.
-            let left = if hall.is_some() { free } else { left };
-            json!({"id": cid, "code": code, "name": name, "price": price, "left": left})
+            let left = if hall.is_some() { c.free } else { c.left };
+            json!({"id": c.id, "code": c.code, "name": c.name, "price": c.price, "left": left})
         })
         .collect();
     Ok(format!(
