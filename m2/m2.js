@@ -1,4 +1,5 @@
 // m2.js: the user app (app=user) for phones. Views are chosen by the URL hash:
+//   #shows  #city  #event/{id} (the catalogue, open to guests; shows.js)
 //   #login  #setinfo (after auto-registration)  #home  #orders  #order/{id}  #new  #me  #chpwd
 // Every call goes through /web/lib/jdy.js, which escapes every value rendered and sends NOAUTH to the login view.
 
@@ -8,6 +9,7 @@ import {
   isAborted,
 } from '/web/lib/jdy.js';
 import { timeline, attList } from '/web/lib/order-parts.js';
+import { catalogueViews } from './shows.js';
 
 const app = $('#app');
 const tabbar = $('#tabbar');
@@ -36,9 +38,11 @@ init({
   },
 });
 
-const views = { login: viewLogin, setinfo: viewSetInfo, home: viewHome, orders: viewOrders, order: viewOrder, new: viewNew, me: viewMe, chpwd: viewChpwd };
-const TAB_VIEWS = new Set(['home', 'orders', 'me']);
-const PUBLIC_VIEWS = new Set(['login']);
+const catalogue = catalogueViews({ mount, bar, go: (h) => go(h), setStop: (f) => { stopScroll = f; } });
+const views = { ...catalogue, login: viewLogin, setinfo: viewSetInfo, home: viewHome, orders: viewOrders, order: viewOrder, new: viewNew, me: viewMe, chpwd: viewChpwd };
+const TAB_VIEWS = new Set(['shows', 'home', 'orders', 'me']);
+// The catalogue is for everyone: a guest browses and logs in when it wants to buy or see its orders.
+const PUBLIC_VIEWS = new Set(['login', 'shows', 'city', 'event']);
 
 function go(hash) {
   if (location.hash === hash) route();
@@ -57,8 +61,8 @@ async function route() {
   stopScroll = null;
   newViewScope();
   const seq = ++routeSeq;
-  const [name, arg] = (location.hash.slice(1) || 'home').split('/');
-  const vname = views[name] ? name : 'home';
+  const [name, arg] = (location.hash.slice(1) || (me ? 'home' : 'shows')).split('/');
+  const vname = views[name] ? name : me ? 'home' : 'shows';
   if (!me && !PUBLIC_VIEWS.has(vname)) {
     afterLogin = location.hash || '#home';
     return go('#login');
@@ -84,14 +88,16 @@ function showError(vname, e) {
   const notFound = e && e.code === E.PARAM;
   const what = {
     order: notFound ? ['订单不存在或不属于你', '请在「我的订单」中查看你的订单'] : null,
+    event: notFound ? ['演出不存在或已下架', '去看看其它演出吧'] : null,
   }[vname] || (e && e.code === E.EXT ? ['网络不太稳定', '请检查网络后重试'] : ['页面没有加载出来', (e && e.msg) || '请稍后重试']);
   tabbar.hidden = false;
   app.classList.remove('no-tabs');
-  mount(html`${bar(vname === 'order' ? '订单详情' : '出错了')}
+  mount(html`${bar({ order: '订单详情', event: '演出详情' }[vname] || '出错了')}
     <div class="page">${emptyState(what[0], what[1])}
       <div class="err-acts">
-        ${vname === 'order' ? html`<a class="btn primary" href="#orders">查看我的订单</a>` : html`<button class="btn primary" data-retry>重试</button>`}
-        <a class="btn" href="#home">返回首页</a>
+        ${vname === 'order' ? html`<a class="btn primary" href="#orders">查看我的订单</a>`
+          : vname === 'event' && notFound ? html`<a class="btn primary" href="#shows">看看其它演出</a>` : html`<button class="btn primary" data-retry>重试</button>`}
+        <a class="btn" href="${me ? '#home' : '#shows'}">返回首页</a>
       </div></div>`);
 }
 
@@ -124,7 +130,7 @@ function viewLogin() {
   tabbar.hidden = true;
   let mode = 'code';
   mount(html`<div class="login">
-    <div class="brand"><div class="logo" aria-hidden="true">☁</div><h1>筋斗云</h1><p>随叫随到的上门服务</p></div>
+    <div class="brand"><div class="logo" aria-hidden="true">☁</div><h1>筋斗云</h1><p>演出 · 电影 · 出行, 一站购票</p></div>
     <div class="card">
       <div class="tabs" role="tablist">
         <button class="on" data-mode="code" role="tab">验证码登录</button>

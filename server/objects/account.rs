@@ -162,6 +162,7 @@ impl Employee {
             .unique(LOGIN_NAMES_UNIQUE)
             .readonly(&["storeId"])
             .required(&[&["uname", "phone"]])
+            .vcols(vec![VCol::new(&["st.name storeName"]).join("LEFT JOIN Store st ON st.id=t0.storeId").default_on()])
             .q_fields("id!,name,phone");
         Employee { decl, admin: false }
     }

@@ -59,7 +59,7 @@ describe('first use: what a new user tripped over', () => {
   it('a first visit makes no failing "who am I" call (the call statistics stay honest)', async () => {
     await page.setViewportSize(PHONE);
     await page.goto(`${server.base}/m2/`);
-    await page.locator('.login').waitFor();
+    await page.locator('#more').filter({ hasText: /没有演出|共/ }).waitFor();
     await page.goto(`${server.base}/web/store.html`);
     await page.locator('#fLogin').waitFor();
     await page.goto(`${server.base}/web/adm.html`);

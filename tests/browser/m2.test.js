@@ -40,7 +40,10 @@ describe('m2: the user app at 375 px', () => {
   }
 
   it('shows the login view and refuses a wrong password with its message', async () => {
+    // A guest lands on the catalogue; what is personal (首页, 订单, 我的) asks for a login and comes back after it.
     await page.goto(`${server.base}/m2/`);
+    await page.locator('.shows-bar').waitFor();
+    await page.locator('.tabbar a[data-tab=home]').click();
     await page.locator('.login').waitFor();
     await shots(page, 'm2-login');
     await loginByPassword(zhang.phone, 'wrong-password');

@@ -483,10 +483,11 @@ export async function confirmDlg(msg, { title = '请确认', okText = '确定', 
 
 /**
  * A form in a dialog. `fields` = [{name, label, type: text|password|number|textarea|select|checks|date,
- * value, options: [[value, label]], required, placeholder, readonly, hint}]. `submit(values)` runs on OK; if it throws,
+ * value, options: [[value, label]], required, placeholder, readonly, hint, render}] (`render()` draws a custom
+ * control whose value is kept in a hidden input of the field's name). `onOpen(box)` wires such controls. `submit(values)` runs on OK; if it throws,
  * the dialog stays open (the error is shown). Resolves with submit's result, or null when cancelled.
  */
-export function formDialog({ title, fields, okText = '保存', submit, wide }) {
+export function formDialog({ title, fields, okText = '保存', submit, wide, onOpen }) {
   let result = null;
   const body = html`<form class="jdy-form" autocomplete="off">${fields.map((f) => formField(f))}</form>`;
   return dialog({
@@ -499,6 +500,7 @@ export function formDialog({ title, fields, okText = '保存', submit, wide }) {
         e.preventDefault();
         box.querySelector('.jdy-dialog-btns .primary').click();
       });
+      if (onOpen) onOpen(box);
     },
     async beforeClose(v, box) {
       if (v !== true) return true;
@@ -521,7 +523,10 @@ export function formField(f) {
   const id = `f-${f.name}`;
   const common = { name: f.name, id };
   let ctl;
-  if (f.type === 'textarea') {
+  if (f.render) {
+    // A control the page draws itself; its value travels in a hidden input of the field's name.
+    ctl = html`<input type="hidden" name="${common.name}" id="${id}" value="${f.value ?? ''}">${f.render()}`;
+  } else if (f.type === 'textarea') {
     ctl = html`<textarea name="${common.name}" id="${id}" rows="${f.rows || 3}" placeholder="${f.placeholder || ''}" ${f.required ? raw('required') : ''} ${f.readonly ? raw('readonly') : ''}>${f.value ?? ''}</textarea>`;
   } else if (f.type === 'select') {
     ctl = html`<select name="${common.name}" id="${id}" ${f.required ? raw('required') : ''}>${f.options.map(

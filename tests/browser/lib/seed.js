@@ -21,7 +21,8 @@ export async function seed(server, { orders = 36 } = {}) {
   await adm.sql(`INSERT INTO User (phone, uname, name, pwd, createTm) VALUES ${USERS.map(
     (u, i) => `(${q(u.phone)}, ${q(u.uname)}, ${q(u.name)}, ${q(md5(u.pwd))}, datetime('now','localtime','-${20 - i} days'))`,
   ).join(', ')}`);
-  await adm.sql(`INSERT INTO Employee (uname, phone, name, pwd, perms) VALUES (${q(EMP.uname)}, ${q(EMP.phone)}, ${q(EMP.name)}, ${q(md5(EMP.pwd))}, 'emp')`);
+  // Every employee works for a store: the one the server made for the bootstrap manager.
+  await adm.sql(`INSERT INTO Employee (uname, phone, name, pwd, perms, storeId) VALUES (${q(EMP.uname)}, ${q(EMP.phone)}, ${q(EMP.name)}, ${q(md5(EMP.pwd))}, 'emp', (SELECT storeId FROM Employee WHERE uname='admin'))`);
   const rows = [];
   for (let i = 0; i < orders; i += 1) {
     const user = (i % USERS.length) + 1;

@@ -22,9 +22,13 @@ export default {
   icon: '♜',
   async render(el, ctx) {
     const mgr = ctx.isMgr;
+    const admin = ctx.app === 'admin';
     const init = await callSvr('initClient');
     if (Array.isArray(init.perms) && init.perms.length) PERMS = init.perms;
+    // The admin places every new employee in a store; a manager's hires join its own.
+    const stores = admin ? (await callSvr('Store.query', { res: 'id,name', fmt: 'array', pagesz: -1 })).map((x) => [x.id, x.name]) : [];
     const fields = (e = {}) => [
+      ...(admin && !e.id ? [{ name: 'storeId', label: '所属商户', type: 'select', options: [['', '请选择'], ...stores], required: true }] : []),
       { name: 'name', label: '姓名', value: e.name, required: true },
       { name: 'uname', label: '登录名', value: e.uname, readonly: !mgr, hint: mgr ? '登录名与手机号至少填一个' : '' },
       { name: 'phone', label: '手机号', type: 'tel', value: e.phone, readonly: !mgr },
@@ -42,14 +46,14 @@ export default {
       for (const k of Object.keys(out)) if (out[k] === '' && !e[k]) delete out[k];
       return out;
     };
-    // The server keeps at least one active manager; the page does not offer what it would refuse.
-    let activeMgrs = 0;
+    // The server keeps at least one active manager per store; the page does not offer what it would refuse.
+    let activeMgrs = {};
     const countMgrs = async () => {
       if (!mgr) return;
-      const r = await callSvr('Employee.query', { res: 'count(*) n', cond: "perms LIKE '%mgr%' AND (disableFlag IS NULL OR disableFlag=0)", fmt: 'one' });
-      activeMgrs = r.n;
+      const rows = await callSvr('Employee.query', { gres: 'storeId', res: 'count(*) n', cond: "perms LIKE '%mgr%' AND (disableFlag IS NULL OR disableFlag=0)", fmt: 'array' });
+      activeMgrs = Object.fromEntries(rows.map((r) => [r.storeId, r.n]));
     };
-    const lastMgr = (r) => isMgrRow(r) && isActive(r) && activeMgrs <= 1;
+    const lastMgr = (r) => isMgrRow(r) && isActive(r) && (activeMgrs[r.storeId] || 0) <= 1;
     const self = (r) => ctx.app === 'emp' && r.id === ctx.me.id;
     const actions = (r) => {
       if (self(r) || lastMgr(r)) return html`<span class="muted" title="${self(r) ? '不能删除或禁用自己' : '至少要保留一名经理'}">—</span>`;
@@ -58,7 +62,7 @@ export default {
     };
     const grid = new Grid(el, {
       ac: 'Employee.query',
-      res: 'id,name,uname,phone,perms,disableFlag',
+      res: `id,name,uname,phone,perms,disableFlag,storeId${admin ? ',storeName' : ''}`,
       orderby: 'id',
       q: mgr ? '编号/姓名/登录名/手机号' : false,
       columns: [
@@ -66,6 +70,7 @@ export default {
         { field: 'name', title: '姓名', sort: true },
         { field: 'uname', title: '登录名', sort: true },
         { field: 'phone', title: '手机号' },
+        ...(admin ? [{ field: 'storeName', title: '商户' }] : []),
         { field: 'perms', title: '权限', fmt: (r) => permBadges(r.perms) },
         { field: 'disableFlag', title: '状态', fmt: (r) => (isActive(r) ? html`<span class="badge">正常</span>` : html`<span class="badge off">已禁用</span>`) },
         ...(mgr ? [{ field: '', title: '操作', fmt: actions }] : []),
