@@ -101,8 +101,13 @@ fn run_upgrade(config: &Config, diff_only: bool) -> Result<(), AnyErr> {
 fn import_cities(config: &Config, file: &str) -> Result<(), AnyErr> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
     let rows = jindouyun::ticketing::cities::parse(&text)?;
-    run_upgrade(config, false)?;
-    let conn = rusqlite::Connection::open(&config.db_path)?;
+    // The City table may not exist yet: bring the schema up to date first (quietly; `upgrade` prints it).
+    let design = Design::load(&config.design_path)?;
+    if let Some(dir) = config.db_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut conn = rusqlite::Connection::open(&config.db_path)?;
+    upgrade::upgrade(&mut conn, &design, &Sqlite)?;
     let (added, updated) = jindouyun::ticketing::cities::import(&conn, &rows)?;
     println!("{added} cities added, {updated} updated");
     Ok(())

@@ -282,3 +282,39 @@ fn posters_are_public_while_other_uploads_stay_private() {
     );
     assert_eq!(app.count(&format!("SELECT posterId FROM Event WHERE id={v}")), poster.as_i64().unwrap());
 }
+
+#[test]
+fn the_import_command_updates_cities_by_code_and_refuses_a_bad_file_without_writing() {
+    use std::process::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let file = dir.path().join("cities.csv");
+    let bin = env!("CARGO_BIN_EXE_jindouyun");
+    let design = concat!(env!("CARGO_MANIFEST_DIR"), "/design/DESIGN.md");
+    let run = |text: &str| {
+        std::fs::write(&file, text).unwrap();
+        Command::new(bin)
+            .args(["import", "cities", file.to_str().unwrap()])
+            .env("P_DB", &db)
+            .env("P_DESIGN", design)
+            .output()
+            .unwrap()
+    };
+    let out = run("code,name,province\n330100,杭州,浙江省\n330200,宁波市,浙江省\n");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2 cities added, 0 updated");
+    let out = run("code,name,province\n330100,杭州市,浙江省\n");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0 cities added, 1 updated");
+    let out = run("code,name,province\n33,杭州市,浙江省\n");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("第2行"), "{}", String::from_utf8_lossy(&out.stderr));
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM City ORDER BY code")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(names, ["杭州市", "宁波市"]);
+}
