@@ -33,6 +33,10 @@ impl Product for Jindouyun {
         crate::ticketing::register(objects, functions);
     }
 
+    fn tasks(&self, config: &Config) -> Vec<crate::state::Task> {
+        crate::ticketing::tasks(config)
+    }
+
     fn init_db(&self, conn: &Connection, config: &Config) -> ApiResult<()> {
         crate::objects::account::bootstrap(conn)?;
         crate::ticketing::init_db(conn)?;

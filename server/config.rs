@@ -56,6 +56,12 @@ pub struct Config {
     /// `P_HOUSEKEEP_SECS`: how often expired verification codes and long-dead sessions are deleted
     /// (default 3600; 0 turns it off).
     pub housekeep_secs: u64,
+    /// `P_SWEEP_SECS`: how often new orders whose hold has expired are cancelled (default 30; 0 turns the
+    /// sweeper off: expired holds still never block a buyer).
+    pub sweep_secs: u64,
+    /// `P_PAY_MOCK_SECRET`: the key of the built-in `mock` payment channel's signatures (default: a random
+    /// key the server keeps in Cinf).
+    pub pay_mock_secret: Option<String>,
 }
 
 impl Config {
@@ -88,6 +94,8 @@ impl Config {
             demo: flag("P_DEMO", true),
             upload_dir: var("P_UPLOAD_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("data/upload")),
             housekeep_secs: num("P_HOUSEKEEP_SECS", 3600).max(0) as u64,
+            sweep_secs: num("P_SWEEP_SECS", 30).max(0) as u64,
+            pay_mock_secret: var("P_PAY_MOCK_SECRET"),
             max_order_cents: var("P_MAX_ORDER_AMOUNT")
                 .and_then(|v| crate::money::parse_cents(&v))
                 .filter(|c| *c > 0)
@@ -131,6 +139,8 @@ impl Config {
             pwd_cost: crate::auth::password::Cost::DEFAULT,
             max_order_cents: 10_000_000,
             housekeep_secs: 3600,
+            sweep_secs: 30,
+            pay_mock_secret: Some("test-pay-secret".into()),
         }
     }
 }

@@ -430,6 +430,12 @@ pub trait Object: Send + Sync {
         Ok(())
     }
 
+    /// An add that repeats an earlier one: the id of the row that earlier add made (a client's request id
+    /// seen again), answered without writing anything. `None`: a new add.
+    fn replayed_add(&self, _ctx: &mut Ctx, _p: &Params) -> ApiResult<Option<i64>> {
+        Ok(None)
+    }
+
     /// Checks and fills the fields of add/set.
     fn on_validate(&self, _ctx: &mut Ctx, _p: &Params, _w: &mut Write) -> ApiResult<()> {
         Ok(())

@@ -28,6 +28,8 @@ pub struct Registry {
     accounts: Vec<Accounts>,
     /// Columns (table, column) whose attachments anyone may read, guests included (posters).
     public_files: Vec<(&'static str, &'static str)>,
+    /// `Cinf` names only the server reads (secrets such as a payment channel's key).
+    private_settings: Vec<&'static str>,
 }
 
 impl Registry {
@@ -38,7 +40,14 @@ impl Registry {
             .iter()
             .map(|t| (t.name.clone(), Arc::new(Plain(Decl::new(&t.name))) as Arc<dyn Object>))
             .collect();
-        Registry { map: HashMap::new(), generic, perms: Vec::new(), accounts: Vec::new(), public_files: Vec::new() }
+        Registry {
+            map: HashMap::new(),
+            generic,
+            perms: Vec::new(),
+            accounts: Vec::new(),
+            public_files: Vec::new(),
+            private_settings: Vec::new(),
+        }
     }
 
     /// Declares the account table of an app type.
@@ -69,6 +78,16 @@ impl Registry {
     /// The columns whose attachments are public.
     pub fn public_files(&self) -> &[(&'static str, &'static str)] {
         &self.public_files
+    }
+
+    /// Declares a `Cinf` name the server keeps to itself: no call reads, lists or changes it.
+    pub fn declare_private_setting(&mut self, name: &'static str) {
+        self.private_settings.push(name);
+    }
+
+    /// The private setting names.
+    pub fn private_settings(&self) -> &[&'static str] {
+        &self.private_settings
     }
 
     /// The declared permission words.

@@ -146,6 +146,11 @@ pub fn add_with(
     forced: &Map<String, Value>,
 ) -> ApiResult<Value> {
     let decl = obj.decl();
+    // An add that repeats an earlier one (the object's idempotency key) answers the earlier id and
+    // writes nothing.
+    if let Some(id) = obj.replayed_add(ctx, p)? {
+        return Ok(json!(id));
+    }
     let strict = p.bool("useStrictReadonly")?.unwrap_or(true);
     let body = p.body_fields();
     let (mut fields, subs) = split_fields(obj, body)?;

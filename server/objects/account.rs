@@ -376,13 +376,16 @@ impl Default for Cinf {
     }
 }
 
-/// The Cinf rows only the server itself reads (secrets): never shown or changed through the API.
-fn reserved(name: &str) -> bool {
-    name == PWD_KEY_NAME
+/// The Cinf rows only the server itself reads (secrets): never shown or changed through the API. The
+/// password dictionary's key, and what product modules declare (`Registry::declare_private_setting`).
+fn private_settings(ctx: &Ctx) -> Vec<&'static str> {
+    let mut v = vec![PWD_KEY_NAME];
+    v.extend_from_slice(ctx.state.objects.private_settings());
+    v
 }
 
-fn refuse_reserved(name: &str) -> ApiResult<()> {
-    if reserved(name) {
+fn refuse_reserved(ctx: &Ctx, name: &str) -> ApiResult<()> {
+    if private_settings(ctx).contains(&name) {
         return Err(ApiError::forbidden(format!("Cinf `{name}` is reserved for the server")));
     }
     Ok(())
@@ -410,14 +413,19 @@ impl Object for Cinf {
         }
     }
 
-    fn on_query(&self, _ctx: &mut Ctx, _p: &Params, scope: &mut Scope) -> ApiResult<()> {
-        scope.sql("(t0.name IS NULL OR t0.name<>?)", vec![PWD_KEY_NAME.into()]);
+    fn on_query(&self, ctx: &mut Ctx, _p: &Params, scope: &mut Scope) -> ApiResult<()> {
+        let names = private_settings(ctx);
+        let marks = vec!["?"; names.len()].join(",");
+        scope.sql(
+            &format!("(t0.name IS NULL OR t0.name NOT IN ({marks}))"),
+            names.into_iter().map(Into::into).collect(),
+        );
         Ok(())
     }
 
-    fn on_validate(&self, _ctx: &mut Ctx, _p: &Params, w: &mut Write) -> ApiResult<()> {
+    fn on_validate(&self, ctx: &mut Ctx, _p: &Params, w: &mut Write) -> ApiResult<()> {
         match w.fields.get("name").map(value_to_string) {
-            Some(n) => refuse_reserved(&n),
+            Some(n) => refuse_reserved(ctx, &n),
             None => Ok(()),
         }
     }
@@ -430,7 +438,7 @@ impl Object for Cinf {
         let r = match ac {
             "getValue" => (|| {
                 let name = p.must_str("name")?;
-                refuse_reserved(&name)?;
+                refuse_reserved(ctx, &name)?;
                 let v = ctx.scalar("SELECT value FROM Cinf WHERE name=? ORDER BY id LIMIT 1", &[name.into()])?;
                 Ok(match v {
                     Some(rusqlite::types::Value::Text(s)) => json!(s),
@@ -440,7 +448,7 @@ impl Object for Cinf {
             "setValue" => (|| {
                 require_configurer(ctx)?;
                 let name = p.must_str("name")?;
-                refuse_reserved(&name)?;
+                refuse_reserved(ctx, &name)?;
                 let body = p.body_fields();
                 let value = match body.get("value") {
                     None => return Err(ApiError::missing("value")),

@@ -1,6 +1,7 @@
 //! The ticketing platform (`../shared/spec/ticketing.md`, names fixed by `ticketing-api.md`): stores and
-//! their staff, the catalogue of shows and movies, venues and halls with seat maps, showings; later
-//! trains sold per segment, holds, orders, payment, refunds, tickets and check-in, reports.
+//! their staff, the catalogue of shows and movies, venues and halls with seat maps, showings, ticket
+//! orders with holds that cannot oversell ([`hold`]), payment through verified notifications
+//! ([`payment`]), refunds, tickets with QR codes and check-in ([`ticket`]); later trains and reports.
 //!
 //! One file per object or concern, each declared on the generic layer (`crud`) and registered by its
 //! own `register` function, which [`register`] calls. The rules that are not CRUD are plain functions
@@ -12,23 +13,32 @@
 pub mod cities;
 pub mod demo;
 pub mod event;
+pub mod hold;
 pub mod movie;
+pub mod order;
+pub mod payment;
 pub mod scope;
 pub mod seatmap;
 pub mod showing;
 pub mod store;
+pub mod sweeper;
+pub mod ticket;
 pub mod venue;
 
 use crate::api::functions::Functions;
 use crate::crud::Registry;
 
-/// Registers the ticketing objects and functions.
-pub fn register(objects: &mut Registry, _functions: &mut Functions) {
+/// Registers the ticketing objects and functions (after the reference product's: the ticket `Ordr`
+/// wraps and replaces its plain one).
+pub fn register(objects: &mut Registry, functions: &mut Functions) {
     store::register(objects);
     venue::register(objects);
     movie::register(objects);
     event::register(objects);
     showing::register(objects);
+    order::register(objects);
+    ticket::register(objects);
+    payment::register(objects, functions);
     // Posters are shown to guests browsing the catalogue.
     objects.declare_public_file("Event", "posterId");
     objects.declare_public_file("Movie", "posterId");
@@ -37,5 +47,11 @@ pub fn register(objects: &mut Registry, _functions: &mut Functions) {
 /// What a database needs before the platform serves: the city list on first start, and a store for
 /// every employee.
 pub fn init_db(conn: &rusqlite::Connection) -> crate::error::ApiResult<()> {
-    cities::load_if_empty(conn)
+    cities::load_if_empty(conn)?;
+    payment::init_db(conn)
+}
+
+/// The platform's background work: the hold sweeper.
+pub fn tasks(config: &crate::config::Config) -> Vec<crate::state::Task> {
+    sweeper::tasks(config)
 }

@@ -34,7 +34,13 @@ const fn rule(obj: &'static str, ops: [&'static str; 5]) -> Rule {
 
 const TABLE: &[Rule] = &[
     //                  guest      user       emp        mgr        admin
-    rule("Ordr", ["2222222", "yyyy555", "5yyy555", "5yyy555", "yyyyyyy"]),
+    // Ticket orders: buyers cancel, hide, pay and refund their own; staff cancel and refund their store's
+    // (hide is the buyer's list, pay the buyer's money).
+    Rule {
+        obj: "Ordr",
+        ops: ["2222222", "yyyy555", "5yyy555", "5yyy555", "yyyyyyy"],
+        actions: &[("cancel", "2yyyy"), ("hide", "2y555"), ("pay", "2y555"), ("refund", "2yyyy")],
+    },
     rule("OrderLog", ["2222222", "55yy555", "55yy555", "55yy555", "yyyyyyy"]),
     // Users write OrderAtt only through Ordr (parent-only ops); staff read the links.
     rule("OrderAtt", ["2222222", "55yy555", "55yy555", "55yy555", "yyyyyyy"]),
@@ -75,8 +81,14 @@ const TABLE: &[Rule] = &[
     rule("PriceClass", ["55yy555", "55yy555", "yyyyy55", "yyyyy55", "yyyyy55"]),
     // Seats are made by Showing.add; buyers read them through Showing.seats.
     rule("Seat", ["2222222", "5555555", "55yy555", "55yy555", "55yy555"]),
-    // Tickets arrive with orders (next issue); until then only the admin's generic object serves them.
-    rule("Ticket", ["2222222", "5555555", "5555555", "5555555", "yyyyyyy"]),
+    // Tickets are made by orders and payments; QR for owners and staff, check-in for a store's staff at its gate.
+    Rule {
+        obj: "Ticket",
+        ops: ["2222222", "55yy555", "55yy555", "55yy555", "55yy555"],
+        actions: &[("qr", "2yyyy"), ("checkin", "25yy5")],
+    },
+    rule("Payment", ["2222222", "55yy555", "55yy555", "55yy555", "55yy555"]),
+    rule("Refund", ["2222222", "55yy555", "55yy555", "55yy555", "55yy555"]),
 ];
 
 /// Calls as a token holder (or a guest) with no cookies.

@@ -8,6 +8,10 @@ use serde_json::json;
 
 use crate::helpers::{spawn_app, spawn_with, Body};
 
+/// The design's `Ordr` line, which the designs below extend.
+const ORDR: &str = "@Ordr: id, userId, createTm, status(2), amount, dscr(l), cmt(l), storeId, showingId, runId, \
+    fromStationId, toStationId, qty&, expireTm, contactName(s), contactPhone(s), reqId(m), hidden(flag), liveKey(m), reqKey(m)";
+
 /// A design that includes the real one and adds a table and a column to a copy of `Ordr`.
 fn extended_design(dir: &Path, extra: &str) -> std::path::PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("design");
@@ -57,14 +61,15 @@ fn restarting_with_a_richer_design_adds_tables_and_columns_and_keeps_data() {
         app.login_admin();
         app.ok("Ordr.add", &[("_app", "admin")], Body::Form(&[("dscr", "before upgrade")]));
     }
-    let design = extended_design(dir.path(), "@Ordr: id, userId, createTm, status(2), amount, dscr(l), cmt(l), tel(s), qty&\n\n@Coupon: id, code(s), price, expireDt");
+    let design =
+        extended_design(dir.path(), &format!("{ORDR}, tel(s), points&\n\n@Coupon: id, code(s), price, expireDt"));
     let db3 = db.clone();
     let mut app = spawn_with(move |c| {
         c.db_path = db3;
         c.design_path = design;
     });
     app.login_admin();
-    let v = app.ok("Ordr.query", &[("_app", "admin"), ("res", "id,dscr,tel,qty"), ("fmt", "list")], Body::None);
+    let v = app.ok("Ordr.query", &[("_app", "admin"), ("res", "id,dscr,tel,points"), ("fmt", "list")], Body::None);
     assert_eq!(v["list"][0]["dscr"], json!("before upgrade"));
     assert_eq!(v["list"][0]["tel"], json!(null));
     let id = app.ok(
@@ -107,8 +112,7 @@ fn upgrade_diff_prints_the_sql_and_changes_nothing() {
 
     let out = Command::new(bin).args(["upgrade"]).env("P_DB", &db).env("P_DESIGN", &design).output().unwrap();
     assert!(out.status.success());
-    let extended =
-        extended_design(dir.path(), "@Ordr: id, userId, createTm, status(2), amount, dscr(l), cmt(l), tel(s)");
+    let extended = extended_design(dir.path(), &format!("{ORDR}, tel(s)"));
     let out =
         Command::new(bin).args(["upgrade", "--diff"]).env("P_DB", &db).env("P_DESIGN", &extended).output().unwrap();
     let sql = String::from_utf8(out.stdout).unwrap();

@@ -6,6 +6,7 @@
 //! screening. Each test starts from a fresh server.
 
 mod catalogue;
+mod orders;
 mod scope;
 mod search;
 mod showings;

@@ -1,0 +1,41 @@
+//! The hold sweeper: every `P_SWEEP_SECS` it cancels new orders whose hold has expired (state CA, OrderLog
+//! actor system) and frees their seats and places. It is housekeeping, not a rule: an expired hold never
+//! blocks a buyer even before it runs (`hold::hold_seats` takes expired seats, `Ordr.add` of general
+//! admission expires the showing's holds first). Runs as a writer job, like a call.
+
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::error::{ApiError, ApiResult};
+use crate::state::{AppState, Task};
+
+/// The sweeper task, unless `P_SWEEP_SECS=0`.
+pub fn tasks(config: &Config) -> Vec<Task> {
+    if config.sweep_secs == 0 {
+        return Vec::new();
+    }
+    vec![Task { name: "hold sweeper", every: Duration::from_secs(config.sweep_secs), run: sweep }]
+}
+
+/// Cancels the expired new orders (at most 1000 a run).
+pub fn sweep(state: &AppState) -> ApiResult<()> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let job: crate::db::writer::Job = Box::new(move |conn: &rusqlite::Connection| {
+        let r = super::hold::expire_due(conn, None, &crate::db::now_str());
+        crate::db::writer::JobDone {
+            keep: r.is_ok(),
+            then: None,
+            finish: Box::new(move |commit| {
+                let _ = tx.send(commit.and(r));
+            }),
+        }
+    });
+    if !state.db.writer().submit(job) {
+        return Err(ApiError::server("the writer has stopped"));
+    }
+    let n = rx.recv().map_err(|_| ApiError::server("sweeper job lost"))??;
+    if n > 0 {
+        log::info!("hold sweeper: cancelled {n} expired order(s)");
+    }
+    Ok(())
+}
