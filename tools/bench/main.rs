@@ -18,6 +18,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod flash;
+
 use rusqlite::{params, Connection};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -36,6 +38,8 @@ struct Opts {
     /// Order counts for the growth run (`--growth 10000,100000,1000000`): only `Ordr.query` at the
     /// largest connection count, on a fresh database of each size.
     growth: Vec<usize>,
+    /// `--flash`: the flash-sale profile instead of the scenarios.
+    flash: bool,
 }
 
 fn parse_opts() -> Result<Opts, String> {
@@ -48,6 +52,7 @@ fn parse_opts() -> Result<Opts, String> {
         out: PathBuf::from("tools/bench/out/result.json"),
         only: None,
         growth: Vec::new(),
+        flash: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -71,6 +76,7 @@ fn parse_opts() -> Result<Opts, String> {
                     .map(|s| s.trim().parse().map_err(|e| format!("--growth: {e}")))
                     .collect::<Result<_, _>>()?
             }
+            "--flash" => o.flash = true,
             "--smoke" => {
                 o.users = 200;
                 o.orders = 2000;
@@ -81,6 +87,7 @@ fn parse_opts() -> Result<Opts, String> {
                 println!(
                     "usage: jdy-bench [--server PATH] [--users N] [--orders N] [--seconds S] [--conns 16,64] \
                      [--only scenario] [--growth 10000,100000,1000000] [--out result.json] [--smoke]\n       \
+                     jdy-bench --flash [--seconds S] [--conns 256]   (the flash-sale profile)\n       \
                      jdy-bench --bare ADDR   (the bare hyper reference server)"
                 );
                 std::process::exit(0);
@@ -197,9 +204,18 @@ struct Server {
 
 impl Server {
     fn start(bin: &Path, db: &Path) -> Result<Server, Box<dyn std::error::Error>> {
+        Self::start_with(bin, db, &[])
+    }
+
+    /// Starts the server with extra environment variables.
+    fn start_with(bin: &Path, db: &Path, env: &[(&str, &str)]) -> Result<Server, Box<dyn std::error::Error>> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let addr = format!("127.0.0.1:{port}");
-        let child = Command::new(bin)
+        let mut cmd = Command::new(bin);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd
             .env("P_ADDR", &addr)
             .env("P_DB", db)
             .env("P_DEMO", "0")
@@ -510,6 +526,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile_dir()?;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let bare = BareServer::start()?;
+    if o.flash {
+        let conns = if o.conns == vec![16, 64] { 256 } else { *o.conns.iter().max().unwrap_or(&256) };
+        let ok = flash::run(&o.server, &dir, o.seconds, conns, &rt, &bare)?;
+        bare.stop();
+        let _ = std::fs::remove_dir_all(&dir);
+        return if ok { Ok(()) } else { Err("flash-sale check failed".into()) };
+    }
     let mut report = String::new();
     let mut json_runs = Vec::new();
     let mut ok = true;
@@ -740,6 +763,12 @@ fn bare_server(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
             });
         }
     })
+}
+
+/// The bare server's rate at `conns` connections (the unit of the flash-sale report).
+async fn bare_rate(addr: &str, conns: usize, seconds: f64) -> f64 {
+    let sessions: Vec<Session> = (0..conns).map(|i| Session { user: i, cookie: String::new(), order_id: 0 }).collect();
+    run(addr, "bare", &sessions, seconds, Arc::new(Counters::default())).await.rps
 }
 
 fn machine() -> String {
