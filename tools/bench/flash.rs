@@ -104,7 +104,7 @@ async fn race(
         let which = (xorshift(&mut rng) % 2) as usize;
         match live[b][which] {
             Some((order, false)) => {
-                if xorshift(&mut rng) % 2 == 0 {
+                if xorshift(&mut rng).is_multiple_of(2) {
                     let body = c.call(&format!("/api/Ordr.pay?id={order}"), cookie, Some("")).await?;
                     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                     let mut paid = false;
@@ -142,7 +142,7 @@ async fn race(
                 let form = if which == 0 {
                     // One or two seats of the hot block (the first 300 seats), often overlapping other requests.
                     let a = xorshift(&mut rng) % 300;
-                    let ids = if xorshift(&mut rng) % 2 == 0 {
+                    let ids = if xorshift(&mut rng).is_multiple_of(2) {
                         (first_seat + a as i64).to_string()
                     } else {
                         format!("{},{}", first_seat + a as i64, first_seat + ((a + 1) % 300) as i64)
