@@ -1,5 +1,6 @@
 // m2.js: the user app (app=user) for phones. Views are chosen by the URL hash:
 //   #shows  #city  #event/{id} (the catalogue, open to guests; shows.js)
+//   #seats/{showingId}  #buy/{showingId}  #checkout  #tickets (buying; buy.js)
 //   #login  #setinfo (after auto-registration)  #home  #orders  #order/{id}  #new  #me  #chpwd
 // Every call goes through /web/lib/jdy.js, which escapes every value rendered and sends NOAUTH to the login view.
 
@@ -10,6 +11,7 @@ import {
 } from '/web/lib/jdy.js';
 import { timeline, attList } from '/web/lib/order-parts.js';
 import { catalogueViews } from './shows.js';
+import { buyViews, ticketOrder } from './buy.js';
 
 const app = $('#app');
 const tabbar = $('#tabbar');
@@ -39,10 +41,19 @@ init({
 });
 
 const catalogue = catalogueViews({ mount, bar, go: (h) => go(h), setStop: (f) => { stopScroll = f; } });
-const views = { ...catalogue, login: viewLogin, setinfo: viewSetInfo, home: viewHome, orders: viewOrders, order: viewOrder, new: viewNew, me: viewMe, chpwd: viewChpwd };
+/** Sends a guest to the login view and back to `hash` afterwards; true if it did. */
+function needLogin(hash) {
+  if (me) return false;
+  afterLogin = hash;
+  toast('请先登录', 'info');
+  go('#login');
+  return true;
+}
+const buying = buyViews({ mount, bar, go: (h) => go(h), getMe: () => me, needLogin });
+const views = { ...catalogue, ...buying, login: viewLogin, setinfo: viewSetInfo, home: viewHome, orders: viewOrders, order: viewOrder, new: viewNew, me: viewMe, chpwd: viewChpwd };
 const TAB_VIEWS = new Set(['shows', 'home', 'orders', 'me']);
 // The catalogue is for everyone: a guest browses and logs in when it wants to buy or see its orders.
-const PUBLIC_VIEWS = new Set(['login', 'shows', 'city', 'event']);
+const PUBLIC_VIEWS = new Set(['login', 'shows', 'city', 'event', 'seats', 'buy']);
 
 function go(hash) {
   if (location.hash === hash) route();
@@ -232,7 +243,13 @@ function viewSetInfo() {
     </div>
   </div>`);
   const f = $('#fInfo');
-  $('#skip').addEventListener('click', () => go('#home'));
+  // A new buyer who registered on the way to a purchase goes on to it afterwards.
+  const next = () => {
+    const to = afterLogin && !afterLogin.startsWith('#login') ? afterLogin : '#home';
+    afterLogin = '#home';
+    go(to);
+  };
+  $('#skip').addEventListener('click', next);
   f.addEventListener('submit', (e) => {
     e.preventDefault();
     if (f.pwd.value !== f.pwd2.value) return toast('两次输入的密码不一致', 'error');
@@ -241,7 +258,7 @@ function viewSetInfo() {
       if (f.pwd.value) await callSvr('chpwd', {}, { oldpwd: '_none', pwd: f.pwd.value });
       await loadMe();
       toast('设置成功', 'ok');
-      go('#home');
+      next();
     }, f.querySelector('[type=submit]'));
   });
 }
@@ -273,7 +290,7 @@ async function viewHome() {
 
 function orderItem(o) {
   return html`<li><a href="#order/${o.id}" data-order="${o.id}">
-    <div class="row1"><span class="dscr">${o.dscr || '(无描述)'}</span>${statusBadge(o.status, o.statusName)}</div>
+    <div class="row1"><span class="dscr">${o.eventName || o.dscr || '(无描述)'}</span>${statusBadge(o.status, o.statusName)}</div>
     <div class="row2"><span>订单号 ${o.id} · ${fmtTm(o.createTm)}</span><span class="amt">${fmtMoney(o.amount)}</span></div>
   </a></li>`;
 }
@@ -315,6 +332,7 @@ const STATUS_HINT = { CR: '订单已提交, 等待服务', PA: '已付款, 等�
 async function viewOrder(id) {
   // A missing or foreign order ends in the error view (showError), which says so; no toast besides.
   const o = await callSvr('Ordr.get', { id }, undefined, { quiet: true });
+  if (o.showingId) return viewTicketOrder(o, id);
   const canCancel = o.status === 'CR';
   mount(html`${bar('订单详情', '#orders')}
   <div class="page" style="${canCancel ? 'padding-bottom:70px' : ''}">
@@ -343,6 +361,24 @@ async function viewOrder(id) {
     });
   }
 }
+
+/** A ticket order: the showing, its tickets (QR codes once paid), countdown, pay, cancel, refund. */
+function viewTicketOrder(o, id) {
+  const t = ticketOrder(o, () => viewOrder(id), go);
+  const v = mount(html`${bar('订单详情', '#orders')}
+  <div class="page" style="padding-bottom:70px">
+    <section class="card status-head st-${o.status}"><div><div class="big">${o.statusName || o.status}</div><div class="muted">${STATUS_HINT_TICKET[o.status] || ''}</div></div>
+      <div class="amt">${fmtMoney(o.amount)}</div></section>
+    ${t.part}
+    <section class="card"><h2>订单信息</h2><dl class="kv">
+      <dt>订单号</dt><dd id="oid">${o.id}</dd><dt>联系人</dt><dd>${o.contactName || ''} ${o.contactPhone || ''}</dd>
+      <dt>下单时间</dt><dd>${fmtTm(o.createTm)}</dd></dl></section>
+    <section class="card"><h2>订单进度</h2>${timeline(o.orderLog)}</section>
+  </div>`);
+  t.wire(v);
+}
+
+const STATUS_HINT_TICKET = { CR: '请在保留时间内付款', PA: '已出票, 入场时出示二维码', RE: '已全部入场, 感谢观看', CA: '订单已取消', RF: '已退票, 款项原路退回' };
 
 // ---------------------------------------------------------------------------------------------------------------
 // New order
@@ -434,6 +470,7 @@ async function viewMe() {
       <li><button id="btnName">修改昵称<span class="val">${me.name || ''}</span></button></li>
       <li><label for="avatarFile">更换头像<input type="file" id="avatarFile" accept="image/*" hidden></label></li>
       <li><button id="btnPwd">修改密码</button></li>
+      <li><a href="#tickets" id="lnkTickets">我的票</a></li>
     </ul>
     <ul class="menu"><li><button class="danger" id="btnLogout">退出登录</button></li></ul>
   </div>`);

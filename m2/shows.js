@@ -187,10 +187,11 @@ export function catalogueViews({ mount, bar, go, setStop }) {
             <div class="ev-price">${fromPrice(e.minPrice)}</div></div></section>
         <section class="card"><h2>场次</h2>
           ${byDay.size ? html`<div class="showings">${[...byDay].map(([d, list]) => html`<div class="day"><div class="day-name">${dayName(d)}</div>
-            ${list.map((s) => html`<div class="showing" data-showing="${s.id}">
+            ${list.map((s) => html`<a class="showing" data-showing="${s.id}" href="#${s.hallId ? 'seats' : 'buy'}/${s.id}">
               <div class="sh-time"><b>${(s.startTm || '').slice(11, 16)}</b><span class="muted">${s.hallName || '不对号入座'}${s.endTm ? ` · 约${minutes(s.startTm, s.endTm)}分钟` : ''}</span></div>
               <ul class="classes">${(s.classes || []).map((c) => html`<li class="${c.left > 0 ? '' : 'soldout'}"><span>${c.name}</span><b>¥${c.price}</b><span class="left">${c.left > 0 ? `余${c.left}` : '售罄'}</span></li>`)}</ul>
-            </div>`)}</div>`)}</div>`
+              <span class="buy">${s.hallId ? '选座购票 ›' : '购票 ›'}</span>
+            </a>`)}</div>`)}</div>`
             : emptyState('暂无可售场次', '过些天再来看看')}</section>
         ${e.dscr ? html`<section class="card"><h2>简介</h2><p class="dscr">${e.dscr}</p></section>` : ''}
       </div>`);

@@ -267,7 +267,83 @@ describe('ticketing: stores, catalogue, halls, showings and the buyer catalogue'
     await shots(page, 'm2-event');
   });
 
+  let ticketCode = '';
+
+  it('the buyer picks seats, logs in on the way, submits, pays on the provider page and gets tickets with QR codes', async () => {
+    await page.goto(`${server.base}/m2/#shows`);
+    await page.locator('.evlist .ev', { hasText: '霸王别姬' }).click();
+    await page.locator('.showing').first().click();
+    await page.locator('#seatmap .seat').first().waitFor();
+    // Seats sold or held by others cannot be chosen.
+    assert.equal(await page.locator('#seatmap .seat:disabled').count(), 2);
+    await page.getByRole('button', { name: '3排1座 普通' }).click();
+    await page.getByRole('button', { name: '3排2座 普通' }).click();
+    assert.equal(await page.locator('#total').innerText(), '2张 ¥360.00');
+    await shots(page, 'm2-seats');
+    await page.locator('#btnPick').click();
+    // A guest logs in here and comes back to the checkout with the same seats.
+    await page.locator('.login').waitFor();
+    await page.locator('#fCode [name=phone]').fill('13812345678');
+    await page.locator('#btnGenCode').click();
+    await seeToast(page, '验证码');
+    await page.locator('#fCode [type=submit]').click();
+    // A new buyer may set a nickname first, or skip it; either way the purchase goes on.
+    await page.locator('#fInfo').waitFor();
+    await page.locator('#skip').click();
+    await page.locator('#fCheckout').waitFor();
+    assert.equal(await page.locator('#sum').innerText(), '¥360.00');
+    await page.locator('#cn').fill('李雷');
+    await page.locator('#btnSubmit').click();
+    await page.locator('#countdown').waitFor();
+    assert.match(await page.locator('#countdown').innerText(), /请在 1\d:\d\d 内付款|请在 \d\d:\d\d 内付款/);
+    const id = Number(await page.locator('#oid').innerText());
+    assert.deepEqual(await one(`SELECT status, amount FROM Ordr WHERE id=${id}`), { status: 'CR', amount: 360 });
+    await shots(page, 'm2-order-new');
+
+    await page.locator('#btnPay').click();
+    await page.locator('#btnPay', { hasText: '确认支付' }).waitFor();
+    assert.match(await page.locator('.amt').innerText(), /¥360\.00/);
+    await shots(page, 'paymock');
+    await page.locator('#btnPay').click();
+    await page.locator('.status-head.st-PA').waitFor({ timeout: 15000 });
+    await page.locator('.ticket img.qr').first().waitFor();
+    assert.equal(await page.locator('.ticket img.qr').count(), 2);
+    // The QR images are real PNGs the server drew.
+    const ok = await page.locator('.ticket img.qr').first().evaluate((img) => img.complete && img.naturalWidth > 100);
+    assert.ok(ok, 'the QR image loaded');
+    ticketCode = (await page.locator('.ticket .t-code').first().innerText()).trim();
+    assert.equal(ticketCode.length, 26);
+    await shots(page, 'm2-order-paid');
+    await page.locator('a', { hasText: '查看我的票' }).click();
+    await page.locator('.tickets .ticket').first().waitFor();
+    assert.equal(await page.locator('.tickets .ticket').count(), 2);
+  });
+
+  it('the store checks the ticket in once and refuses the second scan with the time of the first', async () => {
+    await page.setViewportSize(DESKTOP);
+    await page.goto(`${server.base}/web/store.html#checkin`);
+    await page.locator('#fCheckin').waitFor();
+    await page.locator('#code').fill(ticketCode);
+    await page.locator('#fCheckin [type=submit]').click();
+    await page.locator('.ck-result .ok .big', { hasText: '可以入场' }).waitFor();
+    assert.match(await page.locator('.ck-result .ok').innerText(), /3排1座/);
+    await shots(page, 'store-checkin-ok');
+    await page.locator('#code').fill(ticketCode);
+    await page.locator('#fCheckin [type=submit]').click();
+    await page.locator('.ck-result .no .big', { hasText: '不能入场' }).waitFor();
+    const first = (await one(`SELECT checkinTm FROM Ticket WHERE code='${ticketCode}'`)).checkinTm;
+    assert.match(await page.locator('.ck-result .no').innerText(), new RegExp(`该票已于${first}检票`));
+    await shots(page, 'store-checkin-refused');
+    // The order shows the used ticket in the store's order list.
+    await page.locator('#nav a[data-page=orders]').click();
+    await page.locator('.page-orders tbody tr', { hasText: '霸王别姬' }).first().click();
+    await page.locator('.jdy-dialog .tickets-tbl').waitFor();
+    assert.match(await page.locator('.jdy-dialog .tickets-tbl').innerText(), /3排1座[\s\S]*已检票/);
+    await page.locator('.jdy-dialog .jdy-x').click();
+  });
+
   it('a missing event says so and offers the catalogue', async () => {
+    await page.setViewportSize(PHONE);
     await page.goto(`${server.base}/m2/#event/99999`);
     await page.locator('.empty-text', { hasText: '演出不存在或已下架' }).waitFor();
     assert.ok(await page.getByRole('link', { name: '看看其它演出' }).isVisible());

@@ -24,7 +24,7 @@ export default {
   async render(el, ctx) {
     const grid = new Grid(el, {
       ac: 'Ordr.query',
-      res: 'id,createTm,userId,userName,userPhone,dscr,amount,status,statusName',
+      res: 'id,createTm,userId,userName,userPhone,dscr,eventName,showTm,amount,status,statusName',
       orderby: 'id desc',
       q: '订单号、用户姓名或手机号',
       filters: [
@@ -53,7 +53,7 @@ export default {
         { field: 'createTm', title: '下单时间', sort: true, fmt: (r) => fmtTm(r.createTm) },
         { field: 'userName', title: '用户', sort: true },
         { field: 'userPhone', title: '手机号' },
-        { field: 'dscr', title: '服务内容', cls: 'wrap' },
+        { field: 'dscr', title: '内容', cls: 'wrap', fmt: (r) => (r.eventName ? html`${r.eventName} <span class="muted">${fmtTm(r.showTm)}</span>` : r.dscr) },
         { field: 'amount', title: '金额', sort: true, cls: 'num', fmt: (r) => fmtMoney(r.amount) },
         { field: 'status', title: '状态', sort: true, fmt: (r) => statusBadge(r.status, r.statusName) },
       ],
@@ -69,20 +69,27 @@ export default {
 /** The order detail dialog; `changed()` runs after a status change. */
 export async function showOrder(id, changed) {
   const o = await callSvr('Ordr.get', { id });
+  const ticket = !!o.showingId;
+  const valid = (o.tickets || []).filter((t) => t.status === 'OK');
   const buttons = [];
   if (o.status === 'CR') buttons.push({ text: '取消订单', value: 'CA', kind: 'danger' });
-  if (o.status === 'CR' || o.status === 'PA') buttons.push({ text: '完成订单', value: 'RE', kind: 'primary' });
+  // A ticket order is paid by its buyer and completed by check-in; staff may refund its unused tickets.
+  if (ticket && o.status === 'PA' && valid.length) buttons.push({ text: '退款', value: 'RF', kind: 'danger' });
+  if ((o.status === 'CR' && !ticket) || o.status === 'PA') buttons.push({ text: '完成订单', value: 'RE', kind: 'primary' });
   buttons.push({ text: '关闭', value: null });
   const body = html`<div class="detail-grid">
     <div><h3>订单信息</h3><dl class="kv">
       <dt>订单号</dt><dd>${o.id}</dd>
       <dt>状态</dt><dd>${statusBadge(o.status, o.statusName)}</dd>
       <dt>用户</dt><dd>${o.userName || '-'} ${o.userPhone ? html`<span class="muted">${o.userPhone}</span>` : ''}</dd>
-      <dt>服务内容</dt><dd>${o.dscr || '-'}</dd>
+      ${ticket ? html`<dt>演出</dt><dd>${o.eventName || ''} <span class="muted">${fmtTm(o.showTm)} ${o.hallName || ''}</span></dd>
+        <dt>联系人</dt><dd>${o.contactName || ''} ${o.contactPhone || ''}</dd>` : html`<dt>服务内容</dt><dd>${o.dscr || '-'}</dd>`}
       <dt>金额</dt><dd>${fmtMoney(o.amount)}</dd>
       <dt>下单时间</dt><dd>${fmtTm(o.createTm)}</dd>
       ${o.cmt ? html`<dt>备注</dt><dd>${o.cmt}</dd>` : ''}
-    </dl><h3 style="margin-top:16px">图片</h3>${attList(o.atts)}</div>
+    </dl>${ticket ? html`<h3 style="margin-top:16px">票</h3><table class="tbl tickets-tbl"><thead><tr><th>座位/票档</th><th class="num">票价</th><th>状态</th><th>入场</th></tr></thead>
+      <tbody>${(o.tickets || []).map((t) => html`<tr><td>${t.label}</td><td class="num">${fmtMoney(t.price)}</td><td>${t.statusName || t.status}</td><td>${t.checkinTm ? fmtTm(t.checkinTm) : '—'}</td></tr>`)}</tbody></table>`
+      : html`<h3 style="margin-top:16px">图片</h3>${attList(o.atts)}`}</div>
     <div><h3>订单日志</h3>${timeline(o.orderLog)}</div>
   </div>`;
   const to = await dialog({
@@ -93,18 +100,20 @@ export async function showOrder(id, changed) {
     async beforeClose(v) {
       if (!v) return true;
       // A status change cannot be undone: say which order, whose and how much before doing it.
-      const what = v === 'CA' ? '取消订单' : '完成订单';
+      const what = { CA: '取消订单', RF: `退款(${valid.length}张)`, RE: '完成订单' }[v];
       const who = [o.userName, o.amount !== null && o.amount !== undefined ? fmtMoney(o.amount) : ''].filter(Boolean).join(', ');
       const sure = await confirmDlg(`${what} #${o.id}${who ? ` (${who})` : ''}?`, {
         title: what, okText: what, cancelText: '再想想', danger: v === 'CA',
       });
       if (!sure) return false;
-      await callSvr('Ordr.set', { id: o.id }, { status: v });
+      if (ticket && v === 'CA') await callSvr('Ordr.cancel', { id: o.id }, {});
+      else if (v === 'RF') await callSvr('Ordr.refund', { id: o.id }, {});
+      else await callSvr('Ordr.set', { id: o.id }, { status: v });
       return true;
     },
   });
   if (to) {
-    toast(to === 'RE' ? '订单已完成' : '订单已取消', 'ok');
+    toast({ RE: '订单已完成', CA: '订单已取消', RF: '已退款' }[to], 'ok');
     if (changed) changed();
   }
 }
