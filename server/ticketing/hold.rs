@@ -145,6 +145,24 @@ pub fn expire_due(conn: &Connection, showing: Option<i64>, now: &str) -> ApiResu
     Ok(n)
 }
 
+/// Completes paid orders whose showing has ended (PA → RE, as the system); returns how many.
+pub fn complete_ended(conn: &Connection, now: &str) -> ApiResult<usize> {
+    let ids: Vec<i64> = conn
+        .prepare_cached(
+            "SELECT o.id FROM Ordr o JOIN Showing s ON s.id=o.showingId WHERE o.status='PA' AND s.endTm<=? LIMIT 1000",
+        )?
+        .query_map([now], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut n = 0;
+    for id in ids {
+        if transition(conn, id, "PA", "RE")? {
+            log(conn, id, "RE", Actor::System, Some("场次已结束"), now)?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
 /// A ticket code: 128 random bits in Crockford base32 (26 characters, no I L O U), unguessable and easy
 /// to type at a gate.
 pub fn ticket_code() -> String {

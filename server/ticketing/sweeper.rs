@@ -1,5 +1,5 @@
 //! The hold sweeper: every `P_SWEEP_SECS` it cancels new orders whose hold has expired (state CA, OrderLog
-//! actor system) and frees their seats and places. It is housekeeping, not a rule: an expired hold never
+//! actor system) and frees their seats and places, and completes paid orders whose showing has ended (RE). It is housekeeping, not a rule: an expired hold never
 //! blocks a buyer even before it runs (`hold::hold_seats` takes expired seats, `Ordr.add` of general
 //! admission expires the showing's holds first). Runs as a writer job, like a call.
 
@@ -17,11 +17,13 @@ pub fn tasks(config: &Config) -> Vec<Task> {
     vec![Task { name: "hold sweeper", every: Duration::from_secs(config.sweep_secs), run: sweep }]
 }
 
-/// Cancels the expired new orders (at most 1000 a run).
+/// Cancels the expired new orders and completes the ended paid ones (at most 1000 of each a run).
 pub fn sweep(state: &AppState) -> ApiResult<()> {
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     let job: crate::db::writer::Job = Box::new(move |conn: &rusqlite::Connection| {
-        let r = super::hold::expire_due(conn, None, &crate::db::now_str());
+        let now = crate::db::now_str();
+        let r = super::hold::expire_due(conn, None, &now)
+            .and_then(|n| super::hold::complete_ended(conn, &now).map(|m| (n, m)));
         crate::db::writer::JobDone {
             keep: r.is_ok(),
             then: None,
@@ -33,9 +35,9 @@ pub fn sweep(state: &AppState) -> ApiResult<()> {
     if !state.db.writer().submit(job) {
         return Err(ApiError::server("the writer has stopped"));
     }
-    let n = rx.recv().map_err(|_| ApiError::server("sweeper job lost"))??;
-    if n > 0 {
-        log::info!("hold sweeper: cancelled {n} expired order(s)");
+    let (n, m) = rx.recv().map_err(|_| ApiError::server("sweeper job lost"))??;
+    if n + m > 0 {
+        log::info!("hold sweeper: cancelled {n} expired order(s), completed {m} order(s) of ended showings");
     }
     Ok(())
 }

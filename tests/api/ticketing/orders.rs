@@ -242,6 +242,13 @@ fn an_expired_hold_never_blocks_a_buyer_and_the_sweeper_cancels_the_order() {
         "the sweep leaves the new hold alone"
     );
     assert_eq!(status(&mut app, taker), "CR");
+    // Paid orders of a showing that has ended are completed by the same sweep.
+    pay(&mut app, &other, taker);
+    app.sql(&format!("UPDATE Showing SET endTm='2000-01-01 00:00:00' WHERE id={}", s.showing));
+    jindouyun::ticketing::sweeper::sweep(&app.state).unwrap();
+    assert_eq!(status(&mut app, taker), "RE");
+    let log = app.sql(&format!("SELECT dscr FROM OrderLog WHERE orderId={taker} AND action='RE'"));
+    assert_eq!(log[0]["dscr"], json!("系统: 场次已结束"));
 }
 
 #[test]
