@@ -109,7 +109,14 @@ pub fn release_held(conn: &Connection, order: i64) -> ApiResult<()> {
          AND k.seatId IS NULL AND k.status='HD') WHERE id IN (SELECT classId FROM Ticket WHERE orderId=?1 AND seatId IS NULL AND status='HD')",
     )?
     .execute([order])?;
-    conn.prepare_cached("UPDATE Ticket SET status='CA' WHERE orderId=? AND status='HD'")?.execute([order])?;
+    // Train seats: the order's held segments, one ticket per seat.
+    conn.prepare_cached(
+        "UPDATE RunSeat SET held = held & ~(SELECT k.mask FROM Ticket k WHERE k.orderId=?1 AND k.runSeatId=RunSeat.id AND k.status='HD') \
+         WHERE id IN (SELECT runSeatId FROM Ticket WHERE orderId=?1 AND status='HD' AND runSeatId IS NOT NULL)",
+    )?
+    .execute([order])?;
+    conn.prepare_cached("UPDATE Ticket SET status='CA', liveKey=NULL WHERE orderId=? AND status='HD'")?
+        .execute([order])?;
     Ok(())
 }
 
@@ -123,15 +130,27 @@ pub fn cancel(conn: &Connection, order: i64, actor: Actor, dscr: Option<&str>, n
     Ok(true)
 }
 
-/// Cancels the new orders whose hold has expired (of one showing, or all), as the system. Each one is
-/// its own conditional transition, so a concurrent sweep or payment never handles an order twice.
-pub fn expire_due(conn: &Connection, showing: Option<i64>, now: &str) -> ApiResult<usize> {
-    let ids: Vec<i64> = match showing {
-        Some(s) => conn
+/// Which new orders [`expire_due`] looks at.
+#[derive(Debug, Clone, Copy)]
+pub enum Due {
+    All,
+    Showing(i64),
+    Run(i64),
+}
+
+/// Cancels the new orders whose hold has expired (of one showing or run, or all), as the system. Each
+/// one is its own conditional transition, so a concurrent sweep or payment never handles an order twice.
+pub fn expire_due(conn: &Connection, which: Due, now: &str) -> ApiResult<usize> {
+    let ids: Vec<i64> = match which {
+        Due::Showing(s) => conn
             .prepare_cached("SELECT id FROM Ordr WHERE showingId=? AND status='CR' AND expireTm<=?")?
             .query_map(params![s, now], |r| r.get(0))?
             .collect::<Result<_, _>>()?,
-        None => conn
+        Due::Run(r) => conn
+            .prepare_cached("SELECT id FROM Ordr WHERE runId=? AND status='CR' AND expireTm<=?")?
+            .query_map(params![r, now], |r| r.get(0))?
+            .collect::<Result<_, _>>()?,
+        Due::All => conn
             .prepare_cached("SELECT id FROM Ordr WHERE status='CR' AND expireTm<=? LIMIT 1000")?
             .query_map([now], |r| r.get(0))?
             .collect::<Result<_, _>>()?,
@@ -180,6 +199,13 @@ pub fn ticket_code() -> String {
 pub fn sell_held(conn: &Connection, order: i64, now: &str) -> ApiResult<()> {
     conn.prepare_cached("UPDATE Seat SET status='SO', expireTm=NULL WHERE orderId=? AND status='HD'")?
         .execute([order])?;
+    // Train seats: the held segments become sold.
+    conn.prepare_cached(
+        "UPDATE RunSeat SET sold = sold | (SELECT k.mask FROM Ticket k WHERE k.orderId=?1 AND k.runSeatId=RunSeat.id AND k.status='HD'), \
+         held = held & ~(SELECT k.mask FROM Ticket k WHERE k.orderId=?1 AND k.runSeatId=RunSeat.id AND k.status='HD') \
+         WHERE id IN (SELECT runSeatId FROM Ticket WHERE orderId=?1 AND status='HD' AND runSeatId IS NOT NULL)",
+    )?
+    .execute([order])?;
     issue_tickets(conn, order, "HD", now)
 }
 
@@ -201,9 +227,10 @@ fn issue_tickets(conn: &Connection, order: i64, from: &str, now: &str) -> ApiRes
 pub fn retake_and_sell(conn: &Connection, order: i64, now: &str) -> ApiResult<bool> {
     conn.execute_batch("SAVEPOINT retake")?;
     let r = (|| -> ApiResult<bool> {
-        let tickets: Vec<(i64, Option<i64>, i64)> = conn
-            .prepare_cached("SELECT id, seatId, classId FROM Ticket WHERE orderId=? AND status='CA'")?
-            .query_map([order], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        type Row = (i64, Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>);
+        let tickets: Vec<Row> = conn
+            .prepare_cached("SELECT id, seatId, classId, runSeatId, mask, runId, passengerId FROM Ticket WHERE orderId=? AND status='CA'")?
+            .query_map([order], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))?
             .collect::<Result<_, _>>()?;
         if tickets.is_empty() {
             return Ok(false);
@@ -214,10 +241,20 @@ pub fn retake_and_sell(conn: &Connection, order: i64, now: &str) -> ApiResult<bo
         let mut place = conn.prepare_cached(
             "UPDATE PriceClass SET taken=COALESCE(taken,0)+1 WHERE id=? AND COALESCE(taken,0)+1<=capacity",
         )?;
-        for (_, seat_id, class) in &tickets {
-            let ok = match seat_id {
-                Some(s) => seat.execute(params![order, s, now])? == 1,
-                None => place.execute([class])? == 1,
+        let mut segs =
+            conn.prepare_cached("UPDATE RunSeat SET sold = sold | ?1 WHERE id=?2 AND ((sold | held) & ?1) = 0")?;
+        let mut relive = conn.prepare_cached(
+            "UPDATE Ticket SET liveKey=?1 WHERE id=?2 AND NOT EXISTS (SELECT 1 FROM Ticket WHERE liveKey=?1)",
+        )?;
+        for (id, seat_id, class, run_seat, mask, run, passenger) in &tickets {
+            let ok = match (seat_id, run_seat) {
+                (Some(s), _) => seat.execute(params![order, s, now])? == 1,
+                // A passenger who bought another ticket of this run meanwhile keeps that one: refund this.
+                (None, Some(rs)) => {
+                    relive.execute(params![format!("{}:{}", run.unwrap_or(0), passenger.unwrap_or(0)), id])? == 1
+                        && segs.execute(params![mask.unwrap_or(0), rs])? == 1
+                }
+                (None, None) => place.execute([class])? == 1,
             };
             if !ok {
                 return Ok(false);
@@ -241,9 +278,15 @@ pub fn release_sold(conn: &Connection, tickets: &[i64]) -> ApiResult<()> {
     let mut place = conn.prepare_cached(
         "UPDATE PriceClass SET taken=taken-1 WHERE id=(SELECT classId FROM Ticket WHERE id=?1 AND seatId IS NULL) AND taken>0",
     )?;
+    let mut segs = conn.prepare_cached(
+        "UPDATE RunSeat SET sold = sold & ~(SELECT mask FROM Ticket WHERE id=?1) WHERE id=(SELECT runSeatId FROM Ticket WHERE id=?1)",
+    )?;
+    let mut unlive = conn.prepare_cached("UPDATE Ticket SET liveKey=NULL WHERE id=?")?;
     for t in tickets {
         seat.execute([t])?;
         place.execute([t])?;
+        segs.execute([t])?;
+        unlive.execute([t])?;
     }
     Ok(())
 }
@@ -257,8 +300,9 @@ mod tests {
         c.execute_batch(
             "CREATE TABLE Seat (id INTEGER PRIMARY KEY, showingId, classId, row, col, label, status, orderId, expireTm);
              CREATE TABLE PriceClass (id INTEGER PRIMARY KEY, showingId, code, name, price, capacity, taken);
-             CREATE TABLE Ticket (id INTEGER PRIMARY KEY, orderId, showingId, eventId, classId, seatId, label, price, status, code, createTm, paidTm);
-             CREATE TABLE Ordr (id INTEGER PRIMARY KEY, status, liveKey, showingId, expireTm);
+             CREATE TABLE Ticket (id INTEGER PRIMARY KEY, orderId, showingId, eventId, classId, seatId, runId, runSeatId, mask, passengerId, liveKey, label, price, status, code, createTm, paidTm);
+             CREATE TABLE RunSeat (id INTEGER PRIMARY KEY, runId, seatClass, sold, held);
+             CREATE TABLE Ordr (id INTEGER PRIMARY KEY, status, liveKey, showingId, runId, expireTm);
              CREATE TABLE OrderLog (id INTEGER PRIMARY KEY, orderId, action, tm, dscr, empId);
              INSERT INTO Seat (id, showingId, classId, label, status) VALUES (1, 1, 1, '1排1座', 'FR'), (2, 1, 1, '1排2座', 'FR');
              INSERT INTO PriceClass (id, showingId, name, price, capacity, taken) VALUES (1, 1, 'A', 100, 2, 0), (2, 1, '站票', 50, 3, 0);",

@@ -16,13 +16,17 @@ pub mod event;
 pub mod hold;
 pub mod movie;
 pub mod order;
+pub mod passenger;
 pub mod payment;
 pub mod scope;
 pub mod seatmap;
+pub mod segments;
 pub mod showing;
 pub mod store;
 pub mod sweeper;
 pub mod ticket;
+pub mod train;
+pub mod train_order;
 pub mod venue;
 
 use crate::api::functions::Functions;
@@ -39,6 +43,8 @@ pub fn register(objects: &mut Registry, functions: &mut Functions) {
     order::register(objects);
     ticket::register(objects);
     payment::register(objects, functions);
+    train::register(objects);
+    passenger::register(objects);
     // Posters are shown to guests browsing the catalogue.
     objects.declare_public_file("Event", "posterId");
     objects.declare_public_file("Movie", "posterId");
@@ -48,6 +54,7 @@ pub fn register(objects: &mut Registry, functions: &mut Functions) {
 /// every employee.
 pub fn init_db(conn: &rusqlite::Connection) -> crate::error::ApiResult<()> {
     cities::load_if_empty(conn)?;
+    train::load_stations_if_empty(conn)?;
     payment::init_db(conn)
 }
 

@@ -28,10 +28,22 @@ pub fn register(reg: &mut Registry) {
 }
 
 /// Fields of a ticket order only the server writes.
-const SERVER_FIELDS: [&str; 5] = ["storeId", "expireTm", "liveKey", "reqKey", "hidden"];
+const SERVER_FIELDS: [&str; 6] = ["storeId", "expireTm", "liveKey", "reqKey", "hidden", "departTm"];
 /// Fields fixed once a ticket order exists (a plain order's staff may still change its amount).
-const FIXED: [&str; 9] =
-    ["showingId", "qty", "amount", "contactName", "contactPhone", "reqId", "userId", "runId", "fromStationId"];
+const FIXED: [&str; 12] = [
+    "showingId",
+    "qty",
+    "amount",
+    "contactName",
+    "contactPhone",
+    "reqId",
+    "userId",
+    "runId",
+    "fromStationId",
+    "toStationId",
+    "seatClass",
+    "departTm",
+];
 
 /// The order object for one role.
 pub struct TicketOrdr {
@@ -64,6 +76,7 @@ impl TicketOrdr {
 
 /// The showing an order is for, as `Ordr.add` checks it.
 struct ShowingRow {
+    start: String,
     store: i64,
     event: i64,
     hall: Option<i64>,
@@ -78,7 +91,7 @@ struct ShowingRow {
 fn showing_row(ctx: &mut Ctx, id: i64) -> ApiResult<ShowingRow> {
     let mut row = None;
     ctx.query(
-        "SELECT s.storeId, s.eventId, s.hallId, s.saleStartTm, s.saleEndTm, s.holdMinutes, e.status, st.status, e.maxPerOrder \
+        "SELECT s.storeId, s.eventId, s.hallId, s.saleStartTm, s.saleEndTm, s.holdMinutes, e.status, st.status, e.maxPerOrder, s.startTm \
          FROM Showing s JOIN Event e ON e.id=s.eventId JOIN Store st ON st.id=s.storeId WHERE s.id=?",
         &[id.into()],
         |r| {
@@ -92,6 +105,7 @@ fn showing_row(ctx: &mut Ctx, id: i64) -> ApiResult<ShowingRow> {
                 event_on: r.get::<_, Option<String>>(6)?.as_deref() == Some("ON"),
                 store_ok: r.get::<_, Option<String>>(7)?.as_deref() == Some("OK"),
                 max_per_order: r.get::<_, Option<i64>>(8)?.unwrap_or(5),
+                start: r.get::<_, Option<String>>(9)?.unwrap_or_default(),
             });
             Ok(())
         },
@@ -115,11 +129,11 @@ fn cents(price: f64) -> i64 {
     (price * 100.0).round() as i64
 }
 
-fn money(c: i64) -> String {
+pub fn money(c: i64) -> String {
     format!("{}.{:02}", c / 100, c % 100)
 }
 
-fn plus_minutes(now: &str, m: i64) -> String {
+pub fn plus_minutes(now: &str, m: i64) -> String {
     NaiveDateTime::parse_from_str(now, "%Y-%m-%d %H:%M:%S")
         .map(|t| (t + Duration::minutes(m)).format("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_else(|_| now.to_string())
@@ -189,6 +203,7 @@ impl TicketOrdr {
         f.insert("qty".into(), json!(picks.len()));
         f.insert("amount".into(), json!(money(total)));
         f.insert("expireTm".into(), json!(plus_minutes(&now, s.hold_minutes)));
+        f.insert("departTm".into(), json!(s.start));
         f.insert("liveKey".into(), json!(live));
         if let Some(req) = str_field(w, "reqId") {
             w.fields.insert("reqKey".into(), json!(format!("{uid}:{req}")));
@@ -237,7 +252,7 @@ impl TicketOrdr {
             hold::hold_seats(conn, id, &picks, &expire, &now)?;
         } else if let Some(first) = picks.first() {
             // Expired holds of this showing give their places back first: an expired hold never blocks a buyer.
-            hold::expire_due(conn, Some(showing), &now)?;
+            hold::expire_due(conn, hold::Due::Showing(showing), &now)?;
             hold::hold_places(conn, first.class, picks.len() as i64, &first.label)?;
         }
         let mut st = conn.prepare_cached(
@@ -378,7 +393,7 @@ impl Object for TicketOrdr {
     }
 
     fn replayed_add(&self, ctx: &mut Ctx, p: &Params) -> ApiResult<Option<i64>> {
-        match (ctx.auth.uid(), p.str("reqId").filter(|r| !r.is_empty()), p.get("showingId")) {
+        match (ctx.auth.uid(), p.str("reqId").filter(|r| !r.is_empty()), p.get("showingId").or(p.get("runId"))) {
             (Some(uid), Some(req), Some(_)) => {
                 ctx.scalar_int("SELECT id FROM Ordr WHERE reqKey=?", &[format!("{uid}:{req}").into()])
             }
@@ -387,6 +402,13 @@ impl Object for TicketOrdr {
     }
 
     fn on_validate(&self, ctx: &mut Ctx, p: &Params, w: &mut Write) -> ApiResult<()> {
+        if let (Op::Add, None, Some(run)) = (w.op, int_field(w, "showingId"), int_field(w, "runId")) {
+            w.fields.remove("amount");
+            super::train_order::validate(ctx, w, run)?;
+            w.fields.insert("status".into(), json!("CR"));
+            w.fields.insert("createTm".into(), json!(crate::db::now_str()));
+            return Ok(());
+        }
         match (w.op, int_field(w, "showingId")) {
             (Op::Add, Some(showing)) => {
                 // A ticket order is priced by the server: a client amount is ignored.
@@ -398,7 +420,8 @@ impl Object for TicketOrdr {
             }
             (Op::Set, _) => {
                 let id = w.id.unwrap_or(0);
-                let ticket = ctx.scalar_int("SELECT showingId FROM Ordr WHERE id=?", &[id.into()])?.is_some();
+                let ticket =
+                    ctx.scalar_int("SELECT COALESCE(showingId, runId) FROM Ordr WHERE id=?", &[id.into()])?.is_some();
                 if ticket {
                     if let Some(f) = FIXED.iter().find(|f| w.fields.contains_key(**f)) {
                         return Err(ApiError::with_msg(Code::Forbidden, format!("字段`{f}`不可写"))
@@ -423,6 +446,9 @@ impl Object for TicketOrdr {
         if let (Op::Add, Some(id), Some(w)) = (op, id, w) {
             if w.kept.contains_key("picks") {
                 self.after_add(ctx, id, w)?;
+            }
+            if w.kept.contains_key("passengers") {
+                super::train_order::after_add(ctx, id, w)?;
             }
         }
         self.plain.on_after(ctx, op, id, w)

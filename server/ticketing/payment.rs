@@ -165,16 +165,20 @@ pub fn pay(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
     let name = p.str("channel").unwrap_or_else(|| "mock".into());
     let ch = channel(ctx, &name)?;
     let mut row = None;
-    ctx.query("SELECT status, amount, expireTm, showingId, userId FROM Ordr WHERE id=?", &[id.into()], |r| {
-        row = Some((
-            r.get::<_, Option<String>>(0)?.unwrap_or_default(),
-            cents_of(r.get(1)?),
-            r.get::<_, Option<String>>(2)?,
-            r.get::<_, Option<i64>>(3)?,
-            r.get::<_, Option<i64>>(4)?,
-        ));
-        Ok(())
-    })?;
+    ctx.query(
+        "SELECT status, amount, expireTm, COALESCE(showingId, runId), userId FROM Ordr WHERE id=?",
+        &[id.into()],
+        |r| {
+            row = Some((
+                r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                cents_of(r.get(1)?),
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<i64>>(3)?,
+                r.get::<_, Option<i64>>(4)?,
+            ));
+            Ok(())
+        },
+    )?;
     let (status, cents, expire, showing, user) = row.ok_or_else(|| ApiError::param(format!("订单#{id}不存在")))?;
     if user != Some(uid) {
         return Err(ApiError::param(format!("订单#{id}不存在")));
@@ -383,7 +387,8 @@ pub fn refund(ctx: &mut Ctx, p: &Params, actor: Actor) -> ApiResult<Value> {
     let id = p.must_int("id")?;
     let mut row = None;
     ctx.query(
-        "SELECT o.status, s.startTm FROM Ordr o JOIN Showing s ON s.id=o.showingId WHERE o.id=?",
+        "SELECT o.status, COALESCE(s.startTm, o.departTm) FROM Ordr o LEFT JOIN Showing s ON s.id=o.showingId \
+         WHERE o.id=? AND (o.showingId IS NOT NULL OR o.runId IS NOT NULL)",
         &[id.into()],
         |r| {
             row = Some((
@@ -399,7 +404,7 @@ pub fn refund(ctx: &mut Ctx, p: &Params, actor: Actor) -> ApiResult<Value> {
         return Err(ApiError::with_msg(Code::Forbidden, "只有已付款的订单可以退票"));
     }
     if now >= start {
-        return Err(ApiError::with_msg(Code::Forbidden, format!("场次已于{start}开始, 不能退票")));
+        return Err(ApiError::with_msg(Code::Forbidden, format!("已于{start}开演或发车, 不能退票")));
     }
     let asked = match p.str("ticketIds").filter(|s| !s.trim().is_empty()) {
         Some(s) => Some(super::order::parse_ids(&s, "票")?),
@@ -446,7 +451,7 @@ pub fn refund(ctx: &mut Ctx, p: &Params, actor: Actor) -> ApiResult<Value> {
     let ch = channel(ctx, &ch_name)?;
     let conn = ctx.db;
     // Tickets change only if still valid: a concurrent refund or check-in of the same ticket wins once.
-    let mut st = conn.prepare_cached("UPDATE Ticket SET status='RF' WHERE id=? AND status='OK'")?;
+    let mut st = conn.prepare_cached("UPDATE Ticket SET status='RF', liveKey=NULL WHERE id=? AND status='OK'")?;
     for t in &ids {
         if st.execute([t])? != 1 {
             return Err(ApiError::with_msg(Code::Forbidden, "票的状态已变化, 请刷新后重试"));

@@ -22,7 +22,7 @@ pub fn sweep(state: &AppState) -> ApiResult<()> {
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     let job: crate::db::writer::Job = Box::new(move |conn: &rusqlite::Connection| {
         let now = crate::db::now_str();
-        let r = super::hold::expire_due(conn, None, &now)
+        let r = super::hold::expire_due(conn, super::hold::Due::All, &now)
             .and_then(|n| super::hold::complete_ended(conn, &now).map(|m| (n, m)));
         crate::db::writer::JobDone {
             keep: r.is_ok(),

@@ -34,10 +34,11 @@ pub fn register(reg: &mut Registry) {
                     )
                     .default_on(),
             ])
+            .hidden(&["liveKey", "mask"])
             .default_sort("id DESC")
     };
     reg.register("Ticket", &[User, Admin], Arc::new(Ticket(decl())));
-    reg.register("Ticket", &[Emp], Arc::new(Ticket(decl().hidden(&["code"]))));
+    reg.register("Ticket", &[Emp], Arc::new(Ticket(decl().hidden(&["code", "liveKey", "mask"]))));
 }
 
 /// A ticket for one kind of caller.
@@ -55,8 +56,7 @@ struct Found {
 fn by_code(ctx: &mut Ctx, code: &str) -> ApiResult<Option<Found>> {
     let mut row = None;
     ctx.query(
-        "SELECT k.id, k.status, k.orderId, k.checkinTm, s.storeId, o.userId FROM Ticket k JOIN Showing s ON s.id=k.showingId \
-         JOIN Ordr o ON o.id=k.orderId WHERE k.code=?",
+        "SELECT k.id, k.status, k.orderId, k.checkinTm, o.storeId, o.userId FROM Ticket k JOIN Ordr o ON o.id=k.orderId WHERE k.code=?",
         &[code.into()],
         |r| {
             row = Some((
@@ -163,7 +163,7 @@ impl Object for Ticket {
             }
             Role::Emp => {
                 let s = my_store(ctx)?;
-                scope.sql("EXISTS (SELECT 1 FROM Showing s WHERE s.id=t0.showingId AND s.storeId=?)", vec![s.into()]);
+                scope.sql("EXISTS (SELECT 1 FROM Ordr o WHERE o.id=t0.orderId AND o.storeId=?)", vec![s.into()]);
             }
             _ => {}
         }

@@ -88,6 +88,21 @@ const TABLE: &[Rule] = &[
         actions: &[("qr", "2yyyy"), ("checkin", "25yy5")],
     },
     rule("Payment", ["2222222", "55yy555", "55yy555", "55yy555", "55yy555"]),
+    // Trains: stations are public, a rail store's staff keep its trains, stops, carriages, fares and runs;
+    // seat inventory is read-only (orders change it); search is for everyone, making runs for staff.
+    rule("Station", ["55yy555", "55yy555", "55yy555", "55yy555", "yyyyyyy"]),
+    Rule {
+        obj: "Train",
+        ops: ["5555555", "5555555", "yyyyy55", "yyyyy55", "yyyyy55"],
+        actions: &[("search", "yyyyy"), ("addRuns", "55yyy")],
+    },
+    rule("TrainStop", ["2222222", "5555555", "yyyyy55", "yyyyy55", "yyyyy55"]),
+    rule("Carriage", ["2222222", "5555555", "yyyyy55", "yyyyy55", "yyyyy55"]),
+    rule("Fare", ["2222222", "5555555", "yyyyy55", "yyyyy55", "yyyyy55"]),
+    rule("TrainRun", ["2222222", "5555555", "yyyyy55", "yyyyy55", "yyyyy55"]),
+    rule("RunSeat", ["2222222", "5555555", "55yy555", "55yy555", "55yy555"]),
+    // A buyer's own passengers.
+    rule("Passenger", ["2222222", "yyyyy55", "5555555", "5555555", "yyyyyyy"]),
     rule("Refund", ["2222222", "55yy555", "55yy555", "55yy555", "55yy555"]),
 ];
 

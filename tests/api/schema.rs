@@ -10,7 +10,7 @@ use crate::helpers::{spawn_app, spawn_with, Body};
 
 /// The design's `Ordr` line, which the designs below extend.
 const ORDR: &str = "@Ordr: id, userId, createTm, status(2), amount, dscr(l), cmt(l), storeId, showingId, runId, \
-    fromStationId, toStationId, qty&, expireTm, contactName(s), contactPhone(s), reqId(m), hidden(flag), liveKey(m), reqKey(m)";
+    fromStationId, toStationId, seatClass(2), departTm, qty&, expireTm, contactName(s), contactPhone(s), reqId(m), hidden(flag), liveKey(m), reqKey(m)";
 
 /// A design that includes the real one and adds a table and a column to a copy of `Ordr`.
 fn extended_design(dir: &Path, extra: &str) -> std::path::PathBuf {

@@ -10,6 +10,7 @@ mod orders;
 mod scope;
 mod search;
 mod showings;
+mod trains;
 
 use chrono::{Duration, Local};
 use serde_json::{json, Value};
@@ -92,7 +93,7 @@ pub struct Shop {
     pub screening: i64,
 }
 
-fn login(app: &mut TestApp, ac_app: &'static str, uname: &str, pwd: &str) -> Who {
+pub fn login(app: &mut TestApp, ac_app: &'static str, uname: &str, pwd: &str) -> Who {
     app.cookies.clear();
     let v = app.call("login", &[("_app", ac_app)], crate::helpers::Body::Form(&[("uname", uname), ("pwd", pwd)]));
     assert_eq!(v[0], json!(0), "login {uname}: {v}");

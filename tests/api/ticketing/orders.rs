@@ -478,7 +478,7 @@ fn refunds_release_seats_per_ticket_and_in_full_but_not_after_the_start_or_for_u
     pay(&mut app, &b3, id3);
     app.sql(&format!("UPDATE Showing SET startTm='2000-01-01 10:00:00' WHERE id={}", s.showing));
     let msg = refused(&mut app, &b3, "Ordr.refund", &[("id", &id3.to_string())], &[], 5);
-    assert_eq!(msg, "场次已于2000-01-01 10:00:00开始, 不能退票");
+    assert_eq!(msg, "已于2000-01-01 10:00:00开演或发车, 不能退票", "a showing's start as it is now");
 }
 
 #[test]
