@@ -43,8 +43,11 @@ impl Product for Jindouyun {
         if config.demo {
             // The ticketing world first: its stores come first, so the bootstrap manager and the demo
             // staff work for the demo theatre.
-            crate::ticketing::demo::load_if_empty(conn)?;
+            let fresh = crate::ticketing::demo::load_if_empty(conn)?;
             crate::demo::load_if_empty(conn)?;
+            if fresh {
+                crate::ticketing::demo::load_orders(conn)?;
+            }
         }
         crate::objects::account::assign_default_store(conn)
     }

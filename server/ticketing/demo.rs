@@ -1,7 +1,8 @@
 //! The ticketing part of the demo world (`P_DEMO`, on by default): a theatre in Beijing and a cinema in
 //! Shanghai with their venues and halls (the big theatre hall has 480 seats), a rail operator and a store
 //! waiting for review, the platform's movies and the cinema's licences, and events of both kinds with
-//! showings over the coming weeks. Runs once, on a database without stores.
+//! showings over the coming weeks, a rail operator's G1 (6 stops) running every day of the next three
+//! weeks, and paid orders of the demo buyers. Runs once, on a database without stores.
 //!
 //! Showings are built from the halls' seat maps by the same parser the API uses, so a demo showing is
 //! exactly what `Showing.add` would have made.
@@ -61,6 +62,157 @@ AAAAAAAAAAAAAA
 BBBBBBBBBBBBBB
 BBBBBBBBBBBBBB";
 
+/// G1 北京南 → 上海虹桥 over six stops, with a business, two first-class and five second-class carriages,
+/// running every day of the next three weeks (its seats made as `TrainRun.add` makes them).
+fn demo_train(tx: &rusqlite::Transaction, store: i64, today: chrono::NaiveDate) -> ApiResult<()> {
+    tx.execute(
+        "INSERT INTO Employee (uname, phone, pwd, name, perms, storeId) VALUES ('rail', '13900000003', ?, '铁路客运经理', 'emp,mgr', ?)",
+        params![password::hash("demo123"), store],
+    )?;
+    tx.execute(
+        "INSERT INTO Train (storeId, code, name, createTm) VALUES (?, 'G1', '北京南-上海虹桥', ?)",
+        params![store, today.to_string()],
+    )?;
+    let train = tx.last_insert_rowid();
+    let stops: [(&str, Option<&str>, Option<&str>, i64); 6] = [
+        ("VNP", None, Some("08:00"), 0),
+        ("TIP", Some("08:35"), Some("08:37"), 122),
+        ("JGK", Some("09:32"), Some("09:34"), 406),
+        ("UUH", Some("10:40"), Some("10:42"), 692),
+        ("NKH", Some("11:46"), Some("11:48"), 1023),
+        ("AOH", Some("12:48"), None, 1318),
+    ];
+    for (i, (code, arr, dep, km)) in stops.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO TrainStop (trainId, seq, stationId, arrTm, depTm, dayOffset, km) VALUES (?, ?, (SELECT id FROM Station WHERE code=?), ?, ?, 0, ?)",
+            params![train, i as i64, code, arr, dep, km],
+        )?;
+    }
+    let seats = |rows: usize, letters: &str| -> String {
+        (1..=rows).flat_map(|r| letters.chars().map(move |c| format!("{r:02}{c}"))).collect::<Vec<_>>().join(",")
+    };
+    let mut carriages = vec![("01".to_string(), "SW", seats(2, "ACF"))];
+    carriages.push(("02".into(), "ZY", seats(7, "ACDF")));
+    carriages.push(("03".into(), "ZY", seats(7, "ACDF")));
+    for n in 4..=8 {
+        carriages.push((format!("{n:02}"), "ZE", seats(17, "ABCDF")));
+    }
+    for (no, class, list) in &carriages {
+        tx.execute(
+            "INSERT INTO Carriage (trainId, no, seatClass, seats) VALUES (?, ?, ?, ?)",
+            params![train, no, class, list],
+        )?;
+    }
+    for d in 0..21 {
+        tx.execute(
+            "INSERT INTO TrainRun (trainId, dt, status) VALUES (?, ?, 'ON')",
+            params![train, (today + Duration::days(d)).to_string()],
+        )?;
+        super::train::make_run_seats(tx, tx.last_insert_rowid(), train)?;
+    }
+    Ok(())
+}
+
+/// Orders of the demo buyers (the reference demo's users), paid through the mock channel's records as a
+/// real payment would leave them: show tickets in the theatre's first showing, and train tickets whose
+/// segments share seats (北京南→济南西 and 南京南→上海虹桥 on one seat). Runs once, after both demos.
+pub fn load_orders(conn: &Connection) -> ApiResult<()> {
+    let users: Vec<(i64, String, String)> = conn
+        .prepare("SELECT id, name, phone FROM User WHERE phone LIKE '1380000000%' ORDER BY id")?
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    if users.len() < 2 {
+        return Ok(());
+    }
+    let tx = conn.unchecked_transaction()?;
+    let now = crate::db::now_str();
+    let ids = ["11010519491231002X", "440524188001010014", "110101199003074477", "440524188001010014"];
+    let pay = |order: i64, cents: i64| -> rusqlite::Result<()> {
+        tx.execute(
+            "INSERT INTO Payment (orderId, serial, channel, amount, status, createTm, paidTm, refundedAmount, tradeNo) VALUES (?, ?, 'mock', ?, 'OK', ?, ?, 0, 'DEMO')",
+            params![order, super::payment::new_serial('P'), cents as f64 / 100.0, now, now],
+        )?;
+        tx.execute(
+            "INSERT INTO OrderLog (orderId, action, tm) VALUES (?, 'CR', ?), (?, 'PA', ?)",
+            params![order, now, order, now],
+        )?;
+        Ok(())
+    };
+    // Train: the first run of G1.
+    let run: Option<(i64, i64)> = tx
+        .query_row("SELECT r.id, t.storeId FROM TrainRun r JOIN Train t ON t.id=r.trainId WHERE t.code='G1' ORDER BY r.dt LIMIT 1 OFFSET 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .ok();
+    if let Some((run, store)) = run {
+        let trips = [(0usize, 2usize), (4, 5), (1, 3)];
+        for (i, (uid, name, phone)) in users.iter().take(3).enumerate() {
+            tx.execute(
+                "INSERT INTO Passenger (userId, name, idType, idNo, type) VALUES (?, ?, 'ID', ?, 'AD')",
+                params![uid, name, ids[i]],
+            )?;
+            let pid = tx.last_insert_rowid();
+            let (s, e) = trips[i];
+            let m = super::segments::mask(s, e);
+            // Trips 0 and 1 share the first second-class seat; trip 2 takes the next one.
+            let seat: (i64, String) = tx.query_row(
+                "SELECT id, label FROM RunSeat WHERE runId=? AND seatClass='ZE' ORDER BY carriageNo, seq LIMIT 1 OFFSET ?",
+                params![run, if i < 2 { 0 } else { 1 }],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let cents = super::segments::fare_by_km(
+                [0, 122, 406, 692, 1023, 1318][e] - [0, 122, 406, 692, 1023, 1318][s],
+                "ZE",
+            );
+            tx.execute(
+                "INSERT INTO Ordr (userId, createTm, status, amount, storeId, runId, fromStationId, toStationId, seatClass, departTm, qty, contactName, contactPhone, dscr)                  VALUES (?, ?, 'PA', ?, ?, ?, (SELECT stationId FROM TrainStop ts JOIN TrainRun r ON r.trainId=ts.trainId WHERE r.id=? AND ts.seq=?),                  (SELECT stationId FROM TrainStop ts JOIN TrainRun r ON r.trainId=ts.trainId WHERE r.id=? AND ts.seq=?), 'ZE',                  (SELECT r.dt || ' ' || ts.depTm || ':00' FROM TrainStop ts JOIN TrainRun r ON r.trainId=ts.trainId WHERE r.id=? AND ts.seq=?), 1, ?, ?, 'G1')",
+                params![uid, now, cents as f64 / 100.0, store, run, run, s as i64, run, e as i64, run, s as i64, name, phone],
+            )?;
+            let order = tx.last_insert_rowid();
+            tx.execute(
+                "INSERT INTO Ticket (orderId, runId, runSeatId, fromSeq, toSeq, mask, passengerId, liveKey, label, price, status, code, createTm, paidTm)                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'OK', ?, ?, ?)",
+                params![order, run, seat.0, s as i64, e as i64, m, pid, format!("{run}:{pid}"), seat.1, cents as f64 / 100.0, super::hold::ticket_code(), now, now],
+            )?;
+            tx.execute("UPDATE RunSeat SET sold = sold | ? WHERE id=?", params![m, seat.0])?;
+            pay(order, cents)?;
+        }
+    }
+    // Shows: two seats of the theatre's first showing for the first buyer.
+    let showing: Option<(i64, i64, i64, String)> = tx
+        .query_row("SELECT s.id, s.eventId, s.storeId, s.startTm FROM Showing s JOIN Event e ON e.id=s.eventId WHERE e.name LIKE '%茶馆%' ORDER BY s.startTm LIMIT 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .ok();
+    if let Some((showing, event, store, start)) = showing {
+        let (uid, name, phone) = &users[0];
+        let seats: Vec<(i64, String, i64, f64)> = tx
+            .prepare("SELECT s.id, s.label, s.classId, pc.price FROM Seat s JOIN PriceClass pc ON pc.id=s.classId WHERE s.showingId=? AND s.row=8 ORDER BY s.col LIMIT 2 OFFSET 9")?
+            .query_map([showing], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<Result<_, _>>()?;
+        let cents: i64 = seats.iter().map(|s| (s.3 * 100.0).round() as i64).sum();
+        tx.execute(
+            "INSERT INTO Ordr (userId, createTm, status, amount, storeId, showingId, departTm, qty, contactName, contactPhone, liveKey) VALUES (?, ?, 'PA', ?, ?, ?, ?, ?, ?, ?, ?)",
+            params![uid, now, cents as f64 / 100.0, store, showing, start, seats.len() as i64, name, phone, format!("{uid}:{showing}")],
+        )?;
+        let order = tx.last_insert_rowid();
+        for (id, label, class, price) in &seats {
+            tx.execute("UPDATE Seat SET status='SO', orderId=? WHERE id=?", params![order, id])?;
+            tx.execute(
+                "INSERT INTO Ticket (orderId, showingId, eventId, classId, seatId, label, price, status, code, createTm, paidTm) VALUES (?, ?, ?, ?, ?, ?, ?, 'OK', ?, ?, ?)",
+                params![order, showing, event, class, id, label, price, super::hold::ticket_code(), now, now],
+            )?;
+        }
+        pay(order, cents)?;
+    }
+    tx.commit()?;
+    log::info!("loaded demo ticket orders (paid show and train tickets)");
+    Ok(())
+}
+
 /// Loads the demo stores and catalogue if there is no store yet. Returns true if it did.
 pub fn load_if_empty(conn: &Connection) -> ApiResult<bool> {
     let stores: i64 = conn.query_row("SELECT COUNT(*) FROM Store", [], |r| r.get(0))?;
@@ -84,6 +236,7 @@ pub fn load_if_empty(conn: &Connection) -> ApiResult<bool> {
     };
     let theatre = store("筋斗云大剧院", "show", beijing, "OK", "010-66668888", "北京市西城区长安街1号")?;
     let cinema = store("云上影城", "cinema", shanghai, "OK", "021-55557777", "上海市黄浦区南京东路100号")?;
+    let rail = store("京沪高铁", "rail", beijing, "OK", "010-12306", "北京市丰台区北京南站")?;
     store("江南城际铁路", "rail", hangzhou, "OK", "0571-12306", "杭州市上城区城站路1号")?;
     store("星光剧场(待审核)", "show", hangzhou, "PE", "0571-88880000", "杭州市西湖区文三路8号")?;
 
@@ -333,6 +486,7 @@ pub fn load_if_empty(conn: &Connection) -> ApiResult<bool> {
             }
         }
     }
+    demo_train(&tx, rail, now.date())?;
     tx.commit()?;
     log::info!("loaded the demo ticketing world: 4 stores, 3 venues, 4 halls, 7 events with showings");
     Ok(true)
