@@ -131,7 +131,7 @@ pub fn after_add(ctx: &mut Ctx, order: i64, w: &Write) -> ApiResult<()> {
         let free: Vec<(FreeSeat, String)> = conn
             .prepare_cached(
                 "SELECT carriageId, seq, id, label FROM RunSeat WHERE runId=?1 AND seatClass=?2 AND ((sold | held) & ?3) = 0 \
-                 ORDER BY carriageNo, seq LIMIT 2000",
+                 ORDER BY carriageNo, seq LIMIT 100",
             )?
             .query_map(rusqlite::params![run, class, m], |r| Ok(((r.get(0)?, r.get(1)?, r.get(2)?), r.get::<_, Option<String>>(3)?.unwrap_or_default())))?
             .collect::<Result<_, _>>()?;

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod flash;
+mod train;
 
 use rusqlite::{params, Connection};
 use serde_json::{json, Value};
@@ -40,6 +41,8 @@ struct Opts {
     growth: Vec<usize>,
     /// `--flash`: the flash-sale profile instead of the scenarios.
     flash: bool,
+    /// `--train`: the train profile (corridor search, overlapping segments).
+    train: bool,
 }
 
 fn parse_opts() -> Result<Opts, String> {
@@ -53,6 +56,7 @@ fn parse_opts() -> Result<Opts, String> {
         only: None,
         growth: Vec::new(),
         flash: false,
+        train: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -77,6 +81,7 @@ fn parse_opts() -> Result<Opts, String> {
                     .collect::<Result<_, _>>()?
             }
             "--flash" => o.flash = true,
+            "--train" => o.train = true,
             "--smoke" => {
                 o.users = 200;
                 o.orders = 2000;
@@ -88,6 +93,7 @@ fn parse_opts() -> Result<Opts, String> {
                     "usage: jdy-bench [--server PATH] [--users N] [--orders N] [--seconds S] [--conns 16,64] \
                      [--only scenario] [--growth 10000,100000,1000000] [--out result.json] [--smoke]\n       \
                      jdy-bench --flash [--seconds S] [--conns 256]   (the flash-sale profile)\n       \
+                     jdy-bench --train [--seconds S] [--conns 256]   (the train profile)\n       \
                      jdy-bench --bare ADDR   (the bare hyper reference server)"
                 );
                 std::process::exit(0);
@@ -526,12 +532,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile_dir()?;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let bare = BareServer::start()?;
-    if o.flash {
+    if o.flash || o.train {
         let conns = if o.conns == vec![16, 64] { 256 } else { *o.conns.iter().max().unwrap_or(&256) };
-        let ok = flash::run(&o.server, &dir, o.seconds, conns, &rt, &bare)?;
+        let ok = if o.flash {
+            flash::run(&o.server, &dir, o.seconds, conns, &rt, &bare)?
+        } else {
+            train::run(&o.server, &dir, o.seconds, conns, &rt, &bare)?
+        };
         bare.stop();
         let _ = std::fs::remove_dir_all(&dir);
-        return if ok { Ok(()) } else { Err("flash-sale check failed".into()) };
+        return if ok { Ok(()) } else { Err("a database check failed".into()) };
     }
     let mut report = String::new();
     let mut json_runs = Vec::new();
