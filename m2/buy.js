@@ -211,10 +211,10 @@ export function ticketCard(t) {
 export function ticketOrder(o, reload, go) {
   const tickets = o.tickets || [];
   const valid = tickets.filter((t) => t.status === 'OK');
-  const part = html`<section class="card"><h2>${o.eventName || '票务订单'}</h2>
-      <div class="muted">${fmtTm(o.showTm)} ${o.hallName || ''}</div>
+  const part = html`<section class="card"><h2>${o.eventName || o.dscr || '票务订单'}</h2>
+      <div class="muted">${fmtTm(o.showTm || o.departTm)} ${o.hallName || ''}</div>
       ${o.status === 'CR' ? html`<div class="countdown" id="countdown" data-expire="${o.expireTm}"></div>` : ''}
-      <ul class="tickets">${tickets.map((t) => ticketCard({ ...t, eventName: '', startTm: o.showTm, hallName: '' }))}</ul></section>
+      <ul class="tickets">${tickets.map((t) => ticketCard({ ...t, eventName: '', startTm: o.showTm || o.departTm, hallName: '' }))}</ul></section>
     <div class="actionbar">
       ${o.status === 'CR' ? html`<button class="btn" id="btnCancel">取消订单</button><button class="btn primary" id="btnPay">去支付 ¥${o.amount}</button>` : ''}
       ${o.status === 'PA' && valid.length ? html`<button class="btn" id="btnRefund">退票</button><a class="btn primary" href="#tickets">查看我的票</a>` : ''}

@@ -1,6 +1,7 @@
 // m2.js: the user app (app=user) for phones. Views are chosen by the URL hash:
 //   #shows  #city  #event/{id} (the catalogue, open to guests; shows.js)
 //   #seats/{showingId}  #buy/{showingId}  #checkout  #tickets (buying; buy.js)
+//   #trains  #trainbuy  #passengers (train tickets; trains.js)
 //   #login  #setinfo (after auto-registration)  #home  #orders  #order/{id}  #new  #me  #chpwd
 // Every call goes through /web/lib/jdy.js, which escapes every value rendered and sends NOAUTH to the login view.
 
@@ -12,6 +13,7 @@ import {
 import { timeline, attList } from '/web/lib/order-parts.js';
 import { catalogueViews } from './shows.js';
 import { buyViews, ticketOrder } from './buy.js';
+import { trainViews } from './trains.js';
 
 const app = $('#app');
 const tabbar = $('#tabbar');
@@ -50,10 +52,11 @@ function needLogin(hash) {
   return true;
 }
 const buying = buyViews({ mount, bar, go: (h) => go(h), getMe: () => me, needLogin });
-const views = { ...catalogue, ...buying, login: viewLogin, setinfo: viewSetInfo, home: viewHome, orders: viewOrders, order: viewOrder, new: viewNew, me: viewMe, chpwd: viewChpwd };
-const TAB_VIEWS = new Set(['shows', 'home', 'orders', 'me']);
+const trains = trainViews({ mount, bar, go: (h) => go(h), getMe: () => me, needLogin });
+const views = { ...catalogue, ...buying, ...trains, login: viewLogin, setinfo: viewSetInfo, home: viewHome, orders: viewOrders, order: viewOrder, new: viewNew, me: viewMe, chpwd: viewChpwd };
+const TAB_VIEWS = new Set(['shows', 'trains', 'home', 'orders', 'me']);
 // The catalogue is for everyone: a guest browses and logs in when it wants to buy or see its orders.
-const PUBLIC_VIEWS = new Set(['login', 'shows', 'city', 'event', 'seats', 'buy']);
+const PUBLIC_VIEWS = new Set(['login', 'shows', 'city', 'event', 'seats', 'buy', 'trains']);
 
 function go(hash) {
   if (location.hash === hash) route();
@@ -332,7 +335,7 @@ const STATUS_HINT = { CR: '订单已提交, 等待服务', PA: '已付款, 等�
 async function viewOrder(id) {
   // A missing or foreign order ends in the error view (showError), which says so; no toast besides.
   const o = await callSvr('Ordr.get', { id }, undefined, { quiet: true });
-  if (o.showingId) return viewTicketOrder(o, id);
+  if (o.showingId || o.runId) return viewTicketOrder(o, id);
   const canCancel = o.status === 'CR';
   mount(html`${bar('订单详情', '#orders')}
   <div class="page" style="${canCancel ? 'padding-bottom:70px' : ''}">
@@ -471,6 +474,7 @@ async function viewMe() {
       <li><label for="avatarFile">更换头像<input type="file" id="avatarFile" accept="image/*" hidden></label></li>
       <li><button id="btnPwd">修改密码</button></li>
       <li><a href="#tickets" id="lnkTickets">我的票</a></li>
+      <li><a href="#passengers" id="lnkPassengers">常用乘车人</a></li>
     </ul>
     <ul class="menu"><li><button class="danger" id="btnLogout">退出登录</button></li></ul>
   </div>`);

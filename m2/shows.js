@@ -48,7 +48,7 @@ function fromPrice(p) {
 
 function poster(e, big) {
   if (e.posterId) return html`<img class="poster${big ? ' big' : ''}" src="${makeUrl('att', { id: e.posterId, thumb: big ? undefined : 1 })}" alt="${e.name} 海报" loading="lazy">`;
-  return html`<div class="poster${big ? ' big' : ''} none" aria-hidden="true">${e.kind === 'movie' ? '🎬' : '🎭'}</div>`;
+  return html`<div class="poster${big ? ' big' : ''} none" aria-hidden="true">${e.kind === 'movie' ? '影' : '演'}</div>`;
 }
 
 function eventCard(e) {

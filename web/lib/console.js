@@ -118,7 +118,11 @@ export function startConsole(opt) {
   window.addEventListener('hashchange', route);
   (async () => {
     ctx.me = await restoreLogin().catch(() => null);
-    if (!ctx.me) return showLogin();
+    // A link to a page (store.html#checkin) opens that page once logged in.
+    if (!ctx.me) {
+      returnTo = location.hash;
+      return showLogin();
+    }
     showShell();
     route();
   })();

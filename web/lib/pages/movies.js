@@ -8,7 +8,7 @@ import { posterField, wirePoster } from './ticketing-parts.js';
 export default {
   id: 'movies',
   title: '影片库',
-  icon: '🎬',
+  icon: '▶',
   async render(el) {
     const fields = (m = {}) => [
       { name: 'name', label: '片名', value: m.name, required: true },

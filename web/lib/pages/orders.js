@@ -69,7 +69,7 @@ export default {
 /** The order detail dialog; `changed()` runs after a status change. */
 export async function showOrder(id, changed) {
   const o = await callSvr('Ordr.get', { id });
-  const ticket = !!o.showingId;
+  const ticket = !!(o.showingId || o.runId);
   const valid = (o.tickets || []).filter((t) => t.status === 'OK');
   const buttons = [];
   if (o.status === 'CR') buttons.push({ text: '取消订单', value: 'CA', kind: 'danger' });
