@@ -314,6 +314,48 @@ fn a_train_ticket_checks_in_at_its_store_and_departure_ends_sales() {
 }
 
 #[test]
+fn a_late_train_payment_retakes_its_segments_if_free_and_is_refunded_if_not() {
+    let mut app = spawn_app();
+    let r = rail(&mut app);
+    let b1 = buyer(&mut app, "13800000001");
+    let p1 = passenger(&mut app, &b1, "张三", "11010519491231002X", "AD");
+    let first = order(&mut app, &b1, &r, 0, 2, "ZY", &[p1])[1].as_i64().unwrap();
+    let p = ok(&mut app, &b1, "Ordr.pay", &[("id", &first.to_string())], &[]);
+    app.sql(&format!("UPDATE Ordr SET expireTm='2000-01-01 00:00:00' WHERE id={first}"));
+    jindouyun::ticketing::sweeper::sweep(&app.state).unwrap();
+    assert_eq!(left(&mut app, &r, 0, 2, "ZY"), 1, "the expired hold gave its segments back");
+    // Another buyer takes B→C of the same seat; the late payment for A→C can no longer have it.
+    let b2 = buyer(&mut app, "13800000002");
+    let p2 = passenger(&mut app, &b2, "李四", "440524188001010014", "AD");
+    assert_eq!(order(&mut app, &b2, &r, 1, 2, "ZY", &[p2])[0], json!(0));
+    let (serial, amount) = (p["serial"].as_str().unwrap().to_string(), p["amount"].as_str().unwrap().to_string());
+    let answer = super::orders::notify(
+        &mut app,
+        &[("serial", &serial), ("tradeNo", "T"), ("amount", &amount), ("status", "SUCCESS")],
+        "test-pay-secret",
+    );
+    assert_eq!(answer, "success");
+    assert_eq!(app.sql(&format!("SELECT status FROM Ordr WHERE id={first}"))[0]["status"], json!("CA"));
+    assert_eq!(app.sql(&format!("SELECT status FROM Payment WHERE serial='{serial}'"))[0]["status"], json!("RF"));
+    // With the seat free again, a late payment of a third order takes it back.
+    let b3 = buyer(&mut app, "13800000003");
+    let p3 = passenger(&mut app, &b3, "王五", "110101199003074477", "AD");
+    let third = order(&mut app, &b3, &r, 2, 3, "ZY", &[p3])[1].as_i64().unwrap();
+    let p = ok(&mut app, &b3, "Ordr.pay", &[("id", &third.to_string())], &[]);
+    app.sql(&format!("UPDATE Ordr SET expireTm='2000-01-01 00:00:00' WHERE id={third}"));
+    jindouyun::ticketing::sweeper::sweep(&app.state).unwrap();
+    let (serial, amount) = (p["serial"].as_str().unwrap().to_string(), p["amount"].as_str().unwrap().to_string());
+    super::orders::notify(
+        &mut app,
+        &[("serial", &serial), ("tradeNo", "T"), ("amount", &amount), ("status", "SUCCESS")],
+        "test-pay-secret",
+    );
+    assert_eq!(app.sql(&format!("SELECT status FROM Ordr WHERE id={third}"))[0]["status"], json!("PA"));
+    let seat = app.count(&format!("SELECT runSeatId FROM Ticket WHERE orderId={third}"));
+    assert_eq!(app.count(&format!("SELECT sold FROM RunSeat WHERE id={seat}")), 0b100, "C→D sold again");
+}
+
+#[test]
 fn buyers_racing_for_overlapping_segments_through_http_never_share_a_segment_of_a_seat() {
     let mut app = spawn_app();
     let r = rail(&mut app);

@@ -29,7 +29,10 @@ export default {
   id: 'trains',
   title: '车次管理',
   icon: '⇶',
-  async render(el) {
+  async render(el, ctx) {
+    const admin = ctx.app === 'admin';
+    // The admin sees every rail store's trains and names the store of a new one.
+    const stores = admin ? (await callSvr('Store.query', { cond: "kind='rail'", res: 'id,name', fmt: 'array', pagesz: -1 })).map((x) => [x.id, x.name]) : [];
     const stationRows = await callSvr('Station.query', { res: 'id,name', fmt: 'array', pagesz: -1 });
     const stations = Object.fromEntries(stationRows.map((s) => [s.name, s.id]));
     const names = Object.fromEntries(stationRows.map((s) => [s.id, s.name]));
@@ -41,6 +44,7 @@ export default {
         title: t.id ? `编辑车次 ${full.code}` : '添加车次',
         wide: true,
         fields: [
+          ...(admin && !t.id ? [{ name: 'storeId', label: '铁路商户', type: 'select', options: [['', '请选择'], ...stores], required: true }] : []),
           { name: 'code', label: '车次', value: full.code, required: true, placeholder: 'G101' },
           { name: 'name', label: '名称', value: full.name, placeholder: '北京南-上海虹桥' },
           { name: 'stops', label: '停靠站', type: 'textarea', rows: 8, value: stopText, hint: '每行一站: 站名,到达,出发,天数,里程 (如 济南西,09:32,09:34,0,406); 已有运行日期后不能再改' },
@@ -48,6 +52,7 @@ export default {
         ],
         async submit(v) {
           const data = { code: v.code, name: v.name, stops: parseStops(v.stops, stations), carriages: parseCarriages(v.carriages) };
+          if (v.storeId) data.storeId = v.storeId;
           if (t.id) {
             // Stops and carriages are replaced as a whole (submode=put).
             return callSvr('Train.set', { id: t.id, submode: 'put' }, data);
