@@ -2,6 +2,7 @@
 //   #shows  #city  #event/{id} (the catalogue, open to guests; shows.js)
 //   #seats/{showingId}  #buy/{showingId}  #checkout  #tickets (buying; buy.js)
 //   #trains  #trainbuy  #passengers (train tickets; trains.js)
+//   #qr/{qrId} (confirm a desktop's QR login; opened by scanning web/login.html's code)
 //   #login  #setinfo (after auto-registration)  #home  #orders  #order/{id}  #new  #me  #chpwd
 // Every call goes through /web/lib/jdy.js, which escapes every value rendered and sends NOAUTH to the login view.
 
@@ -53,7 +54,7 @@ function needLogin(hash) {
 }
 const buying = buyViews({ mount, bar, go: (h) => go(h), getMe: () => me, needLogin });
 const trains = trainViews({ mount, bar, go: (h) => go(h), getMe: () => me, needLogin });
-const views = { ...catalogue, ...buying, ...trains, login: viewLogin, setinfo: viewSetInfo, home: viewHome, orders: viewOrders, order: viewOrder, new: viewNew, me: viewMe, chpwd: viewChpwd };
+const views = { ...catalogue, ...buying, ...trains, qr: viewQrConfirm, login: viewLogin, setinfo: viewSetInfo, home: viewHome, orders: viewOrders, order: viewOrder, new: viewNew, me: viewMe, chpwd: viewChpwd };
 const TAB_VIEWS = new Set(['shows', 'trains', 'home', 'orders', 'me']);
 // The catalogue is for everyone: a guest browses and logs in when it wants to buy or see its orders.
 const PUBLIC_VIEWS = new Set(['login', 'shows', 'city', 'event', 'seats', 'buy', 'trains']);
@@ -192,6 +193,8 @@ function viewLogin() {
  */
 export async function sendCode(phone, btn, codeInput) {
   if (!/^1\d{10}$/.test(phone)) return toast('请输入11位手机号', 'error');
+  // Whether the server runs in test mode is known from any earlier answer; a first call learns it.
+  if (!isTestMode()) await callSvr('initClient', {}, undefined, { quiet: true }).catch(() => null);
   const ret = await run(() => callSvr('genCode', { phone, debug: isTestMode() ? 1 : undefined }), btn);
   if (ret === undefined) return;
   if (ret && ret.code) {
@@ -363,6 +366,18 @@ async function viewOrder(id) {
       }
     });
   }
+}
+
+/** Confirms a desktop's QR login request: the desktop then gets a session of its own as this buyer. */
+function viewQrConfirm(qrId) {
+  const v = mount(html`${bar('扫码登录', '#me')}
+  <div class="page"><section class="card qr-confirm"><div class="big-ico" aria-hidden="true">⌨</div>
+    <h2>在电脑上登录筋斗云?</h2><p class="muted">将以 ${me.name || maskPhone(me.phone)} 的身份登录. 如果不是你本人在操作, 请取消.</p>
+    <button class="btn primary block" id="btnQrOk">确认登录</button><a class="btn block" href="#home" style="margin-top:8px">取消</a></section></div>`);
+  $('#btnQrOk', v).addEventListener('click', (e) => run(async () => {
+    await callSvr('qrLogin.confirm', { qrId }, {});
+    render($('.qr-confirm', v), html`<div class="big-ico" aria-hidden="true">✓</div><h2 id="qrDone">已确认, 电脑上即将登录</h2><a class="btn block" href="#home">返回首页</a>`);
+  }, e.target));
 }
 
 /** A ticket order: the showing, its tickets (QR codes once paid), countdown, pay, cancel, refund. */

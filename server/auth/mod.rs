@@ -9,17 +9,19 @@ pub mod login;
 pub mod password;
 pub mod pwd_dict;
 pub mod pwd_work;
+pub mod qrlogin;
 pub mod session;
 pub mod sms;
 
 use std::time::Duration;
 
-use crate::api::functions::Functions;
+use crate::api::functions::{Functions, Receives};
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, Task};
 
-/// Registers the account functions: `login`, `logout`, `whoami`, `refreshToken`, `genCode`, `chpwd`.
+/// Registers the account functions: `login`, `logout`, `whoami`, `refreshToken`, `genCode`, `chpwd`, and
+/// QR login (`qrLogin.create|confirm|poll|qr`).
 /// Login and chpwd hash passwords in their prepare phases (see `pwd_work`).
 pub fn register(f: &mut Functions) {
     f.add_prepared("login", pwd_work::prepare_login, login::login);
@@ -28,6 +30,10 @@ pub fn register(f: &mut Functions) {
     f.add("refreshToken", true, login::refresh_token);
     f.add("genCode", true, code::gen_code);
     f.add_prepared("chpwd", pwd_work::prepare_chpwd, chpwd::chpwd);
+    f.add("qrLogin.create", true, qrlogin::create);
+    f.add("qrLogin.confirm", true, qrlogin::confirm);
+    f.add("qrLogin.poll", true, qrlogin::poll);
+    f.add_receiving("qrLogin.qr", false, qrlogin::qr, Receives { raw_body: false, headers: &["host"] });
 }
 
 /// The accounts' background work: housekeeping every `P_HOUSEKEEP_SECS`.

@@ -6,6 +6,7 @@
 
 mod csv;
 mod html;
+pub mod qr;
 mod xlsx;
 
 use std::borrow::Cow;

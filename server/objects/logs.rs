@@ -164,4 +164,6 @@ pub fn register(reg: &mut Registry) {
     reg.register("Session", &[Admin], read_only("Session", &["tokenHash"]));
     reg.register("VCode", &[Admin], read_only("VCode", &["code"]));
     reg.register("Pwd", &[Admin], read_only("Pwd", &[]));
+    // A QR login request's id lets its desktop log in once confirmed: not shown.
+    reg.register("QrLogin", &[Admin], read_only("QrLogin", &["qrId"]));
 }

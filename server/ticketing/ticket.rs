@@ -80,14 +80,9 @@ fn by_code(ctx: &mut Ctx, code: &str) -> ApiResult<Option<Found>> {
     Ok(may.then_some(Found { id, status, order, checkin }))
 }
 
-/// The PNG of a QR code of `text` (error correction M, 8 pixels a module, a 4-module quiet zone).
+/// The PNG of a QR code of `text` (see [`crate::export::qr`]).
 pub fn qr_png(text: &str) -> ApiResult<Vec<u8>> {
-    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
-        .map_err(|e| ApiError::server(format!("qr: {e}")))?;
-    let img = code.render::<image::Luma<u8>>().module_dimensions(8, 8).quiet_zone(true).build();
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).map_err(|e| ApiError::server(format!("png: {e}")))?;
-    Ok(out.into_inner())
+    crate::export::qr::png(text)
 }
 
 impl Ticket {

@@ -59,6 +59,7 @@ const TABLE: &[Rule] = &[
     rule("Pwd", ["2222222", "5555555", "5555555", "5555555", "55yy555"]),
     rule("Session", ["2222222", "5555555", "5555555", "5555555", "55yy555"]),
     rule("VCode", ["2222222", "5555555", "5555555", "5555555", "55yy555"]),
+    rule("QrLogin", ["2222222", "5555555", "5555555", "5555555", "55yy555"]),
     // Files are written by `upload` and read by `att` (which checks who may see them); the table
     // itself is the admin's only.
     rule("Attachment", ["2222222", "5555555", "5555555", "5555555", "yyyyyyy"]),

@@ -12,6 +12,7 @@ mod helpers;
 mod hidden;
 mod logs;
 mod protocol;
+mod qrlogin;
 mod query;
 mod schema;
 mod ticketing;

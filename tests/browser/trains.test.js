@@ -132,3 +132,53 @@ describe('trains: a rail store and a buyer', () => {
     await page.locator('.ck-result .ok .big', { hasText: '可以入场' }).waitFor();
   });
 });
+
+describe('QR login: the phone confirms, the desktop gets its own session', () => {
+  let server;
+  let desktop;
+  let phone;
+
+  before(async () => {
+    server = await startServer();
+    desktop = await launch();
+    phone = await launch();
+  });
+
+  after(async () => {
+    await desktop?.close();
+    await phone?.close();
+    await server?.stop();
+  });
+
+  it('logs the desktop in once the logged-in phone confirms the scanned request', async () => {
+    const d = await newPage(desktop.context);
+    await d.setViewportSize(DESKTOP);
+    await d.goto(`${server.base}/`);
+    await d.locator('#toQrLogin').click();
+    await d.locator('#qrImg[data-qr]').waitFor({ state: 'attached' });
+    await d.locator('#qrState', { hasText: '等待手机确认' }).waitFor();
+    const ok = await d.locator('#qrImg').evaluate((img) => img.complete && img.naturalWidth > 100);
+    assert.ok(ok, 'a real QR image');
+    const qr = await d.locator('#qrImg').getAttribute('data-qr');
+    await shots(d, 'qr-login');
+    // The phone "scans" the code: it opens the confirm page, logs in on the way, confirms.
+    const p = await newPage(phone.context);
+    await p.setViewportSize(PHONE);
+    await p.goto(`${server.base}/m2/#qr/${qr}`);
+    await p.locator('.login').waitFor();
+    await p.locator('#fCode [name=phone]').fill('13855556666');
+    await p.locator('#btnGenCode').click();
+    await seeToast(p, '验证码');
+    await p.locator('#fCode [type=submit]').click();
+    await p.locator('#fInfo').waitFor();
+    await p.locator('#skip').click();
+    await p.locator('#btnQrOk').click();
+    await p.locator('#qrDone').waitFor();
+    // The desktop continues to the user app, logged in as that buyer.
+    await d.waitForURL(/\/m2\/#home/, { timeout: 10000 });
+    await d.locator('.hero .hi').waitFor();
+    assert.match(await d.locator('.hero .hi').innerText(), /6666/);
+    assert.deepEqual(d.problems, []);
+    assert.deepEqual(p.problems, []);
+  });
+});
