@@ -129,6 +129,11 @@ impl Writer {
         }
     }
 
+    /// True while the writer takes jobs (false once shutdown began).
+    pub fn is_running(&self) -> bool {
+        self.sender().is_some()
+    }
+
     /// Queues a job. Returns false (and drops the job unrun) if the writer has stopped.
     pub fn submit(&self, job: Job) -> bool {
         self.send(Msg::Job(job))

@@ -154,6 +154,15 @@ async fn serve(state: Arc<AppState>, peer: SocketAddr, req: Request<Incoming>) -
     if !route::is_api(&path) {
         return Ok(static_files::serve(&state.config.web_root, req.method().as_str(), &path, req.headers()));
     }
+    // For load balancers and monitors: answered here, no call, no ApiLog row; 503 once the writer has stopped.
+    if path == "/api/health" {
+        let up = state.db.writer().is_running();
+        let mut r = Response::new(Full::new(Bytes::from_static(if up { b"ok\n" } else { b"stopping\n" })));
+        *r.status_mut() = if up { hyper::StatusCode::OK } else { hyper::StatusCode::SERVICE_UNAVAILABLE };
+        r.headers_mut().insert("Content-Type", HeaderValue::from_static("text/plain; charset=UTF-8"));
+        r.headers_mut().insert("Cache-Control", HeaderValue::from_static("no-store"));
+        return Ok(r);
+    }
     let origin = req.headers().get("origin").cloned();
     let acrh = req.headers().get("access-control-request-headers").cloned();
     let method = req.method().as_str().to_string();

@@ -231,3 +231,16 @@ fn a_client_that_never_finishes_its_request_head_is_disconnected() {
     let _ = s.read_to_end(&mut buf);
     assert!(t.elapsed() < std::time::Duration::from_secs(8), "closed by the server, not by our read timeout");
 }
+
+#[test]
+fn health_answers_ok_without_a_call_or_an_apilog_row() {
+    let mut app = crate::helpers::spawn_app();
+    app.flush_log();
+    let before = app.count("SELECT COUNT(*) FROM ApiLog");
+    let r = app.request("GET", "/api/health", &[], b"");
+    assert_eq!((r.status, r.text()), (200, "ok\n".to_string()));
+    assert_eq!(r.header("Cache-Control"), Some("no-store"));
+    app.flush_log();
+    // The count itself is an execSql call with its own row.
+    assert_eq!(app.count("SELECT COUNT(*) FROM ApiLog"), before + 1);
+}
