@@ -66,6 +66,11 @@ fn showing_decl() -> Decl {
                 .default_on(),
             VCol::new(&["v.name venueName"]).join("LEFT JOIN Venue v ON v.id=t0.venueId").default_on(),
             VCol::new(&["h.name hallName"]).join("LEFT JOIN Hall h ON h.id=t0.hallId").default_on(),
+            // Seat occupancy (reports): seats sold and all seats of the showing.
+            VCol::new(&[
+                "(SELECT COUNT(*) FROM Seat so WHERE so.showingId=t0.id AND so.status='SO') seatsSold",
+                "(SELECT COUNT(*) FROM Seat sa WHERE sa.showingId=t0.id) seatsTotal",
+            ]),
         ])
         .subobjs(vec![SubObj::new("classes", "PriceClass", "showingId")
             .res("id,code,name,price,capacity,left")

@@ -33,7 +33,14 @@ pub fn register(reg: &mut Registry) {
                          LEFT JOIN Venue vn ON vn.id=sh.venueId LEFT JOIN Hall hl ON hl.id=sh.hallId",
                     )
                     .default_on(),
+                // Box office dimensions (reports group tickets by these): the store, the city (the event's,
+                // or the rail store's), what was sold (event, or train and date).
+                VCol::new(&["st2.name storeName", "COALESCE(ce2.name, cs2.name) cityName", "COALESCE(ev2.name, o2.dscr) itemName"]).join(
+                    "LEFT JOIN Ordr o2 ON o2.id=t0.orderId LEFT JOIN Store st2 ON st2.id=o2.storeId LEFT JOIN City cs2 ON cs2.id=st2.cityId \
+                     LEFT JOIN Event ev2 ON ev2.id=t0.eventId LEFT JOIN City ce2 ON ce2.id=ev2.cityId",
+                ),
             ])
+            .tm_col("paidTm")
             .hidden(&["liveKey", "mask"])
             .default_sort("id DESC")
     };

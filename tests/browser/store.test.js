@@ -66,7 +66,7 @@ describe('store.html: the staff console', () => {
     assert.equal(await page.locator('tbody tr').count(), 20);
     assert.equal(await pagerText(), '共 45 条, 第 1 / 3 页');
     assert.equal(await page.locator('#meName').innerText(), '管理员');
-    assert.deepEqual(await page.locator('#nav a .label').allInnerTexts(), ['订单管理', '检票', '订单统计', '演出管理', '场次管理', '场馆管理', '影厅座位', '放映许可', '车次管理', '用户管理', '员工管理', '系统配置', '调用日志']);
+    assert.deepEqual(await page.locator('#nav a .label').allInnerTexts(), ['订单管理', '检票', '订单统计', '票房统计', '演出管理', '场次管理', '场馆管理', '影厅座位', '放映许可', '车次管理', '用户管理', '员工管理', '系统配置', '调用日志']);
     await shots(page, 'store-orders');
   });
 

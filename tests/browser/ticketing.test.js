@@ -340,6 +340,14 @@ describe('ticketing: stores, catalogue, halls, showings and the buyer catalogue'
     await page.locator('.jdy-dialog .tickets-tbl').waitFor();
     assert.match(await page.locator('.jdy-dialog .tickets-tbl').innerText(), /3排1座[\s\S]*已检票/);
     await page.locator('.jdy-dialog .jdy-x').click();
+    // The store's box office counts the two paid tickets.
+    await page.locator('#nav a[data-page=boxoffice]').click();
+    await page.locator('[data-card="票房"]').waitFor();
+    assert.equal(await page.locator('[data-card="票房"]').innerText(), '¥360.00');
+    assert.equal(await page.locator('[data-card="售出票数"]').innerText(), '2');
+    assert.match(await page.locator('#tblBox').innerText(), /霸王别姬[\s\S]*2[\s\S]*¥360\.00/);
+    await page.waitForFunction(() => window.Chart && Chart.getChart(document.querySelector('#chBox')));
+    await shots(page, 'store-boxoffice');
   });
 
   it('a missing event says so and offers the catalogue', async () => {

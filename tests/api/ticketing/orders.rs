@@ -528,6 +528,42 @@ fn a_ticket_has_a_qr_for_its_owner_and_checks_in_once_at_its_own_store() {
 }
 
 #[test]
+fn box_office_sums_valid_tickets_by_event_store_city_and_day_per_viewer() {
+    let (mut app, s) = spawn_shop();
+    let b = buyer(&mut app, "13800000001");
+    let ids = seats(&mut app, &s, &["1排1座", "2排1座"]);
+    let id = order_seats(&mut app, &s, &b, &ids, &[])[1].as_i64().unwrap();
+    pay(&mut app, &b, id);
+    let t = app.count(&format!("SELECT MIN(id) FROM Ticket WHERE orderId={id}"));
+    ok(&mut app, &b, "Ordr.refund", &[("id", &id.to_string())], &[("ticketIds", &t.to_string())]);
+    let q = [
+        ("gres", "itemName,storeName,cityName"),
+        ("res", "count(*) n,sum(price) amount"),
+        ("cond", "status IN ('OK','US')"),
+        ("fmt", "array"),
+    ];
+    let v = ok(&mut app, &s.mgr, "Ticket.query", &q, &[]);
+    assert_eq!(
+        v,
+        json!([{"itemName": "京剧《霸王别姬》", "storeName": "长安大戏院", "cityName": "北京市", "n": 1, "amount": "180.00"}]),
+        "paid minus refunds"
+    );
+    let v = ok(&mut app, &s.other_mgr, "Ticket.query", &q, &[]);
+    assert_eq!(v, json!([]), "another store sees none of it");
+    let v = ok(
+        &mut app,
+        &s.admin,
+        "Ticket.query",
+        &[("gres", "d"), ("res", "sum(price) amount"), ("cond", "status IN ('OK','US')"), ("fmt", "array")],
+        &[],
+    );
+    assert_eq!(v[0]["amount"], json!("180.00"));
+    let occ =
+        ok(&mut app, &s.mgr, "Showing.get", &[("id", &s.showing.to_string()), ("res", "seatsSold,seatsTotal")], &[]);
+    assert_eq!(occ, json!({"seatsSold": 1, "seatsTotal": 21}));
+}
+
+#[test]
 fn staff_see_their_stores_orders_and_not_another_stores() {
     let (mut app, s) = spawn_shop();
     let b = buyer(&mut app, "13800000001");
