@@ -43,10 +43,11 @@ impl Product for Jindouyun {
         if config.demo {
             // The ticketing world first: its stores come first, so the bootstrap manager and the demo
             // staff work for the demo theatre.
-            let fresh = crate::ticketing::demo::load_if_empty(conn)?;
+            let fresh = crate::ticketing::demo::load_if_empty(conn, &config.upload_dir)?;
             crate::demo::load_if_empty(conn)?;
             if fresh {
                 crate::ticketing::demo::load_orders(conn)?;
+                crate::ticketing::demo_world::past_sales(conn)?;
             }
         }
         crate::objects::account::assign_default_store(conn)

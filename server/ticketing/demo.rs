@@ -214,7 +214,7 @@ pub fn load_orders(conn: &Connection) -> ApiResult<()> {
 }
 
 /// Loads the demo stores and catalogue if there is no store yet. Returns true if it did.
-pub fn load_if_empty(conn: &Connection) -> ApiResult<bool> {
+pub fn load_if_empty(conn: &Connection, upload_dir: &std::path::Path) -> ApiResult<bool> {
     let stores: i64 = conn.query_row("SELECT COUNT(*) FROM Store", [], |r| r.get(0))?;
     if stores > 0 {
         return Ok(false);
@@ -487,7 +487,8 @@ pub fn load_if_empty(conn: &Connection) -> ApiResult<bool> {
         }
     }
     demo_train(&tx, rail, now.date())?;
+    super::demo_world::load(&tx, upload_dir, now)?;
     tx.commit()?;
-    log::info!("loaded the demo ticketing world: 4 stores, 3 venues, 4 halls, 7 events with showings");
+    log::info!("loaded the demo ticketing world: stores in 10 cities, halls, 31 events with showings, the G1 train");
     Ok(true)
 }

@@ -12,6 +12,7 @@
 
 pub mod cities;
 pub mod demo;
+pub mod demo_world;
 pub mod event;
 pub mod hold;
 pub mod movie;

@@ -130,8 +130,13 @@ fn a_new_database_gets_demo_data_once_when_asked() {
             c.demo = true;
         });
         app.ok("login", &[], Body::Form(&[("uname", "13800000001"), ("pwd", "demo123")]));
-        let v = app.ok("Ordr.query", &[("res", "status"), ("fmt", "list"), ("orderby", "status")], Body::None);
+        // Plain orders in every state, and paid ticket orders of the ticketing demo.
+        let plain = ("cond", "showingId IS NULL AND runId IS NULL");
+        let v = app.ok("Ordr.query", &[("res", "status"), ("fmt", "list"), ("orderby", "status"), plain], Body::None);
         assert_eq!(v["list"], json!([{"status": "CA"}, {"status": "CR"}, {"status": "PA"}, {"status": "RE"}]));
+        let tickets = ("cond", "status='PA' AND (showingId IS NOT NULL OR runId IS NOT NULL)");
+        let v = app.ok("Ordr.query", &[("res", "count(*) n"), ("fmt", "one"), tickets], Body::None);
+        assert!(v["n"].as_i64().unwrap() >= 1, "{v}");
     }
     let mut app = spawn_with(move |c| {
         c.db_path = d2;
