@@ -261,7 +261,106 @@ pub fn past_sales(conn: &Connection) -> ApiResult<()> {
             }
         }
     }
+    states(&tx, &users, &showings, now)?;
     tx.commit()?;
     log::info!("loaded {made} demo orders paid over the past month");
+    Ok(())
+}
+
+/// Ticket orders in the other states: one of a showing three days ago whose tickets were checked in (RE),
+/// one waiting for payment (CR), one cancelled by expiry (CA), one refunded in full (RF).
+fn states(
+    tx: &Transaction,
+    users: &[(i64, String, String)],
+    showings: &[(i64, i64, i64, String)],
+    now: NaiveDateTime,
+) -> ApiResult<()> {
+    let Some((first, event, store, _)) = showings.first().cloned() else { return Ok(()) };
+    let text = |t: NaiveDateTime| t.format("%Y-%m-%d %H:%M:%S").to_string();
+    let (venue, hall): (i64, i64) =
+        tx.query_row("SELECT venueId, hallId FROM Showing WHERE id=?", [first], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let clerk: Option<i64> = tx.query_row("SELECT id FROM Employee WHERE uname='clerk'", [], |r| r.get(0)).ok();
+    let start = (now.date() - Duration::days(3)).and_hms_opt(19, 30, 0).unwrap_or(now);
+    tx.execute(
+        "INSERT INTO Showing (eventId, storeId, venueId, hallId, startTm, endTm, saleStartTm, saleEndTm, holdMinutes, createTm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 15, ?)",
+        params![event, store, venue, hall, text(start), text(start + Duration::minutes(150)), text(start - Duration::days(30)), text(start), text(start - Duration::days(30))],
+    )?;
+    let past = tx.last_insert_rowid();
+    tx.execute(
+        "INSERT INTO PriceClass (showingId, code, name, price, capacity, taken) VALUES (?, 'A', 'VIP', 380, 2, 0)",
+        [past],
+    )?;
+    let class = tx.last_insert_rowid();
+    // (user, showing, order state, ticket state, seat state)
+    let plan = [
+        (0usize, past, "RE", "US", "SO"),
+        (1, first, "CR", "HD", "HD"),
+        (2, first, "CA", "CA", "FR"),
+        (3 % users.len(), first, "RF", "RF", "FR"),
+    ];
+    for (i, (u, showing, order_state, ticket_state, seat_state)) in plan.into_iter().enumerate() {
+        let (uid, name, phone) = &users[u % users.len()];
+        let (seat, label, cls, price): (i64, String, i64, f64) = if showing == past {
+            tx.execute(
+                "INSERT INTO Seat (showingId, classId, row, col, label, status) VALUES (?, ?, 1, ?, ?, 'FR')",
+                params![past, class, i as i64 + 1, format!("1排{}座", i + 1)],
+            )?;
+            (tx.last_insert_rowid(), format!("1排{}座", i + 1), class, 380.0)
+        } else {
+            tx.query_row(
+                "SELECT s.id, s.label, s.classId, pc.price FROM Seat s JOIN PriceClass pc ON pc.id=s.classId WHERE s.showingId=? AND s.status='FR' ORDER BY s.id DESC LIMIT 1",
+                [showing],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )?
+        };
+        let created = text(if showing == past { start - Duration::days(5) } else { now - Duration::minutes(5) });
+        let live = matches!(order_state, "CR" | "RE").then(|| format!("{uid}:{showing}"));
+        let expire = text(now + Duration::minutes(if order_state == "CR" { 15 } else { -60 }));
+        tx.execute(
+            "INSERT INTO Ordr (userId, createTm, status, amount, storeId, showingId, departTm, qty, contactName, contactPhone, liveKey, expireTm) \
+             VALUES (?, ?, ?, ?, ?, ?, (SELECT startTm FROM Showing WHERE id=?), 1, ?, ?, ?, ?)",
+            params![uid, created, order_state, price, store, showing, showing, name, phone, live, expire],
+        )?;
+        let order = tx.last_insert_rowid();
+        let paid = matches!(order_state, "RE" | "RF").then(|| created.clone());
+        let checkin = (ticket_state == "US").then(|| text(start - Duration::minutes(12)));
+        let code = paid.as_ref().map(|_| super::hold::ticket_code());
+        tx.execute(
+            "INSERT INTO Ticket (orderId, showingId, eventId, classId, seatId, label, price, status, code, createTm, paidTm, checkinTm, checkinEmpId) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            params![order, showing, event, cls, seat, label, price, ticket_state, code, created, paid, checkin, checkin.as_ref().and(clerk)],
+        )?;
+        match seat_state {
+            "FR" => tx.execute("UPDATE Seat SET status='FR', orderId=NULL WHERE id=?", [seat])?,
+            st => tx.execute(
+                "UPDATE Seat SET status=?, orderId=?, expireTm=? WHERE id=?",
+                params![st, order, expire, seat],
+            )?,
+        };
+        tx.execute("INSERT INTO OrderLog (orderId, action, tm) VALUES (?, 'CR', ?)", params![order, created])?;
+        if let Some(p) = &paid {
+            let refunded = order_state == "RF";
+            tx.execute(
+                "INSERT INTO Payment (orderId, serial, channel, amount, status, createTm, paidTm, refundedAmount, tradeNo) VALUES (?, ?, 'mock', ?, ?, ?, ?, ?, 'DEMO')",
+                params![order, super::payment::new_serial('P'), price, if refunded { "RF" } else { "OK" }, p, p, if refunded { price } else { 0.0 }],
+            )?;
+            let pay = tx.last_insert_rowid();
+            tx.execute("INSERT INTO OrderLog (orderId, action, tm) VALUES (?, 'PA', ?)", params![order, p])?;
+            if refunded {
+                tx.execute(
+                    "INSERT INTO Refund (paymentId, orderId, serial, amount, tm, reason) VALUES (?, ?, ?, ?, ?, '不能出行')",
+                    params![pay, order, super::payment::new_serial('R'), price, p],
+                )?;
+            }
+            tx.execute(
+                "INSERT INTO OrderLog (orderId, action, tm, empId) VALUES (?, ?, ?, ?)",
+                params![order, order_state, p, if order_state == "RE" { clerk } else { None }],
+            )?;
+        } else if order_state == "CA" {
+            tx.execute(
+                "INSERT INTO OrderLog (orderId, action, tm, dscr) VALUES (?, 'CA', ?, '系统: 超时未付款, 自动取消')",
+                params![order, created],
+            )?;
+        }
+    }
     Ok(())
 }

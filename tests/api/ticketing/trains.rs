@@ -356,7 +356,7 @@ fn a_late_train_payment_retakes_its_segments_if_free_and_is_refunded_if_not() {
 }
 
 #[test]
-fn buyers_racing_for_overlapping_segments_through_http_never_share_a_segment_of_a_seat() {
+fn buyers_racing_for_overlapping_segments_through_http_never_share_a_segment_and_every_sold_one_is_paid() {
     let mut app = spawn_app();
     let r = rail(&mut app);
     let mut buyers = Vec::new();
@@ -386,13 +386,44 @@ fn buyers_racing_for_overlapping_segments_through_http_never_share_a_segment_of_
                     ("contactPhone", "13900000000".to_string()),
                 ];
                 let f: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                crate::helpers::post_form_as(addr, &token, "/api/Ordr.add", &f)[0].as_i64().unwrap()
+                let v = crate::helpers::post_form_as(addr, &token, "/api/Ordr.add", &f);
+                // Winners pay at once, racing with the others' holds.
+                if v[0] == json!(0) {
+                    let p = crate::helpers::post_form_as(addr, &token, &format!("/api/Ordr.pay?id={}", v[1]), &[]);
+                    let (serial, amount) =
+                        (p[1]["serial"].as_str().unwrap().to_string(), p[1]["amount"].as_str().unwrap().to_string());
+                    let fields = [
+                        ("serial", serial.clone()),
+                        ("tradeNo", "T".to_string()),
+                        ("amount", amount.clone()),
+                        ("status", "SUCCESS".to_string()),
+                    ];
+                    let owned: Vec<(String, String)> = fields.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+                    let sign = jindouyun::ticketing::payment::Mock::new(b"test-pay-secret").sign(&owned);
+                    let form = [
+                        ("serial", serial.as_str()),
+                        ("tradeNo", "T"),
+                        ("amount", amount.as_str()),
+                        ("status", "SUCCESS"),
+                        ("sign", sign.as_str()),
+                    ];
+                    let body = crate::helpers::qs(&form);
+                    let r = crate::helpers::send(
+                        addr,
+                        "POST",
+                        "/api/payNotify?channel=mock",
+                        &[("Content-Type", "application/x-www-form-urlencoded")],
+                        body.as_bytes(),
+                    );
+                    assert_eq!(r.text(), "success");
+                }
+                (v[0].as_i64().unwrap(), v[1].clone())
             })
         })
         .collect();
-    let codes: Vec<i64> = threads.into_iter().map(|t| t.join().unwrap()).collect();
-    assert!(codes.iter().all(|c| matches!(c, 0 | 5)), "{codes:?}");
-    let wins = codes.iter().filter(|c| **c == 0).count();
+    let codes: Vec<(i64, Value)> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert!(codes.iter().all(|(c, _)| matches!(c, 0 | 5)), "{codes:?}");
+    let wins = codes.iter().filter(|(c, _)| *c == 0).count();
     assert!((1..=3).contains(&wins), "one first-class seat, three segments: {codes:?}");
     // Every pair of live tickets of the seat uses disjoint segments, and the seat's held mask is their union.
     let rows = app.sql(&format!("SELECT runSeatId, mask FROM Ticket WHERE runId={run} AND status IN ('HD','OK')"));
@@ -404,5 +435,13 @@ fn buyers_racing_for_overlapping_segments_through_http_never_share_a_segment_of_
     }
     let union = masks.iter().fold(0, |a, b| a | b);
     let seat = app.count(&format!("SELECT id FROM RunSeat WHERE runId={run} AND seatClass='ZY'"));
-    assert_eq!(app.count(&format!("SELECT held FROM RunSeat WHERE id={seat}")), union);
+    // Every winner paid: the seat's sold mask is exactly their segments, nothing is left held, and every
+    // valid ticket has its payment.
+    assert_eq!(app.count(&format!("SELECT sold FROM RunSeat WHERE id={seat}")), union);
+    assert_eq!(app.count(&format!("SELECT held FROM RunSeat WHERE id={seat}")), 0);
+    let unpaid = app.count(&format!(
+        "SELECT COUNT(*) FROM Ticket k WHERE k.runId={run} AND k.status='OK' AND NOT EXISTS (SELECT 1 FROM Payment p WHERE p.orderId=k.orderId AND p.status='OK')"
+    ));
+    assert_eq!(unpaid, 0);
+    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM Ticket WHERE runId={run} AND status='OK'")), wins as i64);
 }
