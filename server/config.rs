@@ -145,7 +145,67 @@ impl Config {
     }
 }
 
+/// Every `P_*` variable: name, default, meaning (shown by `jindouyun --help`; README's table says the same,
+/// and a test keeps the three in step).
+pub const VARIABLES: &[(&str, &str, &str)] = &[
+    ("P_ADDR", "127.0.0.1:8080", "listen address"),
+    ("P_DB", "data/jdy.db", "SQLite database file (WAL mode); created on first start"),
+    ("P_DESIGN", "design/DESIGN.md", "the design document the schema comes from"),
+    ("P_WEB_ROOT", ".", "directory holding web/ and m2/"),
+    ("P_ADMIN_CRED", "unset", "user:pwd (or its base64) for the admin app; unset = admin login refused"),
+    ("P_TEST_MODE", "0", "1: test mode (execSql, pretty JSON, X-Daca-Test-Mode); never in production"),
+    ("P_DEBUG", "0", "default debug level 0-9 (9 logs every SQL statement)"),
+    ("P_MAX_BODY", "20971520", "largest request body in bytes; larger ones get E_PARAM"),
+    ("P_SERVER_REV", "revision.txt or crate version", "value of X-Daca-Server-Rev (6 chars)"),
+    ("P_TOKEN_LIFE", "2592000", "login token lifetime in seconds (30 days)"),
+    ("P_SMS", "mock", "SMS sender for verification codes; mock writes 验证码{code}，请在5分钟内使用。 to the log (target sms) instead of sending"),
+    ("P_APILOG", "1", "0 turns ApiLog off"),
+    ("P_DB_POOL", "4", "read connections"),
+    ("P_WORKERS", "8", "threads of the blocking pool, for the calls that may take long (batches, exports, uploads, password hashing); other calls run on the runtime threads (one per core)"),
+    ("P_HEADER_TIMEOUT", "30", "seconds a client may take to send a request head; then the connection is closed"),
+    ("P_SESSION_RECHECK", "30", "seconds a cached login token is trusted before the Session table is read again"),
+    ("P_SWEEP_SECS", "30", "how often expired new ticket orders are cancelled and paid orders of ended showings completed (0: never; an expired hold never blocks a buyer anyway)"),
+    ("P_PAY_MOCK_SECRET", "random, kept in Cinf", "the key of the built-in mock payment channel's HMAC-SHA256 signatures"),
+    ("P_HOUSEKEEP_SECS", "3600", "how often verification codes older than a day and sessions dead for a week are deleted (0: never)"),
+    ("P_MAX_ORDER_AMOUNT", "100000.00", "the largest amount a buyer may offer for a plain order (ticket orders are priced by the server)"),
+    ("P_PWD_COST", "7168,5,1", "Argon2id cost of new password hashes: memory KiB, passes, lanes (OWASP's floor is enforced); about 100 logins/s on 2 cores"),
+    ("P_DEMO", "1", "load demo data into a new, empty database (0: never)"),
+    ("P_UPLOAD_DIR", "data/upload", "where upload stores files; Attachment.path values upload/... are relative to it"),
+];
+
+/// The `--help` text of the variables, aligned.
+pub fn variables_help() -> String {
+    let mut out = String::from("Configuration (environment variables):\n");
+    for (name, default, meaning) in VARIABLES {
+        out.push_str(&format!("  {name:<20} {meaning} [default: {default}]\n"));
+    }
+    out
+}
+
 /// The protocol allows at most 6 characters of revision (clients compare it to decide to reload).
 fn short_rev(s: &str) -> String {
     s.trim().chars().take(6).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variable_read_is_documented_for_help_and_in_the_readme() {
+        let src = include_str!("config.rs");
+        let readme = include_str!("../README.md");
+        let code = &src[..src.find("pub const VARIABLES").unwrap()];
+        let mut read = 0;
+        for (i, _) in code.match_indices("(\"P_") {
+            let name: String = code[i + 2..].chars().take_while(|c| *c != '"').collect();
+            assert!(VARIABLES.iter().any(|(n, _, _)| *n == name), "{name} has no help line");
+            read += 1;
+        }
+        assert!(read >= 20, "the variables read by from_env were found");
+        for (n, _, _) in VARIABLES {
+            assert!(readme.contains(&format!("`{n}`")), "{n} is not in the README");
+        }
+        assert!(variables_help().contains("P_SWEEP_SECS"));
+    }
 }

@@ -20,22 +20,46 @@ use jindouyun::db::dialect::{Dialect, Sqlite};
 use jindouyun::http::Application;
 use jindouyun::meta::{upgrade, Design};
 
+/// Jindouyun: a jdcloud-protocol server and ticketing platform.
+#[derive(clap::Parser)]
+#[command(version, about, after_help = jindouyun::config::variables_help())]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Serve the API and the pages (the default).
+    Serve,
+    /// Create missing tables, columns and indexes from the design, then exit.
+    Upgrade {
+        /// Print the SQL an upgrade would run and change nothing.
+        #[arg(long)]
+        diff: bool,
+    },
+    /// Load data files into the database.
+    Import {
+        #[command(subcommand)]
+        what: Import,
+    },
+}
+
+#[derive(clap::Subcommand)]
+enum Import {
+    /// A city file (design/cities/README.md): updates by code, adds the rest, deletes nothing.
+    Cities { file: String },
+}
+
 fn main() -> ExitCode {
+    use clap::Parser;
+    let cli = Cli::parse();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    let args: Vec<String> = std::env::args().skip(1).collect();
     let config = Config::from_env();
-    let r = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
-        [] | ["serve"] => serve(config),
-        ["upgrade"] => run_upgrade(&config, false),
-        ["upgrade", "--diff"] => run_upgrade(&config, true),
-        ["import", "cities", file] => import_cities(&config, file),
-        ["-h" | "--help" | "help"] => {
-            println!(
-                "usage: jindouyun [serve | upgrade [--diff] | import cities FILE]\nconfiguration: P_* environment variables, see README.md"
-            );
-            Ok(())
-        }
-        other => Err(format!("unknown arguments: {other:?} (try --help)").into()),
+    let r = match cli.command {
+        None | Some(Command::Serve) => serve(config),
+        Some(Command::Upgrade { diff }) => run_upgrade(&config, diff),
+        Some(Command::Import { what: Import::Cities { file } }) => import_cities(&config, &file),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

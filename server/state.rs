@@ -57,6 +57,8 @@ pub struct AppState {
     pub sms: Arc<dyn SmsSender>,
     /// Background work of the framework and the product (see [`Task`]).
     pub tasks: Vec<Task>,
+    /// This minute's call counts and times, logged once a minute (`log::summary`).
+    pub summary: crate::log::summary::Summary,
 }
 
 impl AppState {
@@ -79,7 +81,30 @@ impl AppState {
         product.register(&mut objects, &mut functions);
         let apilog = ApiLogger::start(db.clone(), config.apilog)?;
         let mut tasks = crate::auth::tasks(&config);
+        tasks.push(Task {
+            name: "minute summary",
+            every: std::time::Duration::from_secs(60),
+            run: |s: &AppState| {
+                if let Some(line) = s.summary.take_line() {
+                    log::info!("{line}");
+                }
+                Ok(())
+            },
+        });
         tasks.extend(product.tasks(&config));
-        Ok(Arc::new(AppState { config, db, dialect, design, objects, functions, sessions, apilog, sms, tasks }))
+        let summary = crate::log::summary::Summary::default();
+        Ok(Arc::new(AppState {
+            config,
+            db,
+            dialect,
+            design,
+            objects,
+            functions,
+            sessions,
+            apilog,
+            sms,
+            tasks,
+            summary,
+        }))
     }
 }

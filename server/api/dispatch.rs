@@ -433,6 +433,7 @@ pub async fn handle(state: Arc<AppState>, mut req: Request, pre_error: Option<Ap
     if t > 1000 {
         log::warn!("slow call {} took {t}ms", req.ac);
     }
+    state.summary.record(retval, t0.elapsed().as_micros() as u64);
     state.apilog.log(ApiLogRow {
         id: apilog_id,
         tm: crate::db::now_str(),

@@ -4,6 +4,7 @@
 
 pub mod apilog;
 pub mod objlog;
+pub mod summary;
 
 use serde_json::Value;
 
