@@ -636,3 +636,50 @@ fn many_buyers_racing_for_the_same_seats_and_places_through_http_never_double_se
     assert_eq!(double, 0, "no seat in two live tickets");
     assert_eq!(app.count(&format!("SELECT COUNT(*) FROM Ticket WHERE showingId={ga} AND status='HD'")), 10);
 }
+
+#[test]
+fn the_same_notification_sent_many_times_at_once_is_applied_once() {
+    let (mut app, s) = spawn_shop();
+    let b = buyer(&mut app, "13800000001");
+    let ids = seats(&mut app, &s, &["1排1座"]);
+    let id = order_seats(&mut app, &s, &b, &ids, &[])[1].as_i64().unwrap();
+    let p = ok(&mut app, &b, "Ordr.pay", &[("id", &id.to_string())], &[]);
+    let (serial, amount) = (p["serial"].as_str().unwrap().to_string(), p["amount"].as_str().unwrap().to_string());
+    let fields = [
+        ("serial", serial.clone()),
+        ("tradeNo", "T1".to_string()),
+        ("amount", amount.clone()),
+        ("status", "SUCCESS".to_string()),
+    ];
+    let sign = jindouyun::ticketing::payment::Mock::new(b"test-pay-secret")
+        .sign(&fields.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<Vec<_>>());
+    let body = crate::helpers::qs(&[
+        ("serial", &serial),
+        ("tradeNo", "T1"),
+        ("amount", &amount),
+        ("status", "SUCCESS"),
+        ("sign", &sign),
+    ]);
+    let addr = app.addr;
+    let answers: Vec<String> = (0..8)
+        .map(|_| {
+            let body = body.clone();
+            std::thread::spawn(move || {
+                crate::helpers::send(
+                    addr,
+                    "POST",
+                    "/api/payNotify?channel=mock",
+                    &[("Content-Type", "application/x-www-form-urlencoded")],
+                    body.as_bytes(),
+                )
+                .text()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+    assert!(answers.iter().all(|a| a == "success"), "{answers:?}");
+    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM OrderLog WHERE orderId={id} AND action='PA'")), 1);
+    assert_eq!(app.count(&format!("SELECT COUNT(DISTINCT code) FROM Ticket WHERE orderId={id} AND status='OK'")), 1);
+}
