@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use crate::api::functions::{Functions, Receives};
 use crate::config::Config;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::{AppState, Task};
 
 /// Registers the account functions: `login`, `logout`, `whoami`, `refreshToken`, `genCode`, `chpwd`, and
@@ -49,30 +49,15 @@ pub fn tasks(config: &Config) -> Vec<Task> {
 fn housekeep(state: &AppState) -> ApiResult<()> {
     let now = session::now();
     let (day_ago, week_ago) = (session::fmt_time(now - 86_400), session::fmt_time(now - 7 * 86_400));
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    let job: crate::db::writer::Job = Box::new(move |conn: &rusqlite::Connection| {
-        let r = (|| -> ApiResult<(usize, usize)> {
-            let codes = crate::db::exec(conn, "DELETE FROM VCode WHERE createTm < ?", &[day_ago.into()])?;
-            let w = week_ago.clone();
-            let sessions = crate::db::exec(
-                conn,
-                "DELETE FROM Session WHERE expireTm < ? OR revokeTm < ?",
-                &[w.clone().into(), w.into()],
-            )?;
-            Ok((codes, sessions))
-        })();
-        crate::db::writer::JobDone {
-            keep: r.is_ok(),
-            then: None,
-            finish: Box::new(move |commit| {
-                let _ = tx.send(commit.and(r));
-            }),
-        }
-    });
-    if !state.db.writer().submit(job) {
-        return Err(ApiError::server("the writer has stopped"));
-    }
-    let (codes, sessions) = rx.recv().map_err(|_| ApiError::server("housekeeping job lost"))??;
+    let (codes, sessions) = state.db.writer().run("housekeeping", move |conn| {
+        let codes = crate::db::exec(conn, "DELETE FROM VCode WHERE createTm < ?", &[day_ago.into()])?;
+        let sessions = crate::db::exec(
+            conn,
+            "DELETE FROM Session WHERE expireTm < ? OR revokeTm < ?",
+            &[week_ago.clone().into(), week_ago.into()],
+        )?;
+        Ok((codes, sessions))
+    })?;
     if codes + sessions > 0 {
         log::info!("housekeeping: deleted {codes} old verification code(s), {sessions} dead session(s)");
     }

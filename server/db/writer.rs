@@ -139,6 +139,30 @@ impl Writer {
         self.send(Msg::Job(job))
     }
 
+    /// Runs `f` as one job (its own savepoint, kept if it succeeds) and waits for the group's commit:
+    /// the background tasks' way of writing, like a call. Blocks the calling thread.
+    pub fn run<T: Send + 'static>(
+        &self,
+        what: &'static str,
+        f: impl FnOnce(&Connection) -> ApiResult<T> + Send + 'static,
+    ) -> ApiResult<T> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let job: Job = Box::new(move |conn: &Connection| {
+            let r = f(conn);
+            JobDone {
+                keep: r.is_ok(),
+                then: None,
+                finish: Box::new(move |commit| {
+                    let _ = tx.send(commit.and(r));
+                }),
+            }
+        });
+        if !self.submit(job) {
+            return Err(ApiError::server("the writer has stopped"));
+        }
+        rx.recv().map_err(|_| ApiError::server(format!("{what}: the job was lost")))?
+    }
+
     /// Queues a job only if that needs no waiting (housekeeping that may be skipped and redone later).
     pub fn try_submit(&self, job: Job) -> bool {
         self.sender().is_some_and(|tx| tx.try_send(Msg::Job(job)).is_ok())

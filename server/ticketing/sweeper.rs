@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::{AppState, Task};
 
 /// The sweeper task, unless `P_SWEEP_SECS=0`.
@@ -19,23 +19,10 @@ pub fn tasks(config: &Config) -> Vec<Task> {
 
 /// Cancels the expired new orders and completes the ended paid ones (at most 1000 of each a run).
 pub fn sweep(state: &AppState) -> ApiResult<()> {
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    let job: crate::db::writer::Job = Box::new(move |conn: &rusqlite::Connection| {
+    let (n, m) = state.db.writer().run("hold sweeper", |conn| {
         let now = crate::db::now_str();
-        let r = super::hold::expire_due(conn, super::hold::Due::All, &now)
-            .and_then(|n| super::hold::complete_ended(conn, &now).map(|m| (n, m)));
-        crate::db::writer::JobDone {
-            keep: r.is_ok(),
-            then: None,
-            finish: Box::new(move |commit| {
-                let _ = tx.send(commit.and(r));
-            }),
-        }
-    });
-    if !state.db.writer().submit(job) {
-        return Err(ApiError::server("the writer has stopped"));
-    }
-    let (n, m) = rx.recv().map_err(|_| ApiError::server("sweeper job lost"))??;
+        Ok((super::hold::expire_due(conn, super::hold::Due::All, &now)?, super::hold::complete_ended(conn, &now)?))
+    })?;
     if n + m > 0 {
         log::info!("hold sweeper: cancelled {n} expired order(s), completed {m} order(s) of ended showings");
     }

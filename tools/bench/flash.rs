@@ -73,12 +73,6 @@ fn xorshift(s: &mut u64) -> u64 {
     *s
 }
 
-/// Signs a mock notification as the channel would.
-fn sign(fields: &[(&str, &str)]) -> String {
-    let owned: Vec<(String, String)> = fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    jindouyun::ticketing::payment::Mock::new(SECRET.as_bytes()).sign(&owned)
-}
-
 /// A buyer's order of one showing: its id, and whether it is paid.
 type Live = Option<(i64, bool)>;
 
@@ -105,18 +99,7 @@ async fn race(
         match live[b][which] {
             Some((order, false)) => {
                 if xorshift(&mut rng).is_multiple_of(2) {
-                    let body = c.call(&format!("/api/Ordr.pay?id={order}"), cookie, Some("")).await?;
-                    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                    let mut paid = false;
-                    if v[0] == 0 {
-                        let (serial, amount) =
-                            (v[1]["serial"].as_str().unwrap_or(""), v[1]["amount"].as_str().unwrap_or(""));
-                        let f = [("serial", serial), ("tradeNo", "B1"), ("amount", amount), ("status", "SUCCESS")];
-                        let form =
-                            format!("serial={serial}&tradeNo=B1&amount={amount}&status=SUCCESS&sign={}", sign(&f));
-                        paid = c.call("/api/payNotify?channel=mock", "", Some(&form)).await?.starts_with(b"success");
-                    }
-                    if paid {
+                    if super::pay_mock(&mut c, cookie, order, SECRET).await? {
                         t.paid.fetch_add(1, Ordering::Relaxed);
                         live[b][which] = Some((order, true));
                     } else {

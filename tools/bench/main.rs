@@ -775,6 +775,25 @@ fn bare_server(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
     })
 }
 
+/// Pays an order through the mock channel as its buyer would: `Ordr.pay`, then the notification the
+/// channel's page would send, signed with `secret`. True when the server answered `success`.
+async fn pay_mock(c: &mut Conn, cookie: &str, order: i64, secret: &str) -> std::io::Result<bool> {
+    let v: Value = serde_json::from_slice(&c.call(&format!("/api/Ordr.pay?id={order}"), cookie, Some("")).await?)
+        .unwrap_or(Value::Null);
+    if v[0] != 0 {
+        return Ok(false);
+    }
+    let (serial, amount) = (v[1]["serial"].as_str().unwrap_or(""), v[1]["amount"].as_str().unwrap_or(""));
+    let fields: Vec<(String, String)> =
+        [("serial", serial), ("tradeNo", "B1"), ("amount", amount), ("status", "SUCCESS")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+    let sign = jindouyun::ticketing::payment::Mock::new(secret.as_bytes()).sign(&fields);
+    let form = format!("serial={serial}&tradeNo=B1&amount={amount}&status=SUCCESS&sign={sign}");
+    Ok(c.call("/api/payNotify?channel=mock", "", Some(&form)).await?.starts_with(b"success"))
+}
+
 /// The bare server's rate at `conns` connections (the unit of the flash-sale report).
 async fn bare_rate(addr: &str, conns: usize, seconds: f64) -> f64 {
     let sessions: Vec<Session> = (0..conns).map(|i| Session { user: i, cookie: String::new(), order_id: 0 }).collect();

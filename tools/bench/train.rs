@@ -110,22 +110,7 @@ async fn race(
         match live[b] {
             Some((order, false)) => {
                 if xorshift(&mut rng).is_multiple_of(2) {
-                    let v: Value =
-                        serde_json::from_slice(&c.call(&format!("/api/Ordr.pay?id={order}"), cookie, Some("")).await?)
-                            .unwrap_or(Value::Null);
-                    let mut paid = false;
-                    if v[0] == 0 {
-                        let (serial, amount) =
-                            (v[1]["serial"].as_str().unwrap_or(""), v[1]["amount"].as_str().unwrap_or(""));
-                        let owned: Vec<(String, String)> =
-                            [("serial", serial), ("tradeNo", "B1"), ("amount", amount), ("status", "SUCCESS")]
-                                .iter()
-                                .map(|(k, v)| (k.to_string(), v.to_string()))
-                                .collect();
-                        let sign = jindouyun::ticketing::payment::Mock::new(SECRET.as_bytes()).sign(&owned);
-                        let form = format!("serial={serial}&tradeNo=B1&amount={amount}&status=SUCCESS&sign={sign}");
-                        paid = c.call("/api/payNotify?channel=mock", "", Some(&form)).await?.starts_with(b"success");
-                    }
+                    let paid = super::pay_mock(&mut c, cookie, order, SECRET).await?;
                     if paid {
                         t.paid.fetch_add(1, Ordering::Relaxed);
                     }
