@@ -8,16 +8,28 @@ use serde_json::Value;
 
 use super::cell_text;
 
-/// UTF-8 CSV: cells holding `"`, `,`, CR or LF are quoted with `""` for an inner quote.
+/// UTF-8 CSV, written by the `csv` crate: cells holding `"`, `,`, CR or LF are quoted with `""` for an inner
+/// quote (RFC 4180), lines end with `\n`.
 pub(super) fn csv(header: &[String], rows: &[Vec<Value>]) -> Vec<u8> {
-    delimited(header, rows, false).into_bytes()
+    let mut w = ::csv::WriterBuilder::new()
+        .terminator(::csv::Terminator::Any(b'\n'))
+        .quote_style(::csv::QuoteStyle::Necessary)
+        .flexible(true)
+        .from_writer(Vec::new());
+    // Writing to memory cannot fail; a record error would only come from the writer's own state.
+    let _ = w.write_record(header);
+    for row in rows {
+        let cells: Vec<_> = row.iter().map(cell_text).collect();
+        let _ = w.write_record(cells.iter().map(|c| c.as_ref()));
+    }
+    w.into_inner().unwrap_or_default()
 }
 
 /// The CSV of [`csv`] with numbers of 11 or more digits written as `="..."` (a formula Excel shows as the
 /// text, keeping every digit), then encoded in GB18030.
 ///
 /// The `="..."` cell is written without CSV quoting, as the reference does: Excel reads it as a formula only
-/// in that form.
+/// in that form. That is why this variant is written here rather than by the `csv` crate, which would quote it.
 pub(super) fn excel_csv(header: &[String], rows: &[Vec<Value>]) -> Vec<u8> {
     let text = delimited(header, rows, true);
     // GB18030 covers all of Unicode, so the encoder never has to substitute a character.
@@ -47,7 +59,7 @@ fn write_txt_line<'a>(out: &mut String, cells: impl Iterator<Item = &'a str>) {
     out.push('\n');
 }
 
-/// Comma-separated text of the header and rows; `for_excel` turns on the `="..."` protection.
+/// Comma-separated text of the header and rows with the `="..."` protection when `for_excel`.
 fn delimited(header: &[String], rows: &[Vec<Value>], for_excel: bool) -> String {
     let mut out = String::new();
     write_line(&mut out, header.iter().map(String::as_str), for_excel);
