@@ -445,3 +445,56 @@ fn buyers_racing_for_overlapping_segments_through_http_never_share_a_segment_and
     assert_eq!(unpaid, 0);
     assert_eq!(app.count(&format!("SELECT COUNT(*) FROM Ticket WHERE runId={run} AND status='OK'")), wins as i64);
 }
+
+#[test]
+fn another_rail_stores_trains_runs_and_seats_are_invisible_and_untouchable() {
+    let mut app = spawn_app();
+    let r = rail(&mut app);
+    let other = ok(&mut app, &r.admin, "Store.add", &[], &[("name", "另一家铁路"), ("kind", "rail")]).to_string();
+    ok(&mut app, &r.admin, "Store.set", &[("id", &other)], &[("status", "OK")]);
+    ok(
+        &mut app,
+        &r.admin,
+        "Employee.add",
+        &[],
+        &[("uname", "rail2"), ("pwd", "r-2"), ("perms", "emp,mgr"), ("storeId", &other)],
+    );
+    let them = super::login(&mut app, "emp", "rail2", "r-2");
+    let (train, run) = (r.train.to_string(), r.run.to_string());
+    let stop = app.count(&format!("SELECT MIN(id) FROM TrainStop WHERE trainId={train}")).to_string();
+    let car = app.count(&format!("SELECT MIN(id) FROM Carriage WHERE trainId={train}")).to_string();
+    let seat = app.count(&format!("SELECT MIN(id) FROM RunSeat WHERE runId={run}")).to_string();
+    for (obj, id, field) in [
+        ("Train", &train, ("name", "x")),
+        ("TrainStop", &stop, ("km", "1")),
+        ("Carriage", &car, ("no", "99")),
+        ("TrainRun", &run, ("status", "CA")),
+    ] {
+        refused(&mut app, &them, &format!("{obj}.get"), &[("id", id)], &[], 1);
+        refused(&mut app, &them, &format!("{obj}.set"), &[("id", id)], &[field], 1);
+        refused(&mut app, &them, &format!("{obj}.del"), &[("id", id)], &[], 1);
+        let v = ok(
+            &mut app,
+            &them,
+            &format!("{obj}.query"),
+            &[("cond", &format!("id={id}")), ("res", "id"), ("fmt", "list")],
+            &[],
+        );
+        assert_eq!(v["list"], json!([]), "{obj}");
+    }
+    refused(&mut app, &them, "RunSeat.get", &[("id", &seat)], &[], 1);
+    refused(&mut app, &them, "Train.addRuns", &[("id", &train)], &[("fromDt", &day(5)), ("toDt", &day(6))], 1);
+    refused(
+        &mut app,
+        &them,
+        "TrainStop.add",
+        &[],
+        &[("trainId", &train), ("seq", "9"), ("stationId", "1"), ("km", "9999")],
+        1,
+    );
+    refused(&mut app, &them, "TrainRun.add", &[], &[("trainId", &train), ("dt", &day(9))], 1);
+    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM TrainRun WHERE trainId={train}")), 3, "nothing added");
+    // Its own train is its own.
+    let mine = ok(&mut app, &them, "Train.add", &[], &[("code", "D9")]);
+    assert_eq!(app.count(&format!("SELECT storeId FROM Train WHERE id={mine}")), other.parse::<i64>().unwrap());
+}
