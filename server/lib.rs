@@ -3,6 +3,8 @@
 //! A server for the jdcloud (筋斗云) call protocol: `GET|POST /api/Obj.ac?params` answers
 //! `[0, data]` or `[code, msg, internal]`. Tables are declared in `design/DESIGN.md`; the server
 //! creates and upgrades its database from that file and serves every table through one generic layer.
+//! On it runs a ticketing platform: stores, a catalogue of shows and movies, halls with seat maps,
+//! showings, trains sold per segment, holds that cannot oversell, payment, refunds and tickets.
 //!
 //! A tour, from the wire inwards:
 //! - [`http`]: hyper accept loop, routing of `/api/...` forms, body intake, headers, static pages.
@@ -13,11 +15,12 @@
 //! - [`meta`]: the design-file parser, column type rules and schema upgrade.
 //! - [`db`]: pooled read connections, the group-committing writer thread, the checkpointer, and the
 //!   SQL dialect.
-//! - [`auth`]: passwords, tokens, login functions.
-//! - [`log`]: ApiLog/ApiLog1 through a batched background writer.
+//! - [`auth`]: passwords, tokens, login functions, QR login.
+//! - [`log`]: ApiLog/ApiLog1 through a batched background writer, ObjLog rows, the minute summary.
 //! - [`objects`]: the reference product's objects, registered per role; [`ticketing`]: the ticketing
-//!   platform's (to come). [`app`] is the composition root that hands both to the framework.
-//! - [`export`]: csv/txt/xlsx/html exports.
+//!   platform (stores, catalogue, showings, orders and holds, payment, tickets, trains).
+//!   [`app`] is the composition root that hands both to the framework.
+//! - [`export`]: csv/txt/xlsx/html exports, QR code images.
 //! - [`state`]: what a running server shares between calls; [`config`]: the `P_*` settings;
 //!   [`demo`]: demo data for a new database.
 //!
