@@ -195,6 +195,11 @@ impl Auth {
         }
     }
 
+    /// Whoever is logged in (any app type), or E_NOAUTH.
+    pub fn require_login(&self) -> ApiResult<&Login> {
+        self.login.as_ref().ok_or_else(|| ApiError::noauth("not logged in"))
+    }
+
     /// The logged-in buyer's id, or the refusal ("require auth to user": NOAUTH for a guest, FORBIDDEN
     /// for another kind of login). Hooks ask this instead of spelling the refusal out.
     pub fn require_user(&self) -> ApiResult<i64> {

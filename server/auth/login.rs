@@ -66,7 +66,7 @@ pub fn complete_login(ctx: &mut Ctx, app_type: AppType, id: i64, roles: &str) ->
 
 /// What `whoami` and `login` return about the caller.
 fn self_info(ctx: &mut Ctx) -> ApiResult<Map<String, Value>> {
-    let login = ctx.auth.login.clone().ok_or_else(|| ApiError::noauth("not logged in"))?;
+    let login = ctx.auth.require_login()?.clone();
     let obj = match ctx.state.objects.accounts(login.app_type) {
         Some(a) => a.table,
         None => {
@@ -228,7 +228,7 @@ pub const REFRESH_AFTER: i64 = 30 * 60;
 /// `refreshToken() -> {_token, _expire}`: a new token (the current one is revoked), unless the
 /// current one was issued less than 30 minutes ago; then the current one with its remaining life.
 pub fn refresh_token(ctx: &mut Ctx, _p: &Params) -> ApiResult<Reply> {
-    let Some(login) = ctx.auth.login.clone() else { return Err(ApiError::noauth("not logged in")) };
+    let login = ctx.auth.require_login()?.clone();
     let t = session::now();
     if let Some(token) = ctx.auth.token.clone() {
         let mut times = None;
@@ -264,8 +264,6 @@ pub fn logout(ctx: &mut Ctx, _p: &Params) -> ApiResult<Reply> {
 
 /// `whoami()`.
 pub fn whoami(ctx: &mut Ctx, _p: &Params) -> ApiResult<Reply> {
-    if ctx.auth.login.is_none() {
-        return Err(ApiError::noauth("not logged in"));
-    }
+    ctx.auth.require_login()?;
     Ok(Reply::Data(Value::Object(self_info(ctx)?)))
 }

@@ -2,9 +2,14 @@
 //!
 //! An object is mostly data: the table it serves, the operations allowed, readonly/required/hidden
 //! fields, virtual columns and sub-objects, declared in one style, with the builder methods of [`Decl`],
-//! [`VCol`] and [`SubObj`] (`Decl::new("User").allow(..).readonly(&["pwd"])`). The few rules that are code go into `Object` hooks, whose
+//! [`VCol`] and [`SubObj`] (`Decl::new("User").allow(..).readonly(&["pwd"])`). A declaration is a value
+//! made of the source's own static text (`&'static str` and static slices, no copies; most builders are
+//! `const fn`); only what is computed at start-up (the design's table names, a CASE expression built
+//! from a label table) is owned, through [`Text`]. The few rules that are code go into `Object` hooks, whose
 //! defaults do nothing. Role differences are chosen by the registry (one object per (name, app type)),
 //! not by an inheritance chain.
+
+use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
@@ -58,60 +63,68 @@ impl Op {
     pub const ALL: [Op; 7] = [Op::Add, Op::Set, Op::Get, Op::Query, Op::Del, Op::SetIf, Op::DelIf];
 }
 
+/// Declaration text: `&'static str` for what is written in the source (the usual case, no copy),
+/// owned for what is made at start-up (the design's table names, an enum's CASE expression).
+pub type Text = Cow<'static, str>;
+
 /// A group of virtual columns sharing one join (protocol §3.5).
 ///
 /// `fields` are `(sql expression, name)`; the expressions are developer-written SQL over the main
 /// alias `t0` and the group's own join aliases, never request text.
 #[derive(Debug, Clone, Default)]
 pub struct VCol {
-    pub fields: Vec<(String, String)>,
-    pub join: Option<String>,
+    pub fields: Vec<(Text, Text)>,
+    pub join: Option<&'static str>,
     /// Included when `res` is absent or starts with `*`.
     pub default: bool,
     /// Other columns/vcols this group needs (pulled in as hidden helpers).
-    pub require: Vec<String>,
+    pub require: &'static [&'static str],
     /// Fields that are money (decimal(19,2)): output as two-decimal strings like a decimal column.
-    pub money: Vec<String>,
+    pub money: &'static [&'static str],
 }
 
 impl VCol {
-    /// Fields written as `"expr name"` (the last word is the name).
-    pub fn new(fields: &[&str]) -> VCol {
-        let fields = fields
-            .iter()
-            .map(|f| {
-                let f = f.trim();
-                match f.rfind(' ') {
-                    Some(i) => (f[..i].trim().to_string(), f[i + 1..].to_string()),
-                    None => (format!("t0.\"{f}\""), f.to_string()),
-                }
-            })
-            .collect();
-        VCol { fields, ..Default::default() }
+    /// Fields written as `"expr name"` (the last word is the name; a lone word is a column of `t0`).
+    pub fn new(fields: &[&'static str]) -> VCol {
+        VCol { fields: fields.iter().map(|f| split_field(f)).collect(), ..Default::default() }
+    }
+
+    /// One field whose expression is made at start-up (`expr` is developer-written SQL, never request text).
+    pub fn computed(expr: String, name: &'static str) -> VCol {
+        VCol { fields: vec![(Cow::Owned(expr), Cow::Borrowed(name))], ..Default::default() }
     }
 
     /// Sets the join the fields need.
-    pub fn join(mut self, j: &str) -> VCol {
-        self.join = Some(j.to_string());
+    pub const fn join(mut self, j: &'static str) -> VCol {
+        self.join = Some(j);
         self
     }
 
     /// Marks the group as default.
-    pub fn default_on(mut self) -> VCol {
+    pub const fn default_on(mut self) -> VCol {
         self.default = true;
         self
     }
 
     /// Declares helper fields.
-    pub fn require(mut self, fields: &[&str]) -> VCol {
-        self.require = fields.iter().map(|s| s.to_string()).collect();
+    pub const fn require(mut self, fields: &'static [&'static str]) -> VCol {
+        self.require = fields;
         self
     }
 
     /// Marks fields as money: printed as two-decimal strings (`"80.00"`), as decimal columns are.
-    pub fn money(mut self, fields: &[&str]) -> VCol {
-        self.money = fields.iter().map(|s| s.to_string()).collect();
+    pub const fn money(mut self, fields: &'static [&'static str]) -> VCol {
+        self.money = fields;
         self
+    }
+}
+
+/// `"u.name userName"` → (`u.name`, `userName`); `"status"` → (`t0."status"`, `status`).
+fn split_field(f: &'static str) -> (Text, Text) {
+    let f = f.trim();
+    match f.rfind(' ') {
+        Some(i) => (Cow::Borrowed(f[..i].trim()), Cow::Borrowed(&f[i + 1..])),
+        None => (Cow::Owned(format!("t0.\"{f}\"")), Cow::Borrowed(f)),
     }
 }
 
@@ -119,15 +132,15 @@ impl VCol {
 #[derive(Debug, Clone)]
 pub struct SubObj {
     /// Field name in the parent's output (`orderLog`).
-    pub name: String,
+    pub name: &'static str,
     /// Child object name (`OrderLog`); its class for the caller's app type serves the read/write.
-    pub obj: String,
+    pub obj: &'static str,
     /// Column of the child pointing at the parent id (`orderId`).
-    pub fk: String,
+    pub fk: &'static str,
     /// Default child `res`.
-    pub res: Option<String>,
+    pub res: Option<&'static str>,
     /// Default child `orderby`.
-    pub orderby: Option<String>,
+    pub orderby: Option<&'static str>,
     /// Included in `get` without being named in `res`.
     pub default_get: bool,
     /// Included in `query` when `res` is absent or `*`.
@@ -136,7 +149,7 @@ pub struct SubObj {
     pub shape: SubShape,
     /// A developer-written condition over the child's `t0` that every child row must meet (`t0.startTm >
     /// {now}`: upcoming showings only). Placeholders as in vcols ([`crate::db::dialect::Dialect::expand`]).
-    pub only: Option<String>,
+    pub only: Option<&'static str>,
 }
 
 /// How a sub-object's rows appear in its parent's output (the reference's `wantOne` 0/1/2).
@@ -152,43 +165,12 @@ pub enum SubShape {
 }
 
 impl SubObj {
-    /// The child `res` when the request names none.
-    pub fn res(mut self, res: &str) -> SubObj {
-        self.res = Some(res.into());
-        self
-    }
-
-    /// The child `orderby`.
-    pub fn orderby(mut self, orderby: &str) -> SubObj {
-        self.orderby = Some(orderby.into());
-        self
-    }
-
-    /// Included in `get` without being named in `res`.
-    pub fn in_get(mut self) -> SubObj {
-        self.default_get = true;
-        self
-    }
-
-    /// Included in `get` and in `query` (and so in a parent's sub-object read) without being named.
-    pub fn in_query(mut self) -> SubObj {
-        self.default_get = true;
-        self.default_query = true;
-        self
-    }
-
-    /// Only the children meeting a developer-written condition (see [`SubObj::only`]).
-    pub fn only(mut self, cond: &str) -> SubObj {
-        self.only = Some(cond.into());
-        self
-    }
-
     /// A sub-object read and written through the child object `obj` by `fk`.
-    pub fn new(name: &str, obj: &str, fk: &str) -> SubObj {
+    pub const fn new(name: &'static str, obj: &'static str, fk: &'static str) -> SubObj {
         SubObj {
-            name: name.into(),
-            obj: obj.into(),
-            fk: fk.into(),
+            name,
+            obj,
+            fk,
             res: None,
             orderby: None,
             default_get: false,
@@ -197,97 +179,160 @@ impl SubObj {
             only: None,
         }
     }
+
+    /// The child `res` when the request names none.
+    pub const fn res(mut self, res: &'static str) -> SubObj {
+        self.res = Some(res);
+        self
+    }
+
+    /// The child `orderby`.
+    pub const fn orderby(mut self, orderby: &'static str) -> SubObj {
+        self.orderby = Some(orderby);
+        self
+    }
+
+    /// Included in `get` without being named in `res`.
+    pub const fn in_get(mut self) -> SubObj {
+        self.default_get = true;
+        self
+    }
+
+    /// Included in `get` and in `query` (and so in a parent's sub-object read) without being named.
+    pub const fn in_query(mut self) -> SubObj {
+        self.default_get = true;
+        self.default_query = true;
+        self
+    }
+
+    /// How the children appear in the parent row.
+    pub const fn shape(mut self, shape: SubShape) -> SubObj {
+        self.shape = shape;
+        self
+    }
+
+    /// Only the children meeting a developer-written condition (see [`SubObj::only`]).
+    pub const fn only(mut self, cond: &'static str) -> SubObj {
+        self.only = Some(cond);
+        self
+    }
 }
 
 /// The data part of an object.
 #[derive(Debug, Clone, Default)]
 pub struct Decl {
     /// Table served (defaults to the object name).
-    pub table: String,
+    pub table: Text,
     /// Allowed standard ops; `None` = all.
-    pub allowed: Option<Vec<Op>>,
+    pub allowed: Option<&'static [Op]>,
     /// Ops allowed only as a sub-object write through a parent (`Ordr.add` with `atts`), never called
     /// directly: the parent's own checks and ownership rules then apply first.
-    pub parent_only: Vec<Op>,
+    pub parent_only: &'static [Op],
     /// Readonly on add and set (strict: writing one is E_FORBIDDEN, protocol §9.3).
-    pub readonly: Vec<String>,
+    pub readonly: &'static [&'static str],
     /// Readonly on set only (the reference's `readonlyFields2`): given at add, fixed afterwards.
-    pub readonly_on_set: Vec<String>,
+    pub readonly_on_set: &'static [&'static str],
     /// Required on add (each inner list is a one-of group); not emptiable on set.
-    pub required: Vec<Vec<String>>,
+    pub required: &'static [&'static [&'static str]],
     /// Not emptiable on set, but not required at add (the reference's `requiredFields2`).
-    pub required_on_set: Vec<String>,
+    pub required_on_set: &'static [&'static str],
     /// Never output (`pwd` always is).
-    pub hidden: Vec<String>,
+    pub hidden: &'static [&'static str],
     /// Fields no two rows may share (non-empty values), with the user message for a duplicate.
     /// Checked by add and set; setIf may not set them (one value on many rows).
-    pub unique: Vec<(String, String)>,
+    pub unique: &'static [(&'static str, &'static str)],
     pub vcols: Vec<VCol>,
     pub subobjs: Vec<SubObj>,
     /// Default `orderby` (default `t0.id`).
-    pub default_sort: Option<String>,
+    pub default_sort: Option<&'static str>,
     /// Page-size cap (default 10000).
     pub max_page_sz: Option<i64>,
-    /// Enum labels per field applied to output.
-    pub enums: Vec<(String, Vec<(String, String)>)>,
     /// Fields searched by `q=` (qsearch syntax: `a,b*,c!`).
-    pub q_fields: Option<String>,
+    pub q_fields: Option<&'static str>,
     /// Source columns of time-dimension vcols (`y q m w d wd h`), e.g. `createTm`.
-    pub tm_col: Option<String>,
+    pub tm_col: Option<&'static str>,
     /// Write ObjLog rows for writes (default true; log tables turn it off).
     pub no_objlog: bool,
 }
 
 impl Decl {
     /// A declaration for `table` with no restrictions.
-    pub fn new(table: &str) -> Decl {
-        Decl { table: table.to_string(), ..Default::default() }
+    pub const fn new(table: &'static str) -> Decl {
+        Decl::of(Cow::Borrowed(table))
+    }
+
+    /// A declaration for a table named at start-up (the design's tables the admin reaches).
+    pub const fn of(table: Text) -> Decl {
+        Decl {
+            table,
+            allowed: None,
+            parent_only: &[],
+            readonly: &[],
+            readonly_on_set: &[],
+            required: &[],
+            required_on_set: &[],
+            hidden: &[],
+            unique: &[],
+            vcols: Vec::new(),
+            subobjs: Vec::new(),
+            default_sort: None,
+            max_page_sz: None,
+            q_fields: None,
+            tm_col: None,
+            no_objlog: false,
+        }
     }
 
     /// Restricts the allowed ops.
-    pub fn allow(mut self, ops: &[Op]) -> Decl {
-        self.allowed = Some(ops.to_vec());
+    pub const fn allow(mut self, ops: &'static [Op]) -> Decl {
+        self.allowed = Some(ops);
         self
     }
 
     /// True if `op` is allowed.
     pub fn allows(&self, op: Op) -> bool {
-        self.allowed.as_ref().is_none_or(|a| a.contains(&op))
+        self.allowed.is_none_or(|a| a.contains(&op))
     }
 
     /// Allows ops only through a parent's sub-object field.
-    pub fn via_parent(mut self, ops: &[Op]) -> Decl {
-        self.parent_only = ops.to_vec();
+    pub const fn via_parent(mut self, ops: &'static [Op]) -> Decl {
+        self.parent_only = ops;
         self
     }
 
     /// Fields the role may not write (add and set; writable on add when also required).
-    pub fn readonly(mut self, fields: &[&str]) -> Decl {
-        self.readonly = strings(fields);
+    pub const fn readonly(mut self, fields: &'static [&'static str]) -> Decl {
+        self.readonly = fields;
         self
     }
 
     /// Fields given at add and fixed afterwards.
-    pub fn readonly_on_set(mut self, fields: &[&str]) -> Decl {
-        self.readonly_on_set = strings(fields);
+    pub const fn readonly_on_set(mut self, fields: &'static [&'static str]) -> Decl {
+        self.readonly_on_set = fields;
         self
     }
 
     /// Required on add: each inner list is a one-of group (`&[&["uname", "phone"]]`).
-    pub fn required(mut self, groups: &[&[&str]]) -> Decl {
-        self.required = groups.iter().map(|g| strings(g)).collect();
+    pub const fn required(mut self, groups: &'static [&'static [&'static str]]) -> Decl {
+        self.required = groups;
+        self
+    }
+
+    /// Not emptiable on set, but not required at add.
+    pub const fn required_on_set(mut self, fields: &'static [&'static str]) -> Decl {
+        self.required_on_set = fields;
         self
     }
 
     /// Fields the role may not read, anywhere in the query language (besides `pwd`, always).
-    pub fn hidden(mut self, fields: &[&str]) -> Decl {
-        self.hidden = strings(fields);
+    pub const fn hidden(mut self, fields: &'static [&'static str]) -> Decl {
+        self.hidden = fields;
         self
     }
 
     /// Fields no two rows may share, each with the message for a duplicate.
-    pub fn unique(mut self, fields: &[(&str, &str)]) -> Decl {
-        self.unique = fields.iter().map(|(f, m)| (f.to_string(), m.to_string())).collect();
+    pub const fn unique(mut self, fields: &'static [(&'static str, &'static str)]) -> Decl {
+        self.unique = fields;
         self
     }
 
@@ -304,42 +349,44 @@ impl Decl {
     }
 
     /// The `orderby` when the request gives none.
-    pub fn default_sort(mut self, orderby: &str) -> Decl {
-        self.default_sort = Some(orderby.into());
+    pub const fn default_sort(mut self, orderby: &'static str) -> Decl {
+        self.default_sort = Some(orderby);
+        self
+    }
+
+    /// The largest page a caller may ask for.
+    pub const fn max_page_sz(mut self, n: i64) -> Decl {
+        self.max_page_sz = Some(n);
         self
     }
 
     /// The fields `q=` searches (qsearch syntax: `id!,name,phone`).
-    pub fn q_fields(mut self, spec: &str) -> Decl {
-        self.q_fields = Some(spec.into());
+    pub const fn q_fields(mut self, spec: &'static str) -> Decl {
+        self.q_fields = Some(spec);
         self
     }
 
     /// The column of the time dimensions (`y q m w d wd h`).
-    pub fn tm_col(mut self, col: &str) -> Decl {
-        self.tm_col = Some(col.into());
+    pub const fn tm_col(mut self, col: &'static str) -> Decl {
+        self.tm_col = Some(col);
         self
     }
 
     /// Writes leave no ObjLog row (the log tables themselves).
-    pub fn no_objlog(mut self) -> Decl {
+    pub const fn no_objlog(mut self) -> Decl {
         self.no_objlog = true;
         self
     }
 
     /// True if the field is never output.
     pub fn is_hidden(&self, f: &str) -> bool {
-        f == "pwd" || self.hidden.iter().any(|h| h == f)
+        f == "pwd" || self.hidden.contains(&f)
     }
 
     /// The sub-object of that name.
     pub fn subobj(&self, name: &str) -> Option<&SubObj> {
         self.subobjs.iter().find(|s| s.name == name)
     }
-}
-
-fn strings(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
 }
 
 /// A write in progress, handed to `on_validate`: hooks may change fields and queue follow-ups.
@@ -477,5 +524,50 @@ pub struct Plain(pub Decl);
 impl Object for Plain {
     fn decl(&self) -> &Decl {
         &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A declaration that needs no start-up work is a constant.
+    const STATION: Decl = Decl::new("Station")
+        .allow(&[Op::Get, Op::Query])
+        .readonly(&["code"])
+        .required(&[&["code"], &["name", "pinyin"]])
+        .unique(&[("code", "电报码已存在")])
+        .default_sort("code")
+        .q_fields("code!,name");
+
+    #[test]
+    fn a_declaration_is_a_value_of_static_text() {
+        assert_eq!(STATION.table, "Station");
+        assert!(STATION.allows(Op::Query) && !STATION.allows(Op::Del));
+        assert!(matches!(STATION.table, Cow::Borrowed(_)));
+        assert_eq!(STATION.required[1], ["name", "pinyin"]);
+        assert!(STATION.is_hidden("pwd") && !STATION.is_hidden("code"));
+    }
+
+    #[test]
+    fn vcol_fields_split_into_expression_and_name_without_copying_the_source() {
+        let g = VCol::new(&["u.name userName", "(a || '/' || b) label", "status"]).require(&["userName"]);
+        let names: Vec<&str> = g.fields.iter().map(|(_, n)| n.as_ref()).collect();
+        assert_eq!(names, ["userName", "label", "status"]);
+        assert_eq!(g.fields[1].0, "(a || '/' || b)");
+        assert!(matches!(g.fields[0].0, Cow::Borrowed("u.name")));
+        // A lone word is a column of the main table, quoted.
+        assert_eq!(g.fields[2].0, "t0.\"status\"");
+        let c = VCol::computed("CASE t0.s WHEN 'A' THEN '甲' ELSE t0.s END".into(), "sName");
+        assert_eq!(c.fields[0].1, "sName");
+    }
+
+    #[test]
+    fn sub_object_builders_set_what_they_name() {
+        const S: SubObj = SubObj::new("tickets", "Ticket", "orderId").res("id,code").orderby("id").in_get();
+        const { assert!(S.default_get && !S.default_query) };
+        assert_eq!((S.res, S.orderby, S.shape), (Some("id,code"), Some("id"), SubShape::List));
+        let q = S.in_query().shape(SubShape::One);
+        assert!(q.default_query && q.shape == SubShape::One);
     }
 }

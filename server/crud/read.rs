@@ -71,9 +71,9 @@ fn attach_subs(ctx: &mut Ctx, plan: &Plan, p: &Params, rows: &mut [Map<String, V
     let ids: Vec<i64> = rows.iter().filter_map(|r| r.get("id").and_then(Value::as_i64)).collect();
     for sub in &plan.subs {
         let def = &sub.def;
-        let child = registry::resolve(ctx, &def.obj)?;
+        let child = registry::resolve(ctx, def.obj)?;
         let table = registry::table_of(ctx, child.as_ref())?;
-        if table.column(&def.fk).is_none() {
+        if table.column(def.fk).is_none() {
             return Err(ApiError::server(format!("sub-object {}: no column {}.{}", def.name, table.name, def.fk)));
         }
         // Child parameters: declared defaults, then `param_X` / `res_X` from the request.
@@ -100,12 +100,12 @@ fn attach_subs(ctx: &mut Ctx, plan: &Plan, p: &Params, rows: &mut [Map<String, V
         let mut scope = Scope::default();
         child.on_query(ctx, &cp, &mut scope)?;
         let mut cplan = select::plan(ctx, child.as_ref(), table, &creq, &scope, ReadMode::Query)?;
-        let fk_idx = match cplan.col_index(&def.fk) {
+        let fk_idx = match cplan.col_index(def.fk) {
             Some(i) => i,
             None => {
-                let q = ctx.state.dialect.quote_ident(&def.fk);
+                let q = ctx.state.dialect.quote_ident(def.fk);
                 cplan.cols.push(format!("t0.{q} AS {q}"));
-                cplan.out.push(OutCol { name: def.fk.clone(), kind: Kind::Int, hidden: true });
+                cplan.out.push(OutCol { name: def.fk.to_string(), kind: Kind::Int, hidden: true });
                 cplan.out.len() - 1
             }
         };
@@ -113,7 +113,7 @@ fn attach_subs(ctx: &mut Ctx, plan: &Plan, p: &Params, rows: &mut [Map<String, V
             cplan.add_where(format!("({})", ctx.state.dialect.expand(only)), Vec::new());
         }
         let marks = vec!["?"; ids.len()].join(",");
-        let q = ctx.state.dialect.quote_ident(&def.fk);
+        let q = ctx.state.dialect.quote_ident(def.fk);
         cplan.add_where(format!("t0.{q} IN ({marks})"), ids.iter().map(|i| SqlValue::Int(*i)).collect());
         let cap = child.decl().max_page_sz.unwrap_or(10000);
         let mut crows = fetch(ctx, &cplan, cap, 0)?;
@@ -164,7 +164,7 @@ pub fn finish_rows(
         .unwrap_or_default();
     for row in rows.iter_mut() {
         obj.on_handle_row(ctx, row)?;
-        for (f, labels) in decl.enums.iter().chain(plan.enums.iter()) {
+        for (f, labels) in plan.enums.iter() {
             if let Some(v) = row.get_mut(f) {
                 *v = map_enum(v, labels);
             }

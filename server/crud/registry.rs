@@ -38,7 +38,7 @@ impl Registry {
         let generic = design
             .tables
             .iter()
-            .map(|t| (t.name.clone(), Arc::new(Plain(Decl::new(&t.name))) as Arc<dyn Object>))
+            .map(|t| (t.name.clone(), Arc::new(Plain(Decl::of(t.name.clone().into()))) as Arc<dyn Object>))
             .collect();
         Registry {
             map: HashMap::new(),

@@ -56,12 +56,12 @@ fn write_all(
             .subobj(&name)
             .cloned()
             .ok_or_else(|| ApiError::bad_param(format!("unknown sub-object {name}")))?;
-        let child = registry::resolve(ctx, &def.obj)?;
+        let child = registry::resolve(ctx, def.obj)?;
         let table = registry::table_of(ctx, child.as_ref())?;
         let d = ctx.state.dialect.as_ref();
-        let (tq, fq) = (d.quote_ident(&table.name), d.quote_ident(&def.fk));
+        let (tq, fq) = (d.quote_ident(&table.name), d.quote_ident(def.fk));
         let mut forced = Map::new();
-        forced.insert(def.fk.clone(), json!(parent_id));
+        forced.insert(def.fk.to_string(), json!(parent_id));
 
         if mode == Mode::Put {
             let keep: Vec<i64> = items.iter().filter_map(|i| i.get("id").and_then(value_to_int)).collect();
@@ -84,7 +84,7 @@ fn write_all(
                 _ => body.get("id").and_then(value_to_int),
             };
             body.remove("id");
-            body.remove(&def.fk);
+            body.remove(def.fk);
             match id {
                 None => {
                     run_op_with(

@@ -51,10 +51,10 @@ fn split_fields(obj: &dyn Object, body: Map<String, Value>) -> ApiResult<Split> 
 
 /// The fields this object's role may not write with `op`: `readonly` on add and set (writable on add
 /// when also required), `readonly_on_set` on set and setIf.
-pub fn not_writable(decl: &Decl, op: Op) -> Vec<&String> {
+pub fn not_writable(decl: &Decl, op: Op) -> Vec<&'static str> {
     match op {
-        Op::Add => decl.readonly.iter().filter(|f| !decl.required.iter().any(|g| g.contains(f))).collect(),
-        _ => decl.readonly.iter().chain(decl.readonly_on_set.iter()).collect(),
+        Op::Add => decl.readonly.iter().copied().filter(|f| !decl.required.iter().any(|g| g.contains(f))).collect(),
+        _ => decl.readonly.iter().chain(decl.readonly_on_set).copied().collect(),
     }
 }
 
@@ -70,12 +70,12 @@ pub fn check_writable(
     strict: bool,
 ) -> ApiResult<()> {
     for f in not_writable(decl, op) {
-        if fields.contains_key(f.as_str()) {
+        if fields.contains_key(f) {
             if strict {
                 return Err(ApiError::with_msg(Code::Forbidden, format!("字段`{f}`不可写"))
                     .internal(format!("set readonly field {}.`{f}`", table.name)));
             }
-            fields.remove(f.as_str());
+            fields.remove(f);
         }
     }
     Ok(())
@@ -89,8 +89,8 @@ fn check_unique(
     fields: &Map<String, Value>,
     id: Option<i64>,
 ) -> ApiResult<()> {
-    for (f, msg) in &obj.decl().unique {
-        let Some(v) = fields.get(f).filter(|v| !is_absent(v)).map(value_to_string) else { continue };
+    for (f, msg) in obj.decl().unique {
+        let Some(v) = fields.get(*f).filter(|v| !is_absent(v)).map(value_to_string) else { continue };
         if v == "null" || v == "empty" {
             continue;
         }
@@ -98,7 +98,7 @@ fn check_unique(
         let sql =
             format!("SELECT id FROM {} WHERE {}=? AND id<>? LIMIT 1", d.quote_ident(&table.name), d.quote_ident(f));
         if ctx.scalar(&sql, &[SqlValue::Text(v), SqlValue::Int(id.unwrap_or(0))])?.is_some() {
-            return Err(ApiError::param(msg.clone()).internal(format!("duplicate {}.{f}", table.name)));
+            return Err(ApiError::param(*msg).internal(format!("duplicate {}.{f}", table.name)));
         }
     }
     Ok(())
@@ -167,8 +167,8 @@ pub fn add_with(
             return Ok(v);
         }
     }
-    for group in &decl.required {
-        if !group.iter().any(|f| fields.contains_key(f)) {
+    for group in decl.required {
+        if !group.iter().any(|f| fields.contains_key(*f)) {
             let name = group.join("|");
             return Err(ApiError::missing(&name));
         }
@@ -250,8 +250,8 @@ fn unikey(
             for k in &keys {
                 body.remove(*k);
             }
-            for f in &obj.decl().readonly {
-                body.remove(f);
+            for f in obj.decl().readonly {
+                body.remove(*f);
             }
             let mut url = Map::new();
             url.insert("id".into(), json!(id));
@@ -303,9 +303,9 @@ pub fn set(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiRes
     fields.remove("id");
     fields.retain(|_, v| !v.is_null());
     check_writable(decl, table, Op::Set, &mut fields, strict)?;
-    let required = decl.required.iter().flatten().chain(decl.required_on_set.iter());
+    let required = decl.required.iter().copied().flatten().chain(decl.required_on_set);
     for f in required {
-        if let Some(v) = fields.get(f) {
+        if let Some(v) = fields.get(*f) {
             if is_absent(v) || v == "null" || v == "empty" {
                 return Err(ApiError::param(format!("字段`{f}`不允许置空")));
             }
@@ -373,7 +373,7 @@ pub fn set_if(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> Api
     fields.remove("id");
     fields.retain(|_, v| !v.is_null());
     check_writable(decl, table, Op::SetIf, &mut fields, true)?;
-    if let Some((f, _)) = decl.unique.iter().find(|(f, _)| fields.get(f).is_some_and(|v| !is_absent(v))) {
+    if let Some((f, _)) = decl.unique.iter().find(|(f, _)| fields.get(*f).is_some_and(|v| !is_absent(v))) {
         return Err(
             ApiError::param(format!("字段`{f}`不能重复, 不可批量设置")).internal(format!("setIf on unique field {f}"))
         );

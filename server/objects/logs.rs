@@ -158,7 +158,7 @@ pub fn register(reg: &mut Registry) {
     reg.register("ApiLog", &[Emp, Admin], Arc::new(ApiLog::new()));
     reg.register("ApiLog1", &[Emp, Admin], Arc::new(ApiLog::batch_rows()));
     reg.register("ObjLog", &[Emp, Admin], Arc::new(ObjLog::new()));
-    let read_only = |table: &str, hidden: &[&str]| {
+    let read_only = |table: &'static str, hidden: &'static [&'static str]| {
         Arc::new(Plain(Decl::new(table).allow(&[Op::Query, Op::Get]).hidden(hidden).no_objlog()))
     };
     reg.register("Session", &[Admin], read_only("Session", &["tokenHash"]));

@@ -45,9 +45,9 @@ pub struct Ordr {
 
 /// A vcol turning a code column into its label (`CASE t0.col WHEN 'CR' THEN '新创建' ... END name`).
 /// The labels are constants of this file, never request text.
-fn label_vcol(col: &str, name: &str) -> VCol {
+fn label_vcol(col: &str, name: &'static str) -> VCol {
     let whens: String = STATUS.iter().map(|(k, v)| format!(" WHEN '{k}' THEN '{v}'")).collect();
-    VCol::new(&[&format!("CASE t0.{col}{whens} ELSE t0.{col} END {name}")])
+    VCol::computed(format!("CASE t0.{col}{whens} ELSE t0.{col} END"), name)
 }
 
 fn base_decl() -> Decl {
@@ -193,7 +193,7 @@ pub struct OrderLog {
 }
 
 impl OrderLog {
-    fn decl(ops: Option<&[Op]>) -> Decl {
+    fn decl(ops: Option<&'static [Op]>) -> Decl {
         let d = Decl::new("OrderLog")
             .vcols(vec![
                 VCol::new(&["e.name empName", "e.phone empPhone"])

@@ -54,9 +54,9 @@ fn decl() -> Decl {
         .vcols(vec![
             VCol::new(&["c.name cityName"]).join("LEFT JOIN City c ON c.id=t0.cityId").default_on(),
             VCol::new(&["v.name venueName"]).join("LEFT JOIN Venue v ON v.id=t0.venueId").default_on(),
-            VCol::new(&[&format!("({MIN_PRICE}) minPrice")]).money(&["minPrice"]).default_on(),
-            VCol::new(&[&format!("({NEXT_TM}) nextTm")]).default_on(),
-            VCol::new(&[&format!("({HEAT}) heat")]).default_on(),
+            VCol::computed(format!("({MIN_PRICE})"), "minPrice").money(&["minPrice"]).default_on(),
+            VCol::computed(format!("({NEXT_TM})"), "nextTm").default_on(),
+            VCol::computed(format!("({HEAT})"), "heat").default_on(),
             label_vcol("kind", "kindName", &KINDS),
             label_vcol("status", "statusName", &STATUS),
         ])

@@ -28,7 +28,10 @@ pub fn register(reg: &mut Registry) {
 }
 
 /// Fields of a ticket order only the server writes.
-const SERVER_FIELDS: [&str; 6] = ["storeId", "expireTm", "liveKey", "reqKey", "hidden", "departTm"];
+/// What buyers and staff may not write on a ticket order: the plain order's readonly fields and the
+/// ones only the server sets.
+const TICKET_READONLY: &[&str] =
+    &["userId", "createTm", "storeId", "expireTm", "liveKey", "reqKey", "hidden", "departTm"];
 /// Fields fixed once a ticket order exists (a plain order's staff may still change its amount).
 const FIXED: [&str; 12] = [
     "showingId",
@@ -67,8 +70,9 @@ impl TicketOrdr {
         };
         decl.subobjs.push(SubObj::new("tickets", "Ticket", "orderId").res(ticket_res).orderby("id").in_get());
         if role != Role::Admin {
-            decl.hidden.extend(["liveKey", "reqKey"].map(String::from));
-            decl.readonly.extend(SERVER_FIELDS.map(String::from));
+            debug_assert!(decl.readonly.iter().all(|f| TICKET_READONLY.contains(f)));
+            decl.hidden = &["liveKey", "reqKey"];
+            decl.readonly = TICKET_READONLY;
         }
         TicketOrdr { plain, decl, role }
     }

@@ -38,23 +38,23 @@ const LEFT: &str = "CASE WHEN t0.code IS NULL OR t0.code='' THEN t0.capacity - C
 /// Serves Showing, PriceClass and Seat.
 pub fn register(reg: &mut Registry) {
     use Role::*;
-    let read = [Op::Get, Op::Query];
-    let staff_ops = super::venue::STAFF_OPS;
-    reg.register("Showing", &[Guest, User], Arc::new(Showing(showing_decl().allow(&read))));
+    const READ: &[Op] = &[Op::Get, Op::Query];
+    const STAFF_OPS: &[Op] = &super::venue::STAFF_OPS;
+    reg.register("Showing", &[Guest, User], Arc::new(Showing(showing_decl().allow(READ))));
     let staff = showing_decl()
-        .allow(&staff_ops)
+        .allow(STAFF_OPS)
         .required(&[&["eventId"], &["startTm"]])
         .readonly(&["storeId", "venueId", "createTm"])
         .readonly_on_set(&["eventId", "hallId"]);
     reg.register("Showing", &[Emp, Admin], Arc::new(Showing(staff)));
-    reg.register("PriceClass", &[Guest, User], Arc::new(PriceClass(class_decl().allow(&read))));
+    reg.register("PriceClass", &[Guest, User], Arc::new(PriceClass(class_decl().allow(READ))));
     let staff = class_decl()
-        .allow(&staff_ops)
+        .allow(STAFF_OPS)
         .required(&[&["showingId"], &["name"], &["price"]])
         .readonly(&["code", "taken"])
         .readonly_on_set(&["showingId"]);
     reg.register("PriceClass", &[Emp, Admin], Arc::new(PriceClass(staff)));
-    let seat = Decl::new("Seat").allow(&read).default_sort("row,col");
+    let seat = Decl::new("Seat").allow(READ).default_sort("row,col");
     reg.register("Seat", &[Emp, Admin], Arc::new(Seat(seat)));
 }
 
@@ -81,7 +81,7 @@ fn showing_decl() -> Decl {
 }
 
 fn class_decl() -> Decl {
-    Decl::new("PriceClass").vcols(vec![VCol::new(&[&format!("({LEFT}) left")]).default_on()])
+    Decl::new("PriceClass").vcols(vec![VCol::computed(format!("({LEFT})"), "left").default_on()])
 }
 
 /// A time parameter in the protocol's form; `YYYY-MM-DD HH:MM` is taken as `:00`.

@@ -31,9 +31,9 @@ pub fn register(reg: &mut Registry) {
 }
 
 /// A vcol turning a code column into its label, from a constant table of this module.
-pub fn label_vcol(col: &str, name: &str, labels: &[(&str, &str)]) -> VCol {
+pub fn label_vcol(col: &str, name: &'static str, labels: &[(&str, &str)]) -> VCol {
     let whens: String = labels.iter().map(|(k, v)| format!(" WHEN '{k}' THEN '{v}'")).collect();
-    VCol::new(&[&format!("CASE t0.{col}{whens} ELSE t0.{col} END {name}")])
+    VCol::computed(format!("CASE t0.{col}{whens} ELSE t0.{col} END"), name)
 }
 
 /// Refuses a code outside `labels`, naming the field and the allowed values.

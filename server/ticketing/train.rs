@@ -30,9 +30,9 @@ pub fn register(reg: &mut Registry) {
         .vcols(vec![VCol::new(&["c.name cityName"]).join("LEFT JOIN City c ON c.id=t0.cityId").default_on()])
         .q_fields("code!,name,cityName");
     reg.register("Station", &[Guest, User, Emp], Arc::new(Plain(station)));
-    let ops = super::venue::STAFF_OPS;
+    const OPS: &[Op] = &super::venue::STAFF_OPS;
     let train = Decl::new("Train")
-        .allow(&ops)
+        .allow(OPS)
         .required(&[&["code"]])
         .readonly_on_set(&["storeId"])
         .subobjs(vec![
@@ -43,7 +43,7 @@ pub fn register(reg: &mut Registry) {
     reg.register("Train", &[Guest, User], Arc::new(Train(Decl::new("Train").allow(&[]))));
     reg.register("Train", &[Emp], Arc::new(Train(train.clone().readonly(&["storeId", "createTm"]))));
     reg.register("Train", &[Admin], Arc::new(Train(train)));
-    let child = |t: &str| Decl::new(t).allow(&ops).readonly_on_set(&["trainId"]);
+    let child = |t: &'static str| Decl::new(t).allow(OPS).readonly_on_set(&["trainId"]);
     reg.register("TrainStop", &[Emp, Admin], Arc::new(TrainChild(child("TrainStop").default_sort("trainId,seq"))));
     reg.register("Carriage", &[Emp, Admin], Arc::new(TrainChild(child("Carriage").default_sort("trainId,no"))));
     reg.register("Fare", &[Emp, Admin], Arc::new(TrainChild(child("Fare"))));
@@ -184,7 +184,7 @@ impl Object for TrainChild {
             let train = int_field(w, "trainId").ok_or_else(|| ApiError::missing("trainId"))?;
             parent_of_store(ctx, "SELECT storeId FROM Train WHERE id=?", train, "车次")?;
         }
-        match self.0.table.as_str() {
+        match self.0.table.as_ref() {
             "Carriage" => super::store::check_code(w, "seatClass", &CLASSES)?,
             "Fare" => {
                 super::store::check_code(w, "seatClass", &CLASSES)?;
@@ -218,7 +218,7 @@ impl Object for TrainChild {
     }
 
     fn on_after(&self, ctx: &mut Ctx, op: Op, id: Option<i64>, w: Option<&Write>) -> ApiResult<()> {
-        match (self.0.table.as_str(), op, id) {
+        match (self.0.table.as_ref(), op, id) {
             ("TrainRun", Op::Add, Some(id)) => {
                 let train = w.and_then(|w| int_field(w, "trainId")).unwrap_or(0);
                 make_run_seats(ctx.db, id, train)?;

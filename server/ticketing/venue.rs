@@ -15,12 +15,12 @@ use crate::error::{ApiError, ApiResult, Code};
 /// Serves Venue and Hall: read by everyone (approved stores), written by the store's staff.
 pub fn register(reg: &mut Registry) {
     use Role::*;
-    let read = [Op::Get, Op::Query];
-    reg.register("Venue", &[Guest, User], Arc::new(Venue(venue_decl().allow(&read))));
+    const READ: &[Op] = &[Op::Get, Op::Query];
+    reg.register("Venue", &[Guest, User], Arc::new(Venue(venue_decl().allow(READ))));
     // Staff always add to their own store; the admin names the store, fixed afterwards.
     reg.register("Venue", &[Emp], Arc::new(Venue(venue_decl().allow(&STAFF_OPS).readonly(&["storeId"]))));
     reg.register("Venue", &[Admin], Arc::new(Venue(venue_decl().allow(&STAFF_OPS).readonly_on_set(&["storeId"]))));
-    reg.register("Hall", &[Guest, User], Arc::new(Hall(hall_decl().allow(&read))));
+    reg.register("Hall", &[Guest, User], Arc::new(Hall(hall_decl().allow(READ))));
     reg.register("Hall", &[Emp, Admin], Arc::new(Hall(hall_decl().allow(&STAFF_OPS))));
 }
 

@@ -119,8 +119,9 @@ fn every_hidden_field_is_refused_in_every_expression_form_for_every_role() {
     for (name, role, obj) in app.state.objects.entries() {
         let decl = obj.decl().clone();
         let Some(table) = app.state.design.table(&decl.table).cloned() else { continue };
-        let vcol_names: Vec<String> = decl.vcols.iter().flat_map(|g| g.fields.iter().map(|(_, n)| n.clone())).collect();
-        let mut hidden: Vec<String> = decl.hidden.clone();
+        let vcol_names: Vec<String> =
+            decl.vcols.iter().flat_map(|g| g.fields.iter().map(|(_, n)| n.to_string())).collect();
+        let mut hidden: Vec<String> = decl.hidden.iter().map(|h| h.to_string()).collect();
         hidden.push("pwd".into());
         hidden.retain(|f| table.column(f).is_some() || vcol_names.contains(f));
         hidden.dedup();

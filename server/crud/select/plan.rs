@@ -161,7 +161,7 @@ pub fn plan(
 
     // Conditions: on_query scope, cond (URL and body), q, qsearch.
     let mut conds: Vec<Cond> = req.conds.clone();
-    if let (Some(fields), Some(words)) = (decl.q_fields.as_deref(), req.q.as_deref()) {
+    if let (Some(fields), Some(words)) = (decl.q_fields, req.q.as_deref()) {
         conds.extend(query::qsearch(fields, words)?);
     }
     conds.extend(req.qsearch.clone());
@@ -256,7 +256,7 @@ fn add_star(plan: &mut Plan, r: &mut Resolver, decl: &Decl, mode: ReadMode, with
             r.used[i] = true;
             for (expr, name) in &g.fields {
                 if plan.col_index(name).is_none() && !decl.is_hidden(name) {
-                    let kind = if g.money.contains(name) { Kind::Decimal } else { Kind::Auto };
+                    let kind = if g.money.contains(&name.as_ref()) { Kind::Decimal } else { Kind::Auto };
                     push_col(plan, d, format!("({})", d.expand(expr)), name, kind, false);
                 }
             }
@@ -268,7 +268,7 @@ fn add_star(plan: &mut Plan, r: &mut Resolver, decl: &Decl, mode: ReadMode, with
             ReadMode::Query => s.default_query,
         };
         if on && !plan.subs.iter().any(|x| x.key == s.name) {
-            plan.subs.push(SubReq { def: s.clone(), key: s.name.clone() });
+            plan.subs.push(SubReq { def: s.clone(), key: s.name.to_string() });
         }
     }
     Ok(())

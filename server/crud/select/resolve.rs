@@ -34,7 +34,7 @@ impl<'a> Resolver<'a> {
             dialect,
             used: vec![false; decl.vcols.len()],
             aliases: HashSet::new(),
-            tm_col: decl.tm_col.clone(),
+            tm_col: decl.tm_col.map(str::to_string),
         }
     }
 
@@ -46,8 +46,8 @@ impl<'a> Resolver<'a> {
     /// A vcol field: (group index, expression, output kind).
     fn vcol(&self, name: &str) -> Option<(usize, &'a str, Kind)> {
         self.decl.vcols.iter().enumerate().find_map(|(i, g)| {
-            let kind = if g.money.iter().any(|m| m == name) { Kind::Decimal } else { Kind::Auto };
-            g.fields.iter().find(|(_, n)| n == name).map(|(e, _)| (i, e.as_str(), kind))
+            let kind = if g.money.contains(&name) { Kind::Decimal } else { Kind::Auto };
+            g.fields.iter().find(|(_, n)| n == name).map(|(e, _)| (i, e.as_ref(), kind))
         })
     }
 
@@ -110,8 +110,8 @@ impl<'a> Resolver<'a> {
             let before = self.used.clone();
             for i in 0..self.used.len() {
                 if self.used[i] {
-                    for r in self.decl.vcols[i].require.clone() {
-                        self.resolve_trusted(&r)?;
+                    for r in self.decl.vcols[i].require {
+                        self.resolve_trusted(r)?;
                     }
                 }
             }
@@ -121,9 +121,9 @@ impl<'a> Resolver<'a> {
         }
         let mut out: Vec<String> = Vec::new();
         for (i, g) in self.decl.vcols.iter().enumerate() {
-            if let (true, Some(j)) = (self.used[i], &g.join) {
-                if !out.contains(j) {
-                    out.push(j.clone());
+            if let (true, Some(j)) = (self.used[i], g.join) {
+                if !out.iter().any(|o| o == j) {
+                    out.push(j.to_string());
                 }
             }
         }
