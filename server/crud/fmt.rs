@@ -2,19 +2,18 @@
 
 use serde_json::{json, Map, Value};
 
+use super::rows::RowSet;
 use crate::api::ctx::{Raw, Reply};
 use crate::api::params::{value_to_string, Params};
 use crate::error::{ApiError, ApiResult};
 use crate::export::{self, ExportFmt};
 
-/// Formats query rows. `cols` are the visible column names in output order.
-#[allow(clippy::too_many_arguments)]
+/// Formats query rows (their visible columns, in output order).
 pub fn format(
     fmt: &str,
     p: &Params,
     table: &str,
-    cols: Vec<String>,
-    rows: Vec<Map<String, Value>>,
+    rows: RowSet,
     nextkey: Option<Value>,
     total: Option<i64>,
     stat: Option<Value>,
@@ -25,9 +24,7 @@ pub fn format(
     };
     if let Some(ef) = ExportFmt::parse(name) {
         let fname = p.str("fname").unwrap_or_else(|| table.to_string());
-        let data: Vec<Vec<Value>> =
-            rows.iter().map(|r| cols.iter().map(|c| r.get(c).cloned().unwrap_or(Value::Null)).collect()).collect();
-        let e = export::export(ef, &fname, &cols, &data)?;
+        let e = export::export(ef, &fname, &rows.cols, &rows.rows)?;
         return Ok(Reply::Raw(Raw {
             status: 200,
             content_type: e.content_type,
@@ -37,6 +34,32 @@ pub fn format(
         }));
     }
     let out = match name {
+        "list" | "array" | "one" | "one?" | "hash" | "multihash" => {
+            let cols = rows.cols.clone();
+            objects(name, arg, &cols, rows.into_maps(), nextkey, total, stat)?
+        }
+        _ => {
+            let mut m = Map::new();
+            m.insert("h".into(), json!(rows.cols));
+            m.insert("d".into(), Value::Array(rows.rows.into_iter().map(Value::Array).collect()));
+            extras(&mut m, nextkey, total, stat);
+            Value::Object(m)
+        }
+    };
+    Ok(Reply::Data(out))
+}
+
+/// The formats that print each row as an object.
+fn objects(
+    name: &str,
+    arg: Option<&str>,
+    cols: &[String],
+    rows: Vec<Map<String, Value>>,
+    nextkey: Option<Value>,
+    total: Option<i64>,
+    stat: Option<Value>,
+) -> ApiResult<Value> {
+    Ok(match name {
         "list" => {
             let mut m = Map::new();
             m.insert("list".into(), Value::Array(rows.into_iter().map(Value::Object).collect()));
@@ -53,26 +76,8 @@ pub fn format(
             Some(r) => Value::Object(r),
             None => Value::Null,
         },
-        "hash" | "multihash" => hash(rows, &cols, arg, name == "multihash")?,
-        _ => {
-            let d: Vec<Value> = rows.into_iter().map(|r| Value::Array(row_values(r, &cols))).collect();
-            let mut m = Map::new();
-            m.insert("h".into(), json!(cols));
-            m.insert("d".into(), Value::Array(d));
-            extras(&mut m, nextkey, total, stat);
-            Value::Object(m)
-        }
-    };
-    Ok(Reply::Data(out))
-}
-
-/// A row's values in column order. Rows usually hold exactly the columns, in order, so they are taken
-/// as they are; a hook that added or reordered fields falls back to a lookup per column.
-fn row_values(mut r: Map<String, Value>, cols: &[String]) -> Vec<Value> {
-    if r.len() == cols.len() && r.keys().zip(cols).all(|(k, c)| k == c) {
-        return r.into_iter().map(|(_, v)| v).collect();
-    }
-    cols.iter().map(|c| r.swap_remove(c).unwrap_or(Value::Null)).collect()
+        _ => hash(rows, cols, arg, name == "multihash")?,
+    })
 }
 
 fn extras(m: &mut Map<String, Value>, nextkey: Option<Value>, total: Option<i64>, stat: Option<Value>) {

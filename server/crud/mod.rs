@@ -11,6 +11,7 @@ pub mod fmt;
 pub mod object;
 pub mod read;
 pub mod registry;
+pub mod rows;
 pub mod select;
 pub mod subwrite;
 pub mod write;

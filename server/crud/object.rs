@@ -13,6 +13,7 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
+use super::rows::Row;
 use crate::api::ctx::Ctx;
 use crate::api::params::Params;
 use crate::api::Reply;
@@ -488,8 +489,9 @@ pub trait Object: Send + Sync {
         Ok(())
     }
 
-    /// Adjusts one output row.
-    fn on_handle_row(&self, _ctx: &mut Ctx, _row: &mut Map<String, Value>) -> ApiResult<()> {
+    /// Adjusts one output row before enum labels and hiding: its values by column name ([`Row`]); a
+    /// value the hook computes needs a column, declared as a vcol.
+    fn on_handle_row(&self, _ctx: &mut Ctx, _row: &mut Row) -> ApiResult<()> {
         Ok(())
     }
 

@@ -1,9 +1,12 @@
 //! `get` and `query`: run a SELECT plan, page it, attach sub-objects, process rows, format the result
 //! (protocol §3.3, §4.4-§4.6, §5.3).
 
+use std::collections::HashMap;
+
 use serde_json::{json, Map, Value};
 
 use super::object::{Object, Op, Scope, SubShape};
+use super::rows::{Row, RowSet};
 use super::select::{self, map_enum, to_json, Kind, OutCol, Paging, Plan, ReadMode, ReadReq};
 use super::{fmt, registry};
 use crate::api::ctx::{Ctx, Reply};
@@ -12,14 +15,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::meta::Table;
 use crate::query::{self, SqlValue};
 
-/// Rows of a read, each with every selected column (helpers included until `finish_rows`).
-pub struct Rows {
-    pub cols: Vec<OutCol>,
-    pub rows: Vec<Map<String, Value>>,
-}
-
-/// Runs the plan's SELECT with ORDER BY and LIMIT/OFFSET.
-fn fetch(ctx: &mut Ctx, plan: &Plan, limit: i64, offset: i64) -> ApiResult<Vec<Map<String, Value>>> {
+/// Runs the plan's SELECT with ORDER BY and LIMIT/OFFSET: every selected column, helpers included
+/// until `finish_rows`, in the plan's order.
+fn fetch(ctx: &mut Ctx, plan: &Plan, limit: i64, offset: i64) -> ApiResult<RowSet> {
     let (mut sql, mut params) = plan.base_sql();
     if !plan.order.is_empty() {
         sql.push_str(" ORDER BY ");
@@ -30,14 +28,14 @@ fn fetch(ctx: &mut Ctx, plan: &Plan, limit: i64, offset: i64) -> ApiResult<Vec<M
     // is a parameter (the value can change the plan), which cost a tenth of a query's time. Both values
     // are integers the server computed, never request text.
     sql.push_str(&format!(" LIMIT {} OFFSET {}", limit.max(0), offset.max(0)));
-    let cols = plan.out.clone();
-    let mut out = Vec::new();
+    let cols = &plan.out;
+    let mut out = RowSet::with_cols(cols.iter().map(|c| c.name.clone()).collect());
     ctx.query(&sql, &params, |r| {
-        let mut m = Map::with_capacity(cols.len());
+        let mut row = Vec::with_capacity(cols.len());
         for (i, c) in cols.iter().enumerate() {
-            m.insert(c.name.clone(), to_json(r.get_ref(i)?, c.kind));
+            row.push(to_json(r.get_ref(i)?, c.kind));
         }
-        out.push(m);
+        out.rows.push(row);
         Ok(())
     })?;
     Ok(out)
@@ -64,11 +62,18 @@ fn total(ctx: &mut Ctx, plan: &Plan) -> ApiResult<i64> {
 }
 
 /// Reads the sub-objects of `rows` with one batched query per sub-object (protocol §5.3).
-fn attach_subs(ctx: &mut Ctx, plan: &Plan, p: &Params, rows: &mut [Map<String, Value>]) -> ApiResult<()> {
-    if plan.subs.is_empty() || rows.is_empty() {
+fn attach_subs(ctx: &mut Ctx, plan: &Plan, p: &Params, rs: &mut RowSet) -> ApiResult<()> {
+    // The columns are there even with no rows (an empty result still names them in `h`).
+    for sub in &plan.subs {
+        if sub.def.shape != SubShape::Merged {
+            rs.add_col(&sub.key);
+        }
+    }
+    if plan.subs.is_empty() || rs.rows.is_empty() {
         return Ok(());
     }
-    let ids: Vec<i64> = rows.iter().filter_map(|r| r.get("id").and_then(Value::as_i64)).collect();
+    let parent_ids = rs.ints("id");
+    let ids: Vec<i64> = parent_ids.iter().flatten().copied().collect();
     for sub in &plan.subs {
         let def = &sub.def;
         let child = registry::resolve(ctx, def.obj)?;
@@ -117,29 +122,36 @@ fn attach_subs(ctx: &mut Ctx, plan: &Plan, p: &Params, rows: &mut [Map<String, V
         cplan.add_where(format!("t0.{q} IN ({marks})"), ids.iter().map(|i| SqlValue::Int(*i)).collect());
         let cap = child.decl().max_page_sz.unwrap_or(10000);
         let mut crows = fetch(ctx, &cplan, cap, 0)?;
-        let fk_name = cplan.out[fk_idx].name.clone();
-        let keys: Vec<Option<i64>> = crows.iter().map(|r| r.get(&fk_name).and_then(Value::as_i64)).collect();
+        let keys: Vec<Option<i64>> = crows.rows.iter().map(|r| r[fk_idx].as_i64()).collect();
         attach_subs(ctx, &cplan, &cp, &mut crows)?;
         finish_rows(ctx, child.as_ref(), &cplan, &cp, &mut crows)?;
-        for parent in rows.iter_mut() {
-            let pid = parent.get("id").and_then(Value::as_i64);
-            let mine: Vec<Value> = crows
-                .iter()
-                .zip(&keys)
-                .filter(|(_, k)| **k == pid && pid.is_some())
-                .map(|(r, _)| Value::Object(r.clone()))
-                .collect();
+        // The children of each parent, in the child query's order.
+        let mut by_parent: HashMap<i64, Vec<Value>> = HashMap::new();
+        for (m, k) in crows.into_maps().into_iter().zip(keys) {
+            if let Some(k) = k {
+                by_parent.entry(k).or_default().push(Value::Object(m));
+            }
+        }
+        let first_new = rs.cols.len();
+        for (i, pid) in parent_ids.iter().enumerate() {
+            let mine = pid.and_then(|id| by_parent.get(&id)).cloned().unwrap_or_default();
             match def.shape {
                 SubShape::List => {
-                    parent.insert(sub.key.clone(), Value::Array(mine));
+                    let k = rs.add_col(&sub.key);
+                    rs.rows[i][k] = Value::Array(mine);
                 }
                 SubShape::One => {
-                    parent.insert(sub.key.clone(), mine.into_iter().next().unwrap_or(Value::Null));
+                    let k = rs.add_col(&sub.key);
+                    rs.rows[i][k] = mine.into_iter().next().unwrap_or(Value::Null);
                 }
                 SubShape::Merged => {
+                    // The child's fields join the parent row; a parent column of the same name wins.
                     if let Some(Value::Object(m)) = mine.into_iter().next() {
-                        for (k, v) in m {
-                            parent.entry(k).or_insert(v);
+                        for (name, v) in m {
+                            let k = rs.add_col(&name);
+                            if k >= first_new {
+                                rs.rows[i][k] = v;
+                            }
                         }
                     }
                 }
@@ -150,49 +162,25 @@ fn attach_subs(ctx: &mut Ctx, plan: &Plan, p: &Params, rows: &mut [Map<String, V
 }
 
 /// Row processing: on_handle_row → enum labels → hidden fields removed (protocol §3.3).
-pub fn finish_rows(
-    ctx: &mut Ctx,
-    obj: &dyn Object,
-    plan: &Plan,
-    p: &Params,
-    rows: &mut [Map<String, Value>],
-) -> ApiResult<()> {
+pub fn finish_rows(ctx: &mut Ctx, obj: &dyn Object, plan: &Plan, p: &Params, rs: &mut RowSet) -> ApiResult<()> {
     let decl = obj.decl();
     let extra_hidden: Vec<String> = p
         .str("hiddenFields")
         .map(|s| s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
         .unwrap_or_default();
-    for row in rows.iter_mut() {
-        obj.on_handle_row(ctx, row)?;
-        for (f, labels) in plan.enums.iter() {
-            if let Some(v) = row.get_mut(f) {
-                *v = map_enum(v, labels);
-            }
-        }
-        for c in &plan.out {
-            if c.hidden || decl.is_hidden(&c.name) {
-                row.shift_remove(&c.name);
-            }
-        }
-        for h in &extra_hidden {
-            row.shift_remove(h);
+    let enums: Vec<(usize, &[(String, String)])> =
+        plan.enums.iter().filter_map(|(f, labels)| Some((rs.col(f)?, labels.as_slice()))).collect();
+    for row in rs.rows.iter_mut() {
+        obj.on_handle_row(ctx, &mut Row::new(&rs.cols, row))?;
+        for (i, labels) in &enums {
+            row[*i] = map_enum(&row[*i], labels);
         }
     }
+    // The plan's columns come first, in its order; sub-object fields follow.
+    rs.remove_cols(|i, name| {
+        plan.out.get(i).is_some_and(|c| c.hidden || decl.is_hidden(&c.name)) || extra_hidden.iter().any(|h| h == name)
+    });
     Ok(())
-}
-
-/// The output column names after hiding.
-fn visible_cols(obj: &dyn Object, plan: &Plan, p: &Params) -> Vec<String> {
-    let hidden: Vec<String> =
-        p.str("hiddenFields").map(|s| s.split(',').map(|x| x.trim().to_string()).collect()).unwrap_or_default();
-    let mut v: Vec<String> = plan
-        .out
-        .iter()
-        .filter(|c| !c.hidden && !obj.decl().is_hidden(&c.name) && !hidden.contains(&c.name))
-        .map(|c| c.name.clone())
-        .collect();
-    v.extend(plan.subs.iter().map(|s| s.key.clone()).filter(|k| !hidden.contains(k)));
-    v
 }
 
 /// `Obj.get(id, res?, cond?)`.
@@ -218,12 +206,12 @@ pub fn get_with(
     let mut plan = select::plan(ctx, obj, table, req, &scope, ReadMode::Get)?;
     plan.add_where("t0.id=?".into(), vec![SqlValue::Int(id)]);
     let mut rows = fetch(ctx, &plan, 1, 0)?;
-    if rows.is_empty() {
+    if rows.rows.is_empty() {
         return Err(ApiError::new(crate::error::Code::Param).internal(format!("not found `{}.id`=`{id}`", table.name)));
     }
     attach_subs(ctx, &plan, p, &mut rows)?;
     finish_rows(ctx, obj, &plan, p, &mut rows)?;
-    Ok(Value::Object(rows.pop().unwrap_or_default()))
+    Ok(Value::Object(rows.into_maps().pop().unwrap_or_default()))
 }
 
 /// `Obj.query(...)`.
@@ -256,22 +244,21 @@ pub fn query(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiR
     // One row more than the page: a next page exists only if it came back (a full last page has no
     // `nextkey`, so a client never offers an empty page).
     let mut rows = fetch(ctx, &plan, pg.size.saturating_add(1), offset)?;
-    let more = rows.len() as i64 > pg.size && pg.size > 0;
-    rows.truncate(pg.size.max(0) as usize);
+    let more = rows.rows.len() as i64 > pg.size && pg.size > 0;
+    rows.rows.truncate(pg.size.max(0) as usize);
     let nextkey = if !more {
         None
     } else if keyset {
-        rows.last().and_then(|r| r.get("id").cloned())
+        rows.col("id").and_then(|i| rows.rows.last().map(|r| r[i].clone()))
     } else {
         Some(json!(page_no + 1))
     };
     attach_subs(ctx, &plan, p, &mut rows)?;
     finish_rows(ctx, obj, &plan, p, &mut rows)?;
-    let cols = visible_cols(obj, &plan, p);
     if let Some(sf) = p.str("sumFields") {
-        add_sum_row(&cols, &mut rows, &sf, stat.as_ref());
+        add_sum_row(&mut rows, &sf, stat.as_ref());
     }
-    fmt::format(&fmt, p, &table.name, cols, rows, nextkey, total_n, stat)
+    fmt::format(&fmt, p, &table.name, rows, nextkey, total_n, stat)
 }
 
 /// `statRes`: aggregates over the whole filtered set.
@@ -280,8 +267,8 @@ fn stat_res(ctx: &mut Ctx, obj: &dyn Object, table: &Table, req: &ReadReq, scope
     plan.order.clear();
     plan.order_params.clear();
     plan.subs.clear();
-    let mut rows = fetch(ctx, &plan, 1, 0)?;
-    Ok(Value::Object(rows.pop().unwrap_or_default()))
+    let rows = fetch(ctx, &plan, 1, 0)?;
+    Ok(Value::Object(rows.into_maps().pop().unwrap_or_default()))
 }
 
 /// The id of the first row a request finds, if any (uniKey lookups).
@@ -290,17 +277,17 @@ pub fn first_id(ctx: &mut Ctx, obj: &dyn Object, table: &Table, req: &ReadReq, p
     obj.on_query(ctx, p, &mut scope)?;
     let plan = select::plan(ctx, obj, table, req, &scope, ReadMode::Query)?;
     let rows = fetch(ctx, &plan, 1, 0)?;
-    Ok(rows.first().and_then(|r| r.get("id")).and_then(Value::as_i64))
+    Ok(rows.ints("id").first().copied().flatten())
 }
 
 /// `sumFields=a,b`: a total row, first column `合计` (not for 0-1 rows).
-fn add_sum_row(cols: &[String], rows: &mut Vec<Map<String, Value>>, fields: &str, stat: Option<&Value>) {
-    if rows.len() <= 1 || cols.is_empty() {
+fn add_sum_row(rs: &mut RowSet, fields: &str, stat: Option<&Value>) {
+    if rs.rows.len() <= 1 || rs.cols.is_empty() {
         return;
     }
     let fields: Vec<&str> = fields.split(',').map(str::trim).collect();
-    let mut sum = Map::new();
-    for (i, c) in cols.iter().enumerate() {
+    let mut sum = Vec::with_capacity(rs.cols.len());
+    for (i, c) in rs.cols.iter().enumerate() {
         let v = if i == 0 {
             json!("合计")
         } else if fields.contains(&c.as_str()) {
@@ -308,10 +295,10 @@ fn add_sum_row(cols: &[String], rows: &mut Vec<Map<String, Value>>, fields: &str
                 Some(v) => v.clone(),
                 None => {
                     let mut decimal = false;
-                    let total: f64 = rows
+                    let total: f64 = rs
+                        .rows
                         .iter()
-                        .filter_map(|r| r.get(c))
-                        .filter_map(|v| match v {
+                        .filter_map(|r| match &r[i] {
                             Value::Number(n) => n.as_f64(),
                             Value::String(s) => {
                                 decimal |= s.contains('.');
@@ -332,9 +319,9 @@ fn add_sum_row(cols: &[String], rows: &mut Vec<Map<String, Value>>, fields: &str
         } else {
             Value::Null
         };
-        sum.insert(c.clone(), v);
+        sum.push(v);
     }
-    rows.push(sum);
+    rs.rows.push(sum);
 }
 
 /// The WHERE of a write op (setIf/delIf and the ownership check of set/del): the object's scope and
