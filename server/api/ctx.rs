@@ -172,7 +172,9 @@ impl<'a> Ctx<'a> {
         }
         drop(rows);
         drop(st);
-        self.log_sql(sql, params, format!("cnt={n}"), t0);
+        if self.debug >= 9 {
+            self.log_sql(sql, params, format!("cnt={n}"), t0);
+        }
         Ok(n)
     }
 

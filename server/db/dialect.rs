@@ -52,7 +52,15 @@ pub trait Dialect: Send + Sync {
     }
 
     /// `name` quoted as an identifier, inner quote characters escaped.
-    fn quote_ident(&self, name: &str) -> String;
+    fn quote_ident(&self, name: &str) -> String {
+        let mut out = String::with_capacity(name.len() + 2);
+        self.push_ident(&mut out, name);
+        out
+    }
+
+    /// Appends `name` quoted as an identifier (what a SELECT list is built with, without a string per
+    /// name).
+    fn push_ident(&self, out: &mut String, name: &str);
 
     /// The SQL type (with constraints such as the primary key or a flag's default) of a column.
     fn column_type(&self, t: &ColType) -> String;
@@ -127,8 +135,14 @@ impl Dialect for Sqlite {
         }
     }
 
-    fn quote_ident(&self, name: &str) -> String {
-        format!("\"{}\"", name.replace('"', "\"\""))
+    fn push_ident(&self, out: &mut String, name: &str) {
+        out.push('"');
+        if name.contains('"') {
+            out.push_str(&name.replace('"', "\"\""));
+        } else {
+            out.push_str(name);
+        }
+        out.push('"');
     }
 
     fn column_type(&self, t: &ColType) -> String {

@@ -236,8 +236,22 @@ pub fn joins_of(r: &mut Resolver, scope: &Scope) -> ApiResult<Vec<String>> {
 }
 
 fn push_col(plan: &mut Plan, d: &dyn Dialect, expr: String, name: &str, kind: Kind, hidden: bool) {
-    plan.cols.push(format!("{expr} AS {}", d.quote_ident(name)));
+    let mut col = expr;
+    col.push_str(" AS ");
+    d.push_ident(&mut col, name);
+    plan.cols.push(col);
     plan.out.push(OutCol { name: name.to_string(), kind, hidden });
+}
+
+/// `t0."name" AS "name"`: a column of the main table under its own name.
+fn push_t0_col(plan: &mut Plan, d: &dyn Dialect, name: &str, kind: Kind) {
+    let mut col = String::with_capacity(2 * name.len() + 12);
+    col.push_str("t0.");
+    d.push_ident(&mut col, name);
+    col.push_str(" AS ");
+    d.push_ident(&mut col, name);
+    plan.cols.push(col);
+    plan.out.push(OutCol { name: name.to_string(), kind, hidden: false });
 }
 
 /// Adds the columns of `*`: table columns, default vcols, default sub-objects.
@@ -245,7 +259,7 @@ fn add_star(plan: &mut Plan, r: &mut Resolver, decl: &Decl, mode: ReadMode, with
     let d = r.dialect;
     for c in &r.table.columns {
         if plan.col_index(&c.name).is_none() && !decl.is_hidden(&c.name) {
-            push_col(plan, d, format!("t0.{}", d.quote_ident(&c.name)), &c.name, Kind::of(&c.ty), false);
+            push_t0_col(plan, d, &c.name, Kind::of(&c.ty));
         }
     }
     if !with_defaults {
@@ -257,7 +271,12 @@ fn add_star(plan: &mut Plan, r: &mut Resolver, decl: &Decl, mode: ReadMode, with
             for (expr, name) in &g.fields {
                 if plan.col_index(name).is_none() && !decl.is_hidden(name) {
                     let kind = if g.money.contains(&name.as_ref()) { Kind::Decimal } else { Kind::Auto };
-                    push_col(plan, d, format!("({})", d.expand(expr)), name, kind, false);
+                    let e = d.expand(expr);
+                    let mut sql = String::with_capacity(e.len() + name.len() + 8);
+                    sql.push('(');
+                    sql.push_str(&e);
+                    sql.push(')');
+                    push_col(plan, d, sql, name, kind, false);
                 }
             }
         }
