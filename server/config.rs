@@ -11,6 +11,7 @@ pub struct Config {
     /// `P_ADDR`: listen address (default `127.0.0.1:8080`).
     pub addr: String,
     /// `P_DB`: SQLite database file (default `data/jdy.db`); `:memory:` is not supported (the pool needs a file).
+    /// A `postgres://` URL names a PostgreSQL database instead (today: `jindouyun upgrade` only).
     pub db_path: PathBuf,
     /// `P_DESIGN`: the design document the schema comes from (default `design/DESIGN.md`).
     pub design_path: PathBuf,
@@ -114,6 +115,11 @@ impl Config {
     /// A configuration for tests: port 0, the given database file, the repository's design and pages,
     /// test mode on, no demo data, uploads in an `upload` directory next to the database (so each test
     /// with its own database directory gets its own uploads).
+    /// The PostgreSQL URL when `P_DB` is one (`postgres://...`), else `None` (a SQLite file).
+    pub fn postgres_url(&self) -> Option<&str> {
+        self.db_path.to_str().filter(|s| crate::db::postgres::is_url(s))
+    }
+
     pub fn for_test(db_path: PathBuf) -> Config {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let upload_dir = db_path.parent().map(|d| d.join("upload")).unwrap_or_else(|| PathBuf::from("upload"));
@@ -149,7 +155,7 @@ impl Config {
 /// and a test keeps the three in step).
 pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("P_ADDR", "127.0.0.1:8080", "listen address"),
-    ("P_DB", "data/jdy.db", "SQLite database file (WAL mode); created on first start"),
+    ("P_DB", "data/jdy.db", "SQLite database file (WAL mode), created on first start; or postgres://user:pwd@host/db (upgrade only, for now)"),
     ("P_DESIGN", "design/DESIGN.md", "the design document the schema comes from"),
     ("P_WEB_ROOT", ".", "directory holding web/ and m2/"),
     ("P_ADMIN_CRED", "unset", "user:pwd (or its base64) for the admin app; unset = admin login refused"),

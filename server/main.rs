@@ -4,6 +4,7 @@
 //! jindouyun                  serve (P_ADDR, default 127.0.0.1:8080)
 //! jindouyun upgrade          create missing tables/columns from the design and exit
 //! jindouyun upgrade --diff   print the SQL an upgrade would run, change nothing
+//!                            (P_DB=postgres://user:pwd@host/db: the same on PostgreSQL)
 //! jindouyun import cities F  load a city file (design/cities/README.md) into City, by code
 //! ```
 //! Configuration comes from `P_*` environment variables (see README).
@@ -17,6 +18,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use jindouyun::config::Config;
 use jindouyun::db::dialect::{Dialect, Sqlite};
+use jindouyun::db::postgres;
 use jindouyun::http::Application;
 use jindouyun::meta::{upgrade, Design};
 
@@ -73,6 +75,7 @@ fn main() -> ExitCode {
 type AnyErr = Box<dyn std::error::Error + Send + Sync>;
 
 fn serve(config: Config) -> Result<(), AnyErr> {
+    sqlite_only(&config, "the server")?;
     // Calls run on the blocking pool (one call = one closure with one connection). Bounding the pool keeps
     // thread count and memory flat under load; calls beyond it wait their turn in tokio's queue.
     let rt = tokio::runtime::Builder::new_multi_thread().max_blocking_threads(config.workers).enable_all().build()?;
@@ -107,22 +110,45 @@ async fn stop_signal() {
 
 fn run_upgrade(config: &Config, diff_only: bool) -> Result<(), AnyErr> {
     let design = Design::load(&config.design_path)?;
+    if let Some(url) = config.postgres_url() {
+        let stmts = postgres::upgrade(&mut postgres::connect(url)?, &design, diff_only)?;
+        print_upgrade(&stmts);
+        return Ok(());
+    }
     if let Some(dir) = config.db_path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
     let mut conn = rusqlite::Connection::open(&config.db_path)?;
     let d: &dyn Dialect = &Sqlite;
     let stmts = if diff_only { upgrade::diff(&conn, &design, d)? } else { upgrade::upgrade(&mut conn, &design, d)? };
-    for s in &stmts {
+    print_upgrade(&stmts);
+    Ok(())
+}
+
+fn print_upgrade(stmts: &[String]) {
+    for s in stmts {
         println!("{s};");
     }
     if stmts.is_empty() {
         eprintln!("database is up to date");
     }
-    Ok(())
+}
+
+/// Serving and imports need the SQLite backend until PostgreSQL serves calls (issue 16).
+fn sqlite_only(config: &Config, what: &str) -> Result<(), AnyErr> {
+    match config.postgres_url() {
+        Some(url) => Err(format!(
+            "P_DB={}: {what} runs on SQLite only for now; on PostgreSQL, `jindouyun upgrade` creates and upgrades \
+             the schema (serving calls from PostgreSQL is not built yet)",
+            postgres::redacted(url)
+        )
+        .into()),
+        None => Ok(()),
+    }
 }
 
 fn import_cities(config: &Config, file: &str) -> Result<(), AnyErr> {
+    sqlite_only(config, "`import`")?;
     let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
     let rows = jindouyun::ticketing::cities::parse(&text)?;
     // The City table may not exist yet: bring the schema up to date first (quietly; `upgrade` prints it).

@@ -10,6 +10,7 @@
 //! setup. A server database (MySQL/Postgres) would bring its own `Db` constructor and `Dialect`.
 
 pub mod dialect;
+pub mod postgres;
 pub mod writer;
 
 use std::path::Path;

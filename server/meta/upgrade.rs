@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::design::Design;
-use crate::db::dialect::Dialect;
+use crate::db::dialect::{Dialect, Sqlite};
 use crate::error::ApiError;
 
 /// The statements that bring a database with the `existing` tables (name → column names) up to `design`.
@@ -60,11 +60,22 @@ pub fn plan_indexes(design: &Design, existing: &BTreeSet<String>, d: &dyn Dialec
         .collect()
 }
 
-/// Everything an upgrade of the database behind `conn` would run.
+/// Everything an upgrade of a database with these tables (and their columns) and indexes would run, in
+/// order: tables and columns first, then indexes.
+pub fn plan_all(
+    design: &Design,
+    tables: &BTreeMap<String, Vec<String>>,
+    indexes: &BTreeSet<String>,
+    d: &dyn Dialect,
+) -> Vec<String> {
+    let mut sql = plan(design, tables, d);
+    sql.extend(plan_indexes(design, indexes, d));
+    sql
+}
+
+/// Everything an upgrade of the SQLite database behind `conn` would run.
 fn full_plan(conn: &Connection, design: &Design, d: &dyn Dialect) -> rusqlite::Result<Vec<String>> {
-    let mut sql = plan(design, &d.list_tables_and_columns(conn)?, d);
-    sql.extend(plan_indexes(design, &d.list_indexes(conn)?, d));
-    Ok(sql)
+    Ok(plan_all(design, &Sqlite.list_tables_and_columns(conn)?, &Sqlite.list_indexes(conn)?, d))
 }
 
 /// The plan for the database behind `conn`, without running it (the reference tool's `?diff`).
