@@ -71,6 +71,12 @@ pub fn run(state: &Arc<AppState>, auth: &mut Auth, req: &Request, apilog_id: i64
     let names: Vec<&str> = subs.iter().map(|s| s.as_ref().map(|s| s.ac.as_str()).unwrap_or("?")).collect();
     let log_ac = truncate(&format!("batch:{},{}", subs.len(), names.join(",")), 50);
 
+    // The sub-calls' ApiLog1 ids, taken here and not in the writer's job: a block reservation is itself a
+    // writer job, which the writer could not run while it waited inside this one.
+    let ids1: Vec<i64> = match (0..subs.len()).map(|_| state.apilog.next_id1()).collect::<ApiResult<_>>() {
+        Ok(v) => v,
+        Err(e) => return (CallResult::failed(e), log_ac),
+    };
     let (tx, rx) = sync_channel(1);
     let st = state.clone();
     let auth0 = auth.clone();
@@ -80,9 +86,8 @@ pub fn run(state: &Arc<AppState>, auth: &mut Auth, req: &Request, apilog_id: i64
         let mut items: Vec<Item> = Vec::new();
         let mut failed = false;
         let mut always_later = Vec::new();
-        for sub in subs {
+        for (sub, id1) in subs.into_iter().zip(ids1) {
             let t = Instant::now();
-            let id1 = st.apilog.next_id1();
             let name = names_of(&sub);
             let (ac, params, outcome) = match sub {
                 _ if use_trans && failed => {

@@ -339,7 +339,15 @@ pub async fn handle(state: Arc<AppState>, mut req: Request, pre_error: Option<Ap
     }
     let start_ses = auth.login.as_ref().map(|l| l.session_id);
     let start_user = auth.log_user_id();
-    let apilog_id = state.apilog.next_id();
+    let apilog_id = match state.apilog.next_id() {
+        Ok(id) => id,
+        Err(e) => {
+            // Without an id the call cannot be logged, so it is not run (the writer is stuck or gone).
+            log::error!("{}: {e:?}", req.ac);
+            let (content_type, body) = envelope::render(&Err(e), &[], &opts);
+            return Output { status: 200, content_type: content_type.into(), headers: Vec::new(), body };
+        }
+    };
 
     let mut log_ac = req.ac.clone();
     let req_text = crate::log::req_text(&req.params);

@@ -6,9 +6,9 @@
 //! inserts everything queued in one transaction every few milliseconds. A crash loses at most the rows
 //! still queued; business data is committed by the call itself and never depends on this queue.
 
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
+use super::ids::IdBlocks;
 use crate::db::Db;
 use crate::error::ApiResult;
 
@@ -48,33 +48,29 @@ pub struct ApiLog1Row {
 /// ApiLog ids and rows. Rows go to the writer, which commits them in its group transactions.
 pub struct ApiLogger {
     enabled: bool,
-    next_id: AtomicI64,
-    next_id1: AtomicI64,
+    ids: IdBlocks,
+    ids1: IdBlocks,
     db: Arc<Db>,
 }
 
 impl ApiLogger {
-    /// Starts handing out ids after the largest in the database. With `enabled=false` ids are still
-    /// handed out but nothing is written.
+    /// Starts handing out ids from blocks of the `IdBlock` table (see [`super::ids`]), so that several
+    /// processes on one database never share one. With `enabled=false` ids are still handed out but
+    /// nothing is written.
     pub fn start(db: Arc<Db>, enabled: bool) -> ApiResult<ApiLogger> {
-        let (max0, max1) = {
-            let conn = db.read()?;
-            let max = |t: &str| -> i64 {
-                conn.query_row(&format!("SELECT COALESCE(MAX(id),0) FROM {t}"), [], |r| r.get(0)).unwrap_or(0)
-            };
-            (max("ApiLog"), max("ApiLog1"))
-        };
-        Ok(ApiLogger { enabled, next_id: AtomicI64::new(max0 + 1), next_id1: AtomicI64::new(max1 + 1), db })
+        let ids = IdBlocks::start(db.clone(), "ApiLog")?;
+        let ids1 = IdBlocks::start(db.clone(), "ApiLog1")?;
+        Ok(ApiLogger { enabled, ids, ids1, db })
     }
 
-    /// A new ApiLog id.
-    pub fn next_id(&self) -> i64 {
-        self.next_id.fetch_add(1, Ordering::Relaxed)
+    /// A new ApiLog id (fails only if no block can be reserved: the writer has stopped or is stuck).
+    pub fn next_id(&self) -> ApiResult<i64> {
+        self.ids.next()
     }
 
     /// A new ApiLog1 id.
-    pub fn next_id1(&self) -> i64 {
-        self.next_id1.fetch_add(1, Ordering::Relaxed)
+    pub fn next_id1(&self) -> ApiResult<i64> {
+        self.ids1.next()
     }
 
     /// Queues a finished ApiLog row (waits only while the writer's queue is full).

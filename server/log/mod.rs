@@ -3,6 +3,7 @@
 //! written inside the call's transaction by [`objlog::row`].
 
 pub mod apilog;
+pub mod ids;
 pub mod objlog;
 pub mod summary;
 

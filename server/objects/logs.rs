@@ -166,4 +166,6 @@ pub fn register(reg: &mut Registry) {
     reg.register("Pwd", &[Admin], read_only("Pwd", &[]));
     // A QR login request's id lets its desktop log in once confirmed: not shown.
     reg.register("QrLogin", &[Admin], read_only("QrLogin", &["qrId"]));
+    // The id blocks processes have taken (log/ids.rs): changing one could hand out an id twice.
+    reg.register("IdBlock", &[Admin], read_only("IdBlock", &[]));
 }

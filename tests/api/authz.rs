@@ -60,6 +60,8 @@ const TABLE: &[Rule] = &[
     rule("Session", ["2222222", "5555555", "5555555", "5555555", "55yy555"]),
     rule("VCode", ["2222222", "5555555", "5555555", "5555555", "55yy555"]),
     rule("QrLogin", ["2222222", "5555555", "5555555", "5555555", "55yy555"]),
+    // Id blocks are the server's own bookkeeping: the admin may look, nobody may change them.
+    rule("IdBlock", ["2222222", "5555555", "5555555", "5555555", "55yy555"]),
     // Files are written by `upload` and read by `att` (which checks who may see them); the table
     // itself is the admin's only.
     rule("Attachment", ["2222222", "5555555", "5555555", "5555555", "yyyyyyy"]),

@@ -7,6 +7,7 @@
 
 mod catalogue;
 mod orders;
+mod processes;
 mod scope;
 mod search;
 mod showings;

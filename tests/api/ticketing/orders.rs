@@ -17,7 +17,7 @@ pub fn buyer(app: &mut TestApp, phone: &str) -> Who {
 }
 
 /// Seat ids of the shop's showing by label.
-fn seats(app: &mut TestApp, s: &Shop, labels: &[&str]) -> String {
+pub fn seats(app: &mut TestApp, s: &Shop, labels: &[&str]) -> String {
     labels
         .iter()
         .map(|l| app.count(&format!("SELECT id FROM Seat WHERE showingId={} AND label='{l}'", s.showing)).to_string())

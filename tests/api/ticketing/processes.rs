@@ -1,0 +1,197 @@
+//! Several server processes on one database file (issue 16, on SQLite): buyers spread over three servers
+//! race for the same seats and places and nothing is sold twice; every call has its own ApiLog row (ids
+//! come from blocks, not from a counter per process); a logout on one server is seen by another within
+//! `P_SESSION_RECHECK`; a server killed mid-load loses no acknowledged order.
+//!
+//! Server A runs in this process (it sets the shop up); B and C are the real binary on the same file.
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::orders::{buyer, seats};
+use super::*;
+use crate::helpers::{post_form_as, spawn_with, TestApp};
+
+/// A server process on A's database.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    fn start(app: &TestApp, recheck: &str) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(env!("CARGO_BIN_EXE_jindouyun"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("P_ADDR", format!("127.0.0.1:{port}"))
+            .env("P_DB", &app.state.config.db_path)
+            .env("P_DEMO", "0")
+            .env("P_TEST_MODE", "1")
+            .env("P_ADMIN_CRED", "admin:admin123")
+            .env("P_PAY_MOCK_SECRET", "test-pay-secret")
+            .env("P_SESSION_RECHECK", recheck)
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start a server process");
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let t0 = Instant::now();
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(t0.elapsed() < Duration::from_secs(30), "server process did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Server { child, addr }
+    }
+
+    /// SIGTERM and wait: the server writes its queued ApiLog rows before it exits.
+    fn stop(mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn code(v: &Value) -> i64 {
+    v[0].as_i64().unwrap_or(-1)
+}
+
+#[test]
+fn three_servers_on_one_database_never_double_sell_and_log_every_call_once() {
+    let mut app = spawn_with(|c| c.session_recheck = 1);
+    let s = shop(&mut app);
+    let ev = s.event.to_string();
+    let ga = ok(
+        &mut app,
+        &s.mgr,
+        "Showing.add",
+        &[],
+        &[("eventId", &ev), ("startTm", &at(9, 20, 0)), ("endTm", &at(9, 22, 0))],
+    )
+    .to_string();
+    let cls = ok(
+        &mut app,
+        &s.mgr,
+        "PriceClass.add",
+        &[],
+        &[("showingId", &ga), ("name", "站票"), ("price", "50"), ("capacity", "10")],
+    )
+    .to_string();
+    let buyers: Vec<String> = (0..24).map(|i| buyer(&mut app, &format!("1391000{:04}", i)).token.unwrap()).collect();
+    let pair = seats(&mut app, &s, &["1排1座", "1排2座"]);
+    let overlap = seats(&mut app, &s, &["1排2座", "1排3座"]);
+    let (b, c) = (Server::start(&app, "1"), Server::start(&app, "1"));
+    let servers = [app.addr, b.addr, c.addr];
+    let sh = s.showing.to_string();
+    let threads: Vec<_> = buyers
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(|(i, token)| {
+            let (sh, ga, cls, pair, overlap) = (sh.clone(), ga.clone(), cls.clone(), pair.clone(), overlap.clone());
+            // Each buyer's two orders go to two different servers.
+            let (first, second) = (servers[i % 3], servers[(i + 1) % 3]);
+            std::thread::spawn(move || {
+                let contact = [("contactName", "抢票"), ("contactPhone", "13900000000")];
+                let seat_ids = if i % 2 == 0 { pair } else { overlap };
+                let mut form = vec![("showingId", sh.as_str()), ("seatIds", seat_ids.as_str())];
+                form.extend_from_slice(&contact);
+                let a = code(&post_form_as(first, &token, "/api/Ordr.add", &form));
+                let mut form = vec![("showingId", ga.as_str()), ("classId", cls.as_str()), ("qty", "1")];
+                form.extend_from_slice(&contact);
+                let b = code(&post_form_as(second, &token, "/api/Ordr.add", &form));
+                (a, b)
+            })
+        })
+        .collect();
+    let results: Vec<(i64, i64)> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert!(results.iter().all(|r| matches!(r.0, 0 | 5) && matches!(r.1, 0 | 5)), "{results:?}");
+    assert_eq!(results.iter().filter(|r| r.0 == 0).count(), 1, "overlapping seats: one winner: {results:?}");
+    assert_eq!(results.iter().filter(|r| r.1 == 0).count(), 10, "ten places, ten winners: {results:?}");
+    assert_eq!(app.count(&format!("SELECT taken FROM PriceClass WHERE id={cls}")), 10);
+    let double = app.count(&format!(
+        "SELECT COUNT(*) FROM (SELECT seatId FROM Ticket WHERE showingId={} AND status IN ('HD','OK','US') \
+         GROUP BY seatId HAVING COUNT(*)>1)",
+        s.showing
+    ));
+    assert_eq!(double, 0, "no seat in two live tickets");
+
+    // A logout through C reaches A's token cache within P_SESSION_RECHECK (1 s here).
+    let who = |addr, token: &str| code(&post_form_as(addr, token, "/api/whoami", &[]));
+    assert_eq!(who(app.addr, &buyers[0]), 0);
+    assert_eq!(code(&post_form_as(c.addr, &buyers[0], "/api/logout", &[])), 0);
+    std::thread::sleep(Duration::from_millis(1_300));
+    assert_eq!(who(app.addr, &buyers[0]), 2, "A still trusted a token C logged out");
+    assert_eq!(who(b.addr, &buyers[0]), 2);
+
+    // Every call of every server has its own ApiLog row: 48 adds, whichever server took them.
+    b.stop();
+    c.stop();
+    app.flush_log();
+    assert_eq!(app.count("SELECT COUNT(*) FROM ApiLog WHERE ac='Ordr.add'"), 48);
+    // Three processes took three different blocks of ids (at least: a process may take a second one).
+    assert!(app.count("SELECT COUNT(DISTINCT (id - 1) / 10000) FROM ApiLog WHERE ac='Ordr.add'") >= 3);
+}
+
+#[test]
+fn a_server_killed_mid_load_loses_no_acknowledged_order_and_the_others_carry_on() {
+    let mut app = spawn_with(|_| {});
+    let tokens: Vec<String> = (0..6).map(|i| buyer(&mut app, &format!("1392000{:04}", i)).token.unwrap()).collect();
+    let mut b = Server::start(&app, "30");
+    let c = Server::start(&app, "30");
+    let servers = [app.addr, b.addr, c.addr];
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let workers: Vec<_> = tokens
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(|(w, token)| {
+            let stop = stop.clone();
+            let addr = servers[w % 3];
+            std::thread::spawn(move || {
+                let mut acked = Vec::new();
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    n += 1;
+                    let dscr = format!("kill-{w}-{n}");
+                    let form = [("dscr", dscr.as_str()), ("amount", "1")];
+                    let r = std::panic::catch_unwind(|| post_form_as(addr, &token, "/api/Ordr.add", &form));
+                    match r {
+                        Ok(v) if code(&v) == 0 => acked.push(v[1].as_i64().unwrap()),
+                        Ok(_) => {}
+                        // The killed server's connections fail; its workers stop.
+                        Err(_) => break,
+                    }
+                }
+                acked
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1_500));
+    b.child.kill().unwrap(); // SIGKILL, in the middle of the load
+    b.child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let acked: Vec<i64> = workers.into_iter().flat_map(|w| w.join().unwrap()).collect();
+    assert!(acked.len() > 100, "the load ran ({} acknowledged)", acked.len());
+    let mut missing = Vec::new();
+    for id in &acked {
+        if app.count(&format!("SELECT COUNT(*) FROM Ordr WHERE id={id}")) != 1 {
+            missing.push(*id);
+        }
+    }
+    assert!(missing.is_empty(), "{} of {} acknowledged orders lost: {missing:?}", missing.len(), acked.len());
+    // A and C still take orders.
+    for addr in [app.addr, c.addr] {
+        let v = post_form_as(addr, &tokens[0], "/api/Ordr.add", &[("dscr", "after"), ("amount", "1")]);
+        assert_eq!(code(&v), 0, "{v}");
+    }
+    c.stop();
+}
