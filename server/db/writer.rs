@@ -228,9 +228,13 @@ impl Group {
     }
 }
 
+/// How often the writer finishes the checkpointer's work between two groups (see [`run`]).
+const WRITER_CHECKPOINT: Duration = Duration::from_millis(200);
+
 fn run(conn: Connection, rx: Receiver<Msg>, logs: Arc<Mutex<LogBuf>>) {
     let mut g = Group::default();
     let mut log_deadline: Option<Instant> = None;
+    let mut last_checkpoint = Instant::now();
     let take_logs = || std::mem::take(&mut *logs.lock().unwrap_or_else(|p| p.into_inner()));
     loop {
         // Wait for work: without a deadline block, else wait until log rows are due.
@@ -266,6 +270,19 @@ fn run(conn: Connection, rx: Receiver<Msg>, logs: Arc<Mutex<LogBuf>>) {
             }
             g.logs_waiting = false;
             log_deadline = None;
+            // The checkpointer copies the log back while this thread writes, so under a steady write
+            // load it never quite catches up, the log is never restarted and grows by the megabyte
+            // per second (each append extending the file). Between two groups, with nothing being
+            // written, a PASSIVE checkpoint here copies the last few frames; the next transaction
+            // then starts the log over from its beginning. The answers of the group are already
+            // sent; only the next group waits, for a few milliseconds. A checkpoint already running
+            // on the checkpointer's connection makes this one return at once (and it is tried again).
+            if last_checkpoint.elapsed() >= WRITER_CHECKPOINT {
+                last_checkpoint = Instant::now();
+                if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE);") {
+                    log::debug!("writer checkpoint: {e}");
+                }
+            }
         }
         if g.jobs.is_empty() {
             for w in g.waiters.drain(..) {

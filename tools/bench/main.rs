@@ -618,6 +618,7 @@ fn main_run(
     let sessions = rt.block_on(login_users(&server.addr, max_conns.min(FULL_PAGE_USERS).min(o.users), &counters))?;
 
     let mut results = Vec::new();
+    let mut wal_max_mb: f64 = 0.0;
     for (name, _) in SCENARIOS {
         if let Some(only) = &o.only {
             if name != "bare" && only != name && only != name.trim_end_matches("@1") {
@@ -638,8 +639,12 @@ fn main_run(
             // A short warm-up so each run starts with open connections and warm caches.
             rt.block_on(run(addr, name, &s, (o.seconds / 10.0).min(0.5), counters.clone()));
             let r = rt.block_on(run(addr, name, &s, o.seconds, counters.clone()));
+            // The WAL file's size shows whether checkpoints keep up (it is reused from its start, and cut
+            // back to 64 MB, only when they do).
+            let wal_mb = std::fs::metadata(db.with_extension("db-wal")).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
+            wal_max_mb = wal_max_mb.max(wal_mb);
             eprintln!(
-                "  {:<13} {:>3} conns: {:>8.0} req/s  p50 {:.2} ms  p99 {:.2} ms  errors {}  (RSS {:.1} MB, anon {:.1})",
+                "  {:<13} {:>3} conns: {:>8.0} req/s  p50 {:.2} ms  p99 {:.2} ms  errors {}  (RSS {:.1} MB, anon {:.1}; WAL {:.0} MB)",
                 r.scenario,
                 n,
                 r.rps,
@@ -647,7 +652,8 @@ fn main_run(
                 r.p99_ms,
                 r.errors,
                 server.status_kb("VmRSS") as f64 / 1024.0,
-                server.status_kb("RssAnon") as f64 / 1024.0
+                server.status_kb("RssAnon") as f64 / 1024.0,
+                wal_mb
             );
             results.push(r);
         }
@@ -671,6 +677,7 @@ fn main_run(
         rss_parts[1] as f64 / 1024.0,
         rss_parts[2] as f64 / 1024.0
     ));
+    text.push_str(&format!("largest WAL file after a scenario: {wal_max_mb:.0} MB\n"));
     let bare_rps = |c: usize| results.iter().find(|r| r.scenario == "bare" && r.conns == c).map(|r| r.rps);
     let json = json!({
         "machine": machine(),
@@ -682,6 +689,7 @@ fn main_run(
         })).collect::<Vec<_>>(),
         "server_rss_kb": rss_kb,
         "server_rss_parts_kb": {"anon": rss_parts[0], "file": rss_parts[1], "shmem": rss_parts[2]},
+        "wal_max_mb": wal_max_mb.round(),
         "check": {"calls": calls, "apilog_rows": apilog, "adds_acked": acked, "orders_added": added, "ok": good},
     });
     let _ = std::fs::remove_file(&db);
