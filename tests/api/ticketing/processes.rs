@@ -1,7 +1,8 @@
 //! Several server processes on one database file (issue 16, on SQLite): buyers spread over three servers
 //! race for the same seats and places and nothing is sold twice; every call has its own ApiLog row (ids
 //! come from blocks, not from a counter per process); a logout on one server is seen by another within
-//! `P_SESSION_RECHECK`; a server killed mid-load loses no acknowledged order.
+//! `P_SESSION_RECHECK`; three sweepers at once cancel each expired hold once; a server killed mid-load
+//! loses no acknowledged order.
 //!
 //! Server A runs in this process (it sets the shop up); B and C are the real binary on the same file.
 
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::orders::{buyer, seats};
 use super::*;
-use crate::helpers::{post_form_as, spawn_with, TestApp};
+use crate::helpers::{post_form_as, spawn_with, Body, TestApp};
 
 /// A server process on A's database.
 struct Server {
@@ -21,6 +22,10 @@ struct Server {
 
 impl Server {
     fn start(app: &TestApp, recheck: &str) -> Server {
+        Server::start_with(app, recheck, "30")
+    }
+
+    fn start_with(app: &TestApp, recheck: &str, sweep_secs: &str) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(env!("CARGO_BIN_EXE_jindouyun"))
             .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -31,6 +36,7 @@ impl Server {
             .env("P_ADMIN_CRED", "admin:admin123")
             .env("P_PAY_MOCK_SECRET", "test-pay-secret")
             .env("P_SESSION_RECHECK", recheck)
+            .env("P_SWEEP_SECS", sweep_secs)
             .env("RUST_LOG", "error")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -193,5 +199,46 @@ fn a_server_killed_mid_load_loses_no_acknowledged_order_and_the_others_carry_on(
         let v = post_form_as(addr, &tokens[0], "/api/Ordr.add", &[("dscr", "after"), ("amount", "1")]);
         assert_eq!(code(&v), 0, "{v}");
     }
+    c.stop();
+}
+
+#[test]
+fn three_sweepers_at_once_cancel_each_expired_hold_once_and_free_its_seats() {
+    let mut app = spawn_with(|c| c.sweep_secs = 1);
+    let s = shop(&mut app);
+    let mut orders = Vec::new();
+    for i in 0..6 {
+        let b = buyer(&mut app, &format!("1393000{:04}", i));
+        let seat = app
+            .count(&format!("SELECT id FROM Seat WHERE showingId={} ORDER BY id LIMIT 1 OFFSET {i}", s.showing))
+            .to_string();
+        let sh = s.showing.to_string();
+        let form = [
+            ("showingId", sh.as_str()),
+            ("seatIds", seat.as_str()),
+            ("contactName", "过期"),
+            ("contactPhone", "13900000000"),
+        ];
+        let v = ok(&mut app, &b, "Ordr.add", &[], &form);
+        orders.push(v.as_i64().unwrap());
+    }
+    let (b, c) = (Server::start_with(&app, "30", "1"), Server::start_with(&app, "30", "1"));
+    let ids = orders.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+    // The holds run out now; three processes' sweepers find them within a second or two.
+    let expire = format!("UPDATE Ordr SET expireTm='2000-01-01 00:00:00' WHERE id IN ({ids})");
+    assert_eq!(app.ok("execSql", &[], Body::Form(&[("sql", &expire)])), json!(6));
+    let t0 = Instant::now();
+    while app.count(&format!("SELECT COUNT(*) FROM Ordr WHERE id IN ({ids}) AND status='CA'")) < 6 {
+        assert!(t0.elapsed() < Duration::from_secs(20), "the sweepers did not cancel the expired holds");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Let every sweeper run at least once more over the same rows.
+    std::thread::sleep(Duration::from_millis(2_500));
+    let logs = app.count(&format!("SELECT COUNT(*) FROM OrderLog WHERE orderId IN ({ids}) AND action='CA'"));
+    assert_eq!(logs, 6, "each expired order is cancelled (and logged) exactly once");
+    let held =
+        app.count(&format!("SELECT COUNT(*) FROM Ticket WHERE orderId IN ({ids}) AND status IN ('HD','OK','US')"));
+    assert_eq!(held, 0, "the seats of cancelled orders are free");
+    b.stop();
     c.stop();
 }
