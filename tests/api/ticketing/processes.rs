@@ -242,3 +242,69 @@ fn three_sweepers_at_once_cancel_each_expired_hold_once_and_free_its_seats() {
     b.stop();
     c.stop();
 }
+
+/// A form POST without a login.
+fn post_guest(addr: SocketAddr, path: &str, form: &[(&str, &str)]) -> Value {
+    let h = [("Content-Type", "application/x-www-form-urlencoded")];
+    crate::helpers::send(addr, "POST", path, &h, crate::helpers::qs(form).as_bytes()).json()
+}
+
+#[test]
+fn a_code_a_qr_login_and_a_payment_begun_on_one_server_finish_on_another() {
+    let mut app = spawn_with(|_| {});
+    let s = shop(&mut app);
+    let (b, c) = (Server::start(&app, "30"), Server::start(&app, "30"));
+    let a = app.addr;
+
+    // A login code sent through B is accepted by C (codes live in the database, not in a process).
+    let v = post_guest(b.addr, "/api/genCode", &[("phone", "13940000001"), ("debug", "1")]);
+    let sent = v[1]["code"].as_str().unwrap_or_else(|| panic!("genCode: {v}")).to_string();
+    assert_ne!(sent, "080909");
+    let v = post_guest(c.addr, "/api/login", &[("uname", "13940000001"), ("code", &sent)]);
+    assert_eq!(code(&v), 0, "{v}");
+    let token = v[1]["_token"].as_str().unwrap().to_string();
+    assert_eq!(code(&post_form_as(a, &token, "/api/whoami", &[])), 0);
+
+    // A QR login asked of A, confirmed through B, collected from C.
+    let v = post_guest(a, "/api/qrLogin.create", &[]);
+    let qr = v[1]["qrId"].as_str().unwrap().to_string();
+    assert_eq!(code(&post_form_as(b.addr, &token, "/api/qrLogin.confirm", &[("qrId", &qr)])), 0);
+    let v = post_guest(c.addr, "/api/qrLogin.poll", &[("qrId", &qr)]);
+    assert_eq!(v[1]["status"], json!("ok"), "{v}");
+    let desktop = v[1]["_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        post_form_as(a, &desktop, "/api/whoami", &[])[1]["id"],
+        post_form_as(a, &token, "/api/whoami", &[])[1]["id"]
+    );
+
+    // An order placed on A, paid through B, whose notify reaches C: paid once, tickets issued.
+    let sh = s.showing.to_string();
+    let seat = app.count(&format!("SELECT id FROM Seat WHERE showingId={} ORDER BY id LIMIT 1", s.showing)).to_string();
+    let form = [
+        ("showingId", sh.as_str()),
+        ("seatIds", seat.as_str()),
+        ("contactName", "跨进程"),
+        ("contactPhone", "13940000001"),
+    ];
+    let v = post_form_as(a, &token, "/api/Ordr.add", &form);
+    let order = v[1].as_i64().unwrap_or_else(|| panic!("Ordr.add: {v}"));
+    let p = post_form_as(b.addr, &token, "/api/Ordr.pay", &[("id", &order.to_string())]);
+    let (serial, amount) = (p[1]["serial"].as_str().unwrap().to_string(), p[1]["amount"].as_str().unwrap().to_string());
+    let fields = [("serial", serial.as_str()), ("tradeNo", "X1"), ("amount", amount.as_str()), ("status", "SUCCESS")];
+    let mock = jindouyun::ticketing::payment::Mock::new(b"test-pay-secret");
+    let owned: Vec<(String, String)> = fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let sign = mock.sign(&owned);
+    let mut form = fields.to_vec();
+    form.push(("sign", &sign));
+    let h = [("Content-Type", "application/x-www-form-urlencoded")];
+    for addr in [c.addr, b.addr] {
+        let r =
+            crate::helpers::send(addr, "POST", "/api/payNotify?channel=mock", &h, crate::helpers::qs(&form).as_bytes());
+        assert_eq!(r.text(), "success", "a repeated notify on another server is acknowledged too");
+    }
+    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM Ordr WHERE id={order} AND status='PA'")), 1);
+    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM OrderLog WHERE orderId={order} AND action='PA'")), 1);
+    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM Ticket WHERE orderId={order} AND status='OK'")), 1);
+    b.stop();
+    c.stop();
+}
