@@ -189,8 +189,8 @@ pub fn past_sales(conn: &Connection) -> ApiResult<()> {
         return Ok(());
     }
     let showings: Vec<(i64, i64, i64, String)> = conn
-        .prepare("SELECT s.id, s.eventId, s.storeId, s.startTm FROM Showing s WHERE s.hallId IS NOT NULL AND s.startTm > datetime('now','localtime') ORDER BY s.id")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .prepare("SELECT s.id, s.eventId, s.storeId, s.startTm FROM Showing s WHERE s.hallId IS NOT NULL AND s.startTm > ? ORDER BY s.id")?
+        .query_map([crate::db::now_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
         .collect::<Result<_, _>>()?;
     let tx = conn.unchecked_transaction()?;
     let now = chrono::Local::now().naive_local();
