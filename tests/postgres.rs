@@ -208,3 +208,37 @@ fn time_dimensions_and_now_give_the_same_answers_as_sqlite() {
     let secs: i64 = pg.query_one(&sql, &[]).unwrap().get(0);
     assert_eq!(secs, 7 * 86_400);
 }
+
+#[test]
+fn id_blocks_are_reserved_by_the_same_statements_on_postgres_without_overlap() {
+    let Some(db) = TestDb::new("idblock") else { return };
+    stdout(&db.upgrade(&[]));
+    db.client().batch_execute("INSERT INTO \"ApiLog\" (id, ac) VALUES (41, 'old')").unwrap();
+    // SQLite's statements, with PostgreSQL's placeholders; four processes' worth of clients at once.
+    let [first, take] = jindouyun::log::ids::reserve_sql("ApiLog").map(|s| s.replace("?1", "$1").replace("?2", "$2"));
+    let url = db.url.clone();
+    let (first, take, url) = (&first, &take, &url);
+    let starts: Vec<i64> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(move || {
+                    let mut c = Client::connect(url, NoTls).unwrap();
+                    (0..5)
+                        .map(|_| {
+                            let mut tx = c.transaction().unwrap();
+                            tx.execute(first.as_str(), &[&"ApiLog"]).unwrap();
+                            let start: i64 = tx.query_one(take.as_str(), &[&"ApiLog", &100_i64]).unwrap().get(0);
+                            tx.commit().unwrap();
+                            start
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
+    });
+    let mut sorted = starts.clone();
+    sorted.sort();
+    let want: Vec<i64> = (0..20).map(|i| 42 + 100 * i).collect();
+    assert_eq!(sorted, want, "twenty blocks of 100 after the largest id, none shared");
+}

@@ -142,16 +142,26 @@ impl Shared {
 
 /// Takes the next block of `table`'s ids (inside the caller's write transaction) and returns its start.
 /// The first block of a table starts after its largest id, so a database from before blocks keeps its ids.
+/// Both statements are the same on PostgreSQL: two processes making the first row at once meet at the
+/// unique key (`ON CONFLICT DO NOTHING`), and the UPDATE takes the row's lock.
 pub fn reserve(c: &Connection, table: &'static str, block: i64) -> ApiResult<i64> {
-    c.prepare_cached(&format!(
-        "INSERT INTO IdBlock (name, nextId) SELECT ?1, (SELECT COALESCE(MAX(id), 0) + 1 FROM \"{table}\") \
-         WHERE NOT EXISTS (SELECT 1 FROM IdBlock WHERE name = ?1)"
-    ))?
-    .execute(rusqlite::params![table])?;
-    let start: i64 = c
-        .prepare_cached("UPDATE IdBlock SET nextId = nextId + ?2 WHERE name = ?1 RETURNING nextId - ?2")?
-        .query_row(rusqlite::params![table, block], |r| r.get(0))?;
+    let [first, take] = reserve_sql(table);
+    c.prepare_cached(&first)?.execute(rusqlite::params![table])?;
+    let start: i64 = c.prepare_cached(&take)?.query_row(rusqlite::params![table, block], |r| r.get(0))?;
     Ok(start)
+}
+
+/// The two statements of a reservation (`?1` the table's name, `?2` the block size): make the table's
+/// row if it has none, then move it on by a block and return where the block starts. Identifiers are
+/// quoted so that the same text runs on PostgreSQL, which folds unquoted names to lower case.
+pub fn reserve_sql(table: &str) -> [String; 2] {
+    [
+        format!(
+            "INSERT INTO \"IdBlock\" (\"name\", \"nextId\") VALUES (?1, (SELECT COALESCE(MAX(\"id\"), 0) + 1 FROM \"{table}\")) \
+             ON CONFLICT (\"name\") DO NOTHING"
+        ),
+        "UPDATE \"IdBlock\" SET \"nextId\" = \"nextId\" + ?2 WHERE \"name\" = ?1 RETURNING \"nextId\" - ?2".to_string(),
+    ]
 }
 
 #[cfg(test)]
