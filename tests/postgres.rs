@@ -242,3 +242,87 @@ fn id_blocks_are_reserved_by_the_same_statements_on_postgres_without_overlap() {
     let want: Vec<i64> = (0..20).map(|i| 42 + 100 * i).collect();
     assert_eq!(sorted, want, "twenty blocks of 100 after the largest id, none shared");
 }
+
+/// Every SQL statement written as a whole literal in the product's source (`server/ticketing`,
+/// `server/objects`, `server/auth`, `server/log`), with `{...}` format holes left out.
+fn product_sql() -> Vec<(String, String)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("server");
+    let mut files = Vec::new();
+    for dir in ["ticketing", "objects", "objects/attachment", "auth", "log"] {
+        for e in std::fs::read_dir(root.join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "rs") {
+                files.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for f in files {
+        let src = std::fs::read_to_string(&f).unwrap();
+        let b = src.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] != b'"' || (i > 0 && (b[i - 1] == b'\'' || b[i - 1] == b'r' || b[i - 1] == b'#')) {
+                i += 1;
+                continue;
+            }
+            // A Rust string literal: `\` escapes, `\` + newline continues the line.
+            let mut text = String::new();
+            let mut j = i + 1;
+            while j < b.len() && b[j] != b'"' {
+                if b[j] == b'\\' && j + 1 < b.len() {
+                    match b[j + 1] {
+                        b'\n' => {
+                            j += 2;
+                            while j < b.len() && (b[j] == b' ' || b[j] == b'\t') {
+                                j += 1;
+                            }
+                            continue;
+                        }
+                        b'"' => text.push('"'),
+                        b'\\' => text.push('\\'),
+                        b'n' => text.push('\n'),
+                        c => {
+                            text.push('\\');
+                            text.push(c as char);
+                        }
+                    }
+                    j += 2;
+                    continue;
+                }
+                let ch = src[j..].chars().next().unwrap();
+                text.push(ch);
+                j += ch.len_utf8();
+            }
+            i = j + 1;
+            let head = text.trim_start().to_ascii_uppercase();
+            let is_sql = ["SELECT ", "INSERT ", "UPDATE ", "DELETE ", "WITH "].iter().any(|k| head.starts_with(k));
+            if is_sql && !text.contains('{') && text.len() > 20 {
+                out.push((f.file_name().unwrap().to_string_lossy().into_owned(), text));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_sql_statement_of_the_product_prepares_on_postgres_once_translated() {
+    let Some(db) = TestDb::new("prepare") else { return };
+    stdout(&db.upgrade(&[]));
+    let names = jindouyun::db::postgres::design_names(&design());
+    let mut c = db.client();
+    let stmts = product_sql();
+    assert!(stmts.len() > 100, "the scan finds the product's statements ({})", stmts.len());
+    let mut failed = Vec::new();
+    // A batch (a test's fixture) is prepared statement by statement.
+    for (file, sql) in
+        stmts.iter().flat_map(|(f, s)| s.split(';').filter(|p| !p.trim().is_empty()).map(move |p| (f, p)))
+    {
+        let pg = jindouyun::db::postgres::translate(sql, &names);
+        if let Err(e) = c.prepare(&pg) {
+            let msg = e.as_db_error().map(|d| d.message().to_string()).unwrap_or_else(|| e.to_string());
+            failed.push(format!("{file}: {msg}\n    {pg}"));
+        }
+    }
+    assert!(failed.is_empty(), "{} of {} statements do not prepare:\n{}", failed.len(), stmts.len(), failed.join("\n"));
+}

@@ -92,9 +92,162 @@ pub fn upgrade(c: &mut Client, design: &Design, diff_only: bool) -> Result<Vec<S
     Ok(statements)
 }
 
+/// The design's table and column names, for [`translate`]: found by their exact spelling first (the
+/// table `Pwd` and its column `pwd` are two names), then by their lower-case one (`ordr` for `Ordr`),
+/// where a table wins over a column.
+#[derive(Debug, Default)]
+pub struct Names {
+    exact: std::collections::HashMap<String, Name>,
+    folded: std::collections::HashMap<String, Name>,
+}
+
+impl Names {
+    /// A set of names; `tables` are quoted even before `(`.
+    pub fn new<'a>(tables: impl IntoIterator<Item = &'a str>, columns: impl IntoIterator<Item = &'a str>) -> Names {
+        let mut n = Names::default();
+        for c in columns {
+            let name = Name { exact: c.to_string(), table: false };
+            n.folded.entry(c.to_ascii_lowercase()).or_insert_with(|| name.clone());
+            n.exact.entry(c.to_string()).or_insert(name);
+        }
+        for t in tables {
+            let name = Name { exact: t.to_string(), table: true };
+            n.folded.insert(t.to_ascii_lowercase(), name.clone());
+            n.exact.insert(t.to_string(), name);
+        }
+        n
+    }
+
+    fn get(&self, word: &str) -> Option<&Name> {
+        self.exact.get(word).or_else(|| self.folded.get(&word.to_ascii_lowercase()))
+    }
+}
+
+/// The names of a design.
+pub fn design_names(design: &Design) -> Names {
+    Names::new(
+        design.tables.iter().map(|t| t.name.as_str()),
+        design.tables.iter().flat_map(|t| t.columns.iter().map(|c| c.name.as_str())),
+    )
+}
+
+/// A name of the design as [`translate`] quotes it.
+#[derive(Debug, Clone)]
+pub struct Name {
+    pub exact: String,
+    /// A table: quoted even before `(` (`INSERT INTO Ordr (...)`), where a column name is a function.
+    pub table: bool,
+}
+
+/// The product's SQL (written once, in the subset SQLite and PostgreSQL share) as PostgreSQL runs it:
+/// `?` and `?N` placeholders become `$N`, and every bare word that is a table or column of the design
+/// is quoted in the design's spelling, because PostgreSQL folds unquoted names to lower case (the
+/// schema keeps the design's case) and reserves some of them (`User`). A word followed by `(` is a
+/// function (`CAST(`, although Event has a column `cast`) and stays; string literals and quoted
+/// names are copied as they are. Meant to run once per SQL text, when a statement is prepared.
+pub fn translate(sql: &str, names: &Names) -> String {
+    let b = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len() + 32);
+    let (mut i, mut next_param) = (0, 1);
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'\'' | b'"' => {
+                // A literal or a quoted name, with doubled quotes inside, copied whole.
+                let start = i;
+                i += 1;
+                while i < b.len() {
+                    if b[i] == c {
+                        if i + 1 < b.len() && b[i + 1] == c {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+                i = (i + 1).min(b.len());
+                out.push_str(&sql[start..i]);
+            }
+            b'?' => {
+                i += 1;
+                let start = i;
+                while i < b.len() && b[i].is_ascii_digit() {
+                    i += 1;
+                }
+                let n: usize = if i > start { sql[start..i].parse().unwrap_or(next_param) } else { next_param };
+                next_param = n + 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                    i += 1;
+                }
+                let word = &sql[start..i];
+                let call = sql[i..].trim_start().starts_with('(');
+                match names.get(word) {
+                    Some(n) if n.table || !call => {
+                        out.push('"');
+                        out.push_str(&n.exact);
+                        out.push('"');
+                    }
+                    _ => out.push_str(word),
+                }
+            }
+            c if c.is_ascii_digit() => {
+                // A number (or the digits of `t0`-like aliases are caught above): copied.
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.') {
+                    i += 1;
+                }
+                out.push_str(&sql[start..i]);
+            }
+            _ => {
+                let ch = sql[i..].chars().next().unwrap_or(' ');
+                out.push(ch);
+                i += ch.len_utf8();
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn names() -> Names {
+        Names::new(["Ordr", "User", "Pwd"], ["showingId", "status", "id", "cast", "name", "row", "pwd"])
+    }
+
+    #[test]
+    fn design_names_are_quoted_placeholders_numbered_and_the_rest_left_alone() {
+        let n = names();
+        assert_eq!(
+            translate("SELECT id, status FROM Ordr WHERE showingId=? AND status IN ('CR','PA') LIMIT ?", &n),
+            "SELECT \"id\", \"status\" FROM \"Ordr\" WHERE \"showingId\"=$1 AND \"status\" IN ('CR','PA') LIMIT $2"
+        );
+        // Aliases, functions, keywords and numbers stay; a column named like a function is quoted only as a column.
+        assert_eq!(
+            translate("SELECT CAST(t0.cast AS INTEGER) c, COUNT(*) FROM User u JOIN Ordr t0 ON t0.id=u.id", &n),
+            "SELECT CAST(t0.\"cast\" AS INTEGER) c, COUNT(*) FROM \"User\" u JOIN \"Ordr\" t0 ON t0.\"id\"=u.\"id\""
+        );
+        // Literals and quoted names are copied, doubled quotes included; numbered placeholders keep their number.
+        assert_eq!(
+            translate("UPDATE Ordr SET name='it''s ?' WHERE \"row\"=?2 AND id=?1", &n),
+            "UPDATE \"Ordr\" SET \"name\"='it''s ?' WHERE \"row\"=$2 AND \"id\"=$1"
+        );
+        assert_eq!(
+            translate("SELECT 1.5, 'Ordr' || name FROM Ordr", &n),
+            "SELECT 1.5, 'Ordr' || \"name\" FROM \"Ordr\""
+        );
+        // The table `Pwd` and the column `pwd` are told apart by their spelling.
+        assert_eq!(translate("INSERT INTO Pwd (pwd) VALUES (?)", &n), r#"INSERT INTO "Pwd" ("pwd") VALUES ($1)"#);
+        // A table before its column list is a table, not a call.
+        assert_eq!(translate("INSERT INTO Ordr (id) VALUES (?)", &n), r#"INSERT INTO "Ordr" ("id") VALUES ($1)"#);
+    }
 
     #[test]
     fn postgres_urls_are_told_from_sqlite_paths_and_passwords_never_shown() {

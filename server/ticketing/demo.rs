@@ -168,9 +168,19 @@ pub fn load_orders(conn: &Connection) -> ApiResult<()> {
                 [0, 122, 406, 692, 1023, 1318][e] - [0, 122, 406, 692, 1023, 1318][s],
                 "ZE",
             );
+            // The departure from the buyer's first stop, made here rather than by text concatenation in
+            // SQL (a typed time column on PostgreSQL takes no text expression).
+            let (dt, dep): (String, String) = tx.query_row(
+                "SELECT r.dt, ts.depTm FROM TrainStop ts JOIN TrainRun r ON r.trainId=ts.trainId WHERE r.id=? AND ts.seq=?",
+                params![run, s as i64],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let depart = format!("{dt} {dep}:00");
             tx.execute(
-                "INSERT INTO Ordr (userId, createTm, status, amount, storeId, runId, fromStationId, toStationId, seatClass, departTm, qty, contactName, contactPhone, dscr)                  VALUES (?, ?, 'PA', ?, ?, ?, (SELECT stationId FROM TrainStop ts JOIN TrainRun r ON r.trainId=ts.trainId WHERE r.id=? AND ts.seq=?),                  (SELECT stationId FROM TrainStop ts JOIN TrainRun r ON r.trainId=ts.trainId WHERE r.id=? AND ts.seq=?), 'ZE',                  (SELECT r.dt || ' ' || ts.depTm || ':00' FROM TrainStop ts JOIN TrainRun r ON r.trainId=ts.trainId WHERE r.id=? AND ts.seq=?), 1, ?, ?, 'G1')",
-                params![uid, now, cents as f64 / 100.0, store, run, run, s as i64, run, e as i64, run, s as i64, name, phone],
+                "INSERT INTO Ordr (userId, createTm, status, amount, storeId, runId, fromStationId, toStationId, seatClass, departTm, qty, contactName, contactPhone, dscr) \
+                 VALUES (?, ?, 'PA', ?, ?, ?, (SELECT stationId FROM TrainStop ts JOIN TrainRun r ON r.trainId=ts.trainId WHERE r.id=? AND ts.seq=?), \
+                 (SELECT stationId FROM TrainStop ts JOIN TrainRun r ON r.trainId=ts.trainId WHERE r.id=? AND ts.seq=?), 'ZE', ?, 1, ?, ?, 'G1')",
+                params![uid, now, cents as f64 / 100.0, store, run, run, s as i64, run, e as i64, depart, name, phone],
             )?;
             let order = tx.last_insert_rowid();
             tx.execute(
