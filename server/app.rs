@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use rusqlite::Connection;
+use crate::db::conn::Conn;
 
 use crate::api::functions::Functions;
 use crate::config::Config;
@@ -37,7 +37,7 @@ impl Product for Jindouyun {
         crate::ticketing::tasks(config)
     }
 
-    fn init_db(&self, conn: &Connection, config: &Config) -> ApiResult<()> {
+    fn init_db(&self, conn: Conn, config: &Config) -> ApiResult<()> {
         crate::objects::account::bootstrap(conn)?;
         crate::ticketing::init_db(conn)?;
         if config.demo {

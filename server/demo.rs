@@ -4,7 +4,8 @@
 //! Runs once, only when the database has no users and no orders (`P_DEMO=0` turns it off). Demo
 //! passwords are printed in the README; they are ordinary hashed passwords.
 
-use rusqlite::{params, Connection};
+use crate::db::conn::Conn;
+use crate::params;
 
 use crate::auth::password;
 use crate::error::ApiResult;
@@ -14,13 +15,13 @@ const USERS: [(&str, &str); 4] =
     [("13800000001", "张三"), ("13800000002", "李四"), ("13800000003", "王五"), ("13800000004", "赵六")];
 
 /// Loads the demo data if the database is empty. Returns true if it did.
-pub fn load_if_empty(conn: &Connection) -> ApiResult<bool> {
+pub fn load_if_empty(conn: Conn) -> ApiResult<bool> {
     let used: i64 =
         conn.query_row("SELECT (SELECT COUNT(*) FROM User) + (SELECT COUNT(*) FROM Ordr)", [], |r| r.get(0))?;
     if used > 0 {
         return Ok(false);
     }
-    let tx = conn.unchecked_transaction()?;
+    let tx = conn.begin()?;
     let pwd = password::hash("demo123");
     tx.execute(
         "INSERT INTO Employee (uname, phone, pwd, name, perms) VALUES ('clerk', '13900000001', ?, '店员小王', 'emp')",
@@ -34,7 +35,7 @@ pub fn load_if_empty(conn: &Connection) -> ApiResult<bool> {
             "INSERT INTO User (uname, phone, pwd, name, createTm) VALUES (?, ?, ?, ?, ?)",
             params![format!("demo{}", i + 1), phone, pwd, name, created],
         )?;
-        let uid = tx.last_insert_rowid();
+        let uid = tx.last_insert_rowid()?;
         for (status, dscr) in
             [("CR", "演唱会门票 2张"), ("PA", "电影票 IMAX"), ("RE", "高铁 北京-上海"), ("CA", "话剧门票")]
         {
@@ -47,8 +48,8 @@ pub fn load_if_empty(conn: &Connection) -> ApiResult<bool> {
                 "INSERT INTO Ordr (userId, createTm, status, amount, dscr) VALUES (?, ?, ?, ?, ?)",
                 params![uid, t, status, amount, dscr],
             )?;
-            let oid = tx.last_insert_rowid();
-            let log = |action: &str, minutes: i64, emp: Option<i64>| -> rusqlite::Result<usize> {
+            let oid = tx.last_insert_rowid()?;
+            let log = |action: &str, minutes: i64, emp: Option<i64>| -> crate::error::ApiResult<usize> {
                 let lt = (tm + chrono::Duration::minutes(minutes)).format("%Y-%m-%d %H:%M:%S").to_string();
                 tx.execute(
                     "INSERT INTO OrderLog (orderId, action, tm, empId) VALUES (?, ?, ?, ?)",

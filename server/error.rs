@@ -183,6 +183,35 @@ fn unique_violation(e: &rusqlite::Error) -> Option<String> {
     Some(names.join(", "))
 }
 
+impl From<postgres::Error> for ApiError {
+    /// As for SQLite: a unique key becomes E_PARAM naming its field (from the constraint's detail,
+    /// `Key ("tokenHash")=(...) already exists.`), a value the column cannot take (class 22, such as
+    /// text where a number goes) E_PARAM too, anything else E_DB.
+    fn from(e: postgres::Error) -> Self {
+        let text = match e.as_db_error() {
+            Some(d) => format!(
+                "{}: {}{}",
+                d.code().code(),
+                d.message(),
+                d.detail().map(|x| format!(" ({x})")).unwrap_or_default()
+            ),
+            None => e.to_string(),
+        };
+        match e.code().map(|c| c.code()) {
+            Some("23505") => {
+                let field = e
+                    .as_db_error()
+                    .and_then(|d| d.detail())
+                    .and_then(|d| d.split_once('(')?.1.split_once(')').map(|(f, _)| f.replace('"', "")))
+                    .unwrap_or_default();
+                ApiError::param(format!("`{field}`已存在, 不能重复")).internal(text)
+            }
+            Some(c) if c.starts_with("22") => ApiError::param("参数不合法").internal(text),
+            _ => ApiError::db(text),
+        }
+    }
+}
+
 impl From<r2d2::Error> for ApiError {
     fn from(e: r2d2::Error) -> Self {
         ApiError::server(format!("database pool: {e}"))

@@ -158,7 +158,7 @@ fn import_cities(config: &Config, file: &str) -> Result<(), AnyErr> {
     }
     let mut conn = rusqlite::Connection::open(&config.db_path)?;
     upgrade::upgrade(&mut conn, &design, &Sqlite)?;
-    let (added, updated) = jindouyun::ticketing::cities::import(&conn, &rows)?;
+    let (added, updated) = jindouyun::ticketing::cities::import(jindouyun::db::conn::Conn::Sqlite(&conn), &rows)?;
     println!("{added} cities added, {updated} updated");
     Ok(())
 }

@@ -49,3 +49,34 @@ fn framework_folders_import_nothing_from_the_product() {
     assert!(files > 40, "the framework folders were read ({files} files)");
     assert!(bad.is_empty(), "framework code reaching into the product:\n{}", bad.join("\n"));
 }
+
+/// Where the backend may be named: the database module, the schema planner (which introspects each
+/// backend), the error mapping and the command line. Everything else runs its SQL through
+/// `db::conn::Conn`, so the same code serves SQLite and PostgreSQL (issue 16). Unit tests may open an
+/// in-memory SQLite database to run product functions on.
+const BACKEND_AWARE: [&str; 4] = ["db", "meta/upgrade.rs", "error.rs", "main.rs"];
+
+#[test]
+fn only_the_database_module_names_a_backend() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("server");
+    let mut list = Vec::new();
+    rust_files(&root, &mut list);
+    let mut bad = Vec::new();
+    for f in &list {
+        let rel = f.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+        if BACKEND_AWARE.iter().any(|a| rel == *a || rel.starts_with(&format!("{a}/"))) {
+            continue;
+        }
+        let text = std::fs::read_to_string(f).unwrap();
+        let product = text.split("#[cfg(test)]").next().unwrap_or("");
+        for (n, line) in product.lines().enumerate() {
+            // `crate::db::postgres::is_url` (choosing the backend from `P_DB`) is the db module's.
+            let code = line.split("//").next().unwrap_or("").replace("db::postgres::", "");
+            if code.contains("rusqlite") || code.contains("postgres::") {
+                bad.push(format!("{rel}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(list.len() > 80, "the server's files were read ({})", list.len());
+    assert!(bad.is_empty(), "code outside db/ naming a database backend:\n{}", bad.join("\n"));
+}

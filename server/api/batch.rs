@@ -11,7 +11,7 @@ use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
 use std::time::Instant;
 
-use rusqlite::Connection;
+use crate::db::conn::Conn;
 use serde_json::{json, Map, Value};
 
 use super::auth::Auth;
@@ -80,7 +80,7 @@ pub fn run(state: &Arc<AppState>, auth: &mut Auth, req: &Request, apilog_id: i64
     let (tx, rx) = sync_channel(1);
     let st = state.clone();
     let auth0 = auth.clone();
-    let job: Job = Box::new(move |conn: &Connection| {
+    let job: Job = Box::new(move |conn: Conn| {
         let mut cur = auth0;
         let mut datas: Vec<Value> = Vec::new();
         let mut items: Vec<Item> = Vec::new();
@@ -174,12 +174,12 @@ struct BatchOut {
 }
 
 /// Runs `f` inside its own savepoint when `own` (kept on success, rolled back on failure).
-fn savepoint(conn: &Connection, own: bool, f: impl FnOnce(&Connection) -> Ran) -> Ran {
+fn savepoint(conn: Conn, own: bool, f: impl FnOnce(Conn) -> Ran) -> Ran {
     if !own {
         return f(conn);
     }
     if let Err(e) = conn.execute_batch("SAVEPOINT sub") {
-        return Ran::failed(ApiError::from(e));
+        return Ran::failed(e);
     }
     let ran = f(conn);
     let end = if ran.result.is_ok() { "RELEASE sub" } else { "ROLLBACK TO sub; RELEASE sub" };

@@ -6,11 +6,10 @@
 
 use std::time::Instant;
 
-use rusqlite::types::Value as SqlV;
-use rusqlite::Connection;
 use serde_json::Value;
 
 use super::auth::Auth;
+use crate::db::conn::{Conn, Row};
 use crate::error::ApiResult;
 use crate::query::SqlValue;
 use crate::state::AppState;
@@ -24,13 +23,13 @@ pub type OnRollback = Box<dyn FnOnce() + Send>;
 /// An action run after the call whether it committed or rolled back, on the call's connection outside
 /// any transaction (the reference's "forced" after-actions, §1.9). For facts that must outlive a failed
 /// call, such as a wrong verification code counting as a try.
-pub type Always = Box<dyn FnOnce(&Connection) -> ApiResult<()> + Send>;
+pub type Always = Box<dyn FnOnce(Conn) -> ApiResult<()> + Send>;
 
 /// One call's context.
 pub struct Ctx<'a> {
     pub state: &'a AppState,
     /// The call's connection, inside its transaction.
-    pub db: &'a Connection,
+    pub db: Conn<'a>,
     pub auth: Auth,
     /// Id of this call's ApiLog row (handed out in memory before the row is written).
     pub apilog_id: i64,
@@ -58,7 +57,7 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     /// A context for one call on `db` (already inside a transaction).
-    pub fn new(state: &'a AppState, db: &'a Connection, auth: Auth, apilog_id: i64, debug: u8) -> Ctx<'a> {
+    pub fn new(state: &'a AppState, db: Conn<'a>, auth: Auth, apilog_id: i64, debug: u8) -> Ctx<'a> {
         Ctx {
             state,
             db,
@@ -109,7 +108,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Queues a write that must happen even if the call fails and its transaction rolls back.
-    pub fn always(&mut self, f: impl FnOnce(&Connection) -> ApiResult<()> + Send + 'static) {
+    pub fn always(&mut self, f: impl FnOnce(Conn) -> ApiResult<()> + Send + 'static) {
         self.always.push(Box::new(f));
     }
 
@@ -140,9 +139,9 @@ impl<'a> Ctx<'a> {
     pub fn exec(&mut self, sql: &str, params: &[SqlValue]) -> ApiResult<usize> {
         self.begin_if_lazy()?;
         let t0 = Instant::now();
-        let n = crate::db::exec(self.db, sql, params)?;
+        let n = self.db.execute(sql, params)?;
         if self.debug >= 9 {
-            let what = format!("cnt={n} | new id={}", self.db.last_insert_rowid());
+            let what = format!("cnt={n}");
             self.log_sql(sql, params, what, t0);
         }
         Ok(n)
@@ -151,27 +150,14 @@ impl<'a> Ctx<'a> {
     /// Executes an INSERT and returns the new row id.
     pub fn insert(&mut self, sql: &str, params: &[SqlValue]) -> ApiResult<i64> {
         self.exec(sql, params)?;
-        Ok(self.db.last_insert_rowid())
+        self.db.last_insert_rowid()
     }
 
     /// Runs a query; each row is handed to `f` as raw SQLite values.
-    pub fn query(
-        &mut self,
-        sql: &str,
-        params: &[SqlValue],
-        mut f: impl FnMut(&rusqlite::Row) -> ApiResult<()>,
-    ) -> ApiResult<usize> {
+    pub fn query(&mut self, sql: &str, params: &[SqlValue], f: impl FnMut(&Row) -> ApiResult<()>) -> ApiResult<usize> {
         self.begin_if_lazy()?;
         let t0 = Instant::now();
-        let mut st = self.db.prepare_cached(sql)?;
-        let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
-        let mut n = 0;
-        while let Some(r) = rows.next()? {
-            f(r)?;
-            n += 1;
-        }
-        drop(rows);
-        drop(st);
+        let n = self.db.prepare_cached(sql)?.for_each(params, f)?;
         if self.debug >= 9 {
             self.log_sql(sql, params, format!("cnt={n}"), t0);
         }
@@ -179,11 +165,11 @@ impl<'a> Ctx<'a> {
     }
 
     /// First column of the first row, if any.
-    pub fn scalar(&mut self, sql: &str, params: &[SqlValue]) -> ApiResult<Option<SqlV>> {
+    pub fn scalar(&mut self, sql: &str, params: &[SqlValue]) -> ApiResult<Option<SqlValue>> {
         let mut out = None;
         self.query(sql, params, |r| {
             if out.is_none() {
-                out = Some(r.get::<_, SqlV>(0)?);
+                out = Some(r.get::<SqlValue>(0)?);
             }
             Ok(())
         })?;
@@ -193,9 +179,9 @@ impl<'a> Ctx<'a> {
     /// First column of the first row as an integer.
     pub fn scalar_int(&mut self, sql: &str, params: &[SqlValue]) -> ApiResult<Option<i64>> {
         Ok(match self.scalar(sql, params)? {
-            Some(SqlV::Integer(i)) => Some(i),
-            Some(SqlV::Real(f)) => Some(f as i64),
-            Some(SqlV::Text(s)) => s.parse().ok(),
+            Some(SqlValue::Int(i)) => Some(i),
+            Some(SqlValue::Real(f)) => Some(f as i64),
+            Some(SqlValue::Text(s)) => s.parse().ok(),
             _ => None,
         })
     }
@@ -247,7 +233,7 @@ pub struct Raw {
 }
 
 /// Runs always-actions on `conn` (outside any transaction); a failure is logged, never answered.
-pub fn run_always(conn: &Connection, actions: Vec<Always>) {
+pub fn run_always(conn: Conn, actions: Vec<Always>) {
     for f in actions {
         if let Err(e) = f(conn) {
             log::error!("after-call write failed: {e}");

@@ -9,7 +9,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Instant;
 
-use rusqlite::Connection;
+use crate::db::conn::Conn;
 use serde_json::Value;
 
 use super::auth::Auth;
@@ -167,19 +167,11 @@ impl Ran {
 }
 
 /// Runs `ac` on `conn`, which the caller has put inside a transaction or savepoint.
-pub fn run_on(state: &AppState, conn: &Connection, auth: Auth, ids: CallIds, ac: &str, p: &Params) -> Ran {
+pub fn run_on(state: &AppState, conn: Conn, auth: Auth, ids: CallIds, ac: &str, p: &Params) -> Ran {
     run_in(state, conn, auth, ids, ac, p, None)
 }
 
-fn run_in(
-    state: &AppState,
-    conn: &Connection,
-    auth: Auth,
-    ids: CallIds,
-    ac: &str,
-    p: &Params,
-    lazy: Option<bool>,
-) -> Ran {
+fn run_in(state: &AppState, conn: Conn, auth: Auth, ids: CallIds, ac: &str, p: &Params, lazy: Option<bool>) -> Ran {
     let mut ctx = Ctx::new(state, conn, auth, ids.apilog, ids.debug);
     ctx.apilog1_id = ids.apilog1;
     ctx.lazy_tx = lazy;
@@ -201,29 +193,30 @@ pub fn run_always_in(actions: Vec<super::ctx::Always>) -> Option<Then> {
     if actions.is_empty() {
         return None;
     }
-    Some(Box::new(move |conn: &Connection| super::ctx::run_always(conn, actions)))
+    Some(Box::new(move |conn: Conn| super::ctx::run_always(conn, actions)))
 }
 
 /// Runs a read-only call in its own deferred transaction on a pooled read connection.
 fn run_read(state: &AppState, auth: &mut Auth, ids: CallIds, ac: &str, p: &Params) -> CallResult {
-    let conn = match state.db.read() {
+    let pooled = match state.db.read() {
         Ok(c) => c,
         Err(e) => return CallResult::failed(e),
     };
+    let conn = pooled.conn();
     // One snapshot for all the statements of the call, begun at its first statement; BEGIN and COMMIT
     // come from the statement cache.
-    let mut ran = run_in(state, &conn, auth.clone(), ids, ac, p, Some(false));
+    let mut ran = run_in(state, conn, auth.clone(), ids, ac, p, Some(false));
     let mut commit = Ok(());
     if ran.began {
         let end = if ran.result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-        commit = cached(&conn, end).map_err(ApiError::from);
+        commit = cached(conn, end);
     }
-    if !conn.is_autocommit() {
-        let _ = cached(&conn, "ROLLBACK");
+    if conn.in_transaction() {
+        let _ = cached(conn, "ROLLBACK");
     }
     // A read call has no write connection; anything it must record goes to the writer.
     if let Some(f) = run_always_in(std::mem::take(&mut ran.always)) {
-        let job: Job = Box::new(move |conn: &Connection| {
+        let job: Job = Box::new(move |conn: Conn| {
             f(conn);
             JobDone::kept()
         });
@@ -243,7 +236,7 @@ async fn run_write(state: &Arc<AppState>, auth: &mut Auth, ids: CallIds, ac: Str
     let (tx, rx) = tokio::sync::oneshot::channel();
     let st = state.clone();
     let a = auth.clone();
-    let job: Job = Box::new(move |conn: &Connection| {
+    let job: Job = Box::new(move |conn: Conn| {
         let mut ran = run_on(&st, conn, a, ids, &ac, &p);
         JobDone {
             keep: ran.result.is_ok(),

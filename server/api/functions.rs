@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 
-use rusqlite::types::ValueRef;
 use serde_json::{json, Map, Value};
 
 use super::auth::{perm, AppType};
@@ -125,22 +124,21 @@ fn exec_sql(ctx: &mut Ctx, p: &Params) -> ApiResult<Reply> {
     if !is_query {
         let n = ctx.exec(&sql, &[])?;
         if p.flag("wantId")? {
-            return Ok(Reply::Data(json!(ctx.db.last_insert_rowid())));
+            return Ok(Reply::Data(json!(ctx.db.last_insert_rowid()?)));
         }
         return Ok(Reply::Data(json!(n)));
     }
     let mut st = ctx.db.prepare(&sql)?;
-    let names: Vec<String> = st.column_names().iter().map(|s| s.to_string()).collect();
-    let mut rows = st.query([])?;
+    let names = st.column_names();
     let mut data: Vec<Vec<Value>> = Vec::new();
-    while let Some(r) = rows.next()? {
+    st.for_each([], |r| {
         let mut row = Vec::with_capacity(names.len());
         for i in 0..names.len() {
-            let v: ValueRef = r.get_ref(i)?;
-            row.push(to_json(v, Kind::Auto));
+            row.push(to_json(r.get_ref(i)?, Kind::Auto));
         }
         data.push(row);
-    }
+        Ok(())
+    })?;
     let fmt = fmt.unwrap_or_default();
     let out = match fmt.as_str() {
         "table" => json!({"h": names, "d": data}),

@@ -103,10 +103,10 @@ fn stored(ctx: &mut Ctx, phone: &str) -> ApiResult<Option<Stored>> {
             let created: Option<String> = r.get(2)?;
             out = Some(Stored {
                 id: r.get(0)?,
-                code: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                code: r.get::<Option<String>>(1)?.unwrap_or_default(),
                 created: created.as_deref().and_then(parse_time).unwrap_or(0),
-                tries: r.get::<_, Option<i64>>(3)?.unwrap_or(0),
-                used: r.get::<_, Option<String>>(4)?.is_some(),
+                tries: r.get::<Option<i64>>(3)?.unwrap_or(0),
+                used: r.get::<Option<String>>(4)?.is_some(),
             });
             Ok(())
         },

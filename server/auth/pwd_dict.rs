@@ -44,7 +44,7 @@ pub fn digest(key: &[u8], pwd: &str) -> String {
 /// The installation's dictionary key, created on first use.
 fn key(ctx: &mut Ctx) -> ApiResult<Vec<u8>> {
     let found = ctx.scalar("SELECT value FROM Cinf WHERE name=? ORDER BY id LIMIT 1", &[PWD_KEY_NAME.into()])?;
-    if let Some(rusqlite::types::Value::Text(hex)) = found {
+    if let Some(crate::query::SqlValue::Text(hex)) = found {
         if let Some(k) = unhex(&hex) {
             return Ok(k);
         }

@@ -8,8 +8,6 @@
 //! if the stored value is still the one that was verified; otherwise (a password changed in between,
 //! or a batch sub-call, which has no prepare phase) it verifies in place.
 
-use rusqlite::OptionalExtension;
-
 use super::password::{self, Check};
 use crate::api::auth::{AppType, Auth};
 use crate::api::params::{Params, Prepared};
@@ -56,12 +54,13 @@ pub fn hash(p: &Params, pwd: &str) -> String {
 }
 
 /// Reads a stored password on a read connection. `by` is one of the fixed column names below.
-fn stored(state: &AppState, t: AppType, by: &'static str, value: rusqlite::types::Value) -> ApiResult<Option<String>> {
+fn stored(state: &AppState, t: AppType, by: &'static str, value: crate::query::SqlValue) -> ApiResult<Option<String>> {
     let Some(table) = state.objects.accounts(t).map(|a| a.table) else { return Ok(None) };
     debug_assert!(matches!(by, "id" | "phone" | "uname"));
-    let conn = state.db.read()?;
+    let pooled = state.db.read()?;
+    let conn = pooled.conn();
     let sql = format!("SELECT pwd FROM {table} WHERE {by}=? ORDER BY id LIMIT 1");
-    let v: Option<Option<String>> = conn.prepare_cached(&sql)?.query_row([value], |r| r.get(0)).optional()?;
+    let v: Option<Option<String>> = conn.prepare_cached(&sql)?.query_opt([value], |r| r.get(0))?;
     Ok(v.flatten())
 }
 

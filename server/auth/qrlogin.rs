@@ -80,7 +80,7 @@ pub fn confirm(ctx: &mut Ctx, p: &Params) -> ApiResult<Reply> {
     let status = ctx.scalar("SELECT status FROM QrLogin WHERE qrId=?", &[qr.into()])?;
     let msg = match status {
         None => "扫码登录请求不存在",
-        Some(rusqlite::types::Value::Text(s)) if s == "WA" => "二维码已过期, 请在电脑上刷新",
+        Some(crate::query::SqlValue::Text(s)) if s == "WA" => "二维码已过期, 请在电脑上刷新",
         Some(_) => "该二维码已使用",
     };
     Err(ApiError::with_msg(Code::Forbidden, msg))
@@ -93,7 +93,7 @@ pub fn poll(ctx: &mut Ctx, p: &Params) -> ApiResult<Reply> {
     let t = now();
     let mut row = None;
     ctx.query("SELECT status, expireTm, userId FROM QrLogin WHERE qrId=?", &[qr.clone().into()], |r| {
-        row = Some((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<i64>>(2)?));
+        row = Some((r.get::<String>(0)?, r.get::<String>(1)?, r.get::<Option<i64>>(2)?));
         Ok(())
     })?;
     let Some((status, expire, user)) = row else { return Err(ApiError::param("扫码登录请求不存在")) };

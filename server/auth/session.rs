@@ -131,24 +131,23 @@ impl Sessions {
         let entry = match cached {
             Some(e) => e,
             None => {
-                let conn = db.read()?;
+                let pooled = db.read()?;
+                let conn = pooled.conn();
                 let mut st = conn.prepare_cached(
                     "SELECT id, appType, userId, perms, expireTm, createTm, lastTm FROM Session \
                      WHERE tokenHash=? AND revokeTm IS NULL",
                 )?;
-                let row = st
-                    .query_row([&h], |r| {
-                        Ok((
-                            r.get::<_, i64>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, i64>(2)?,
-                            r.get::<_, Option<String>>(3)?,
-                            r.get::<_, String>(4)?,
-                            r.get::<_, Option<String>>(5)?,
-                            r.get::<_, Option<String>>(6)?,
-                        ))
-                    })
-                    .ok();
+                let row = st.query_opt([&h], |r| {
+                    Ok((
+                        r.get::<i64>(0)?,
+                        r.get::<String>(1)?,
+                        r.get::<i64>(2)?,
+                        r.get::<Option<String>>(3)?,
+                        r.get::<String>(4)?,
+                        r.get::<Option<String>>(5)?,
+                        r.get::<Option<String>>(6)?,
+                    ))
+                })?;
                 let Some((sid, at, uid, perms, exp, created, last)) = row else {
                     self.cache.write().unwrap_or_else(|p| p.into_inner()).remove(&h);
                     return Ok(None);
@@ -190,7 +189,7 @@ impl Sessions {
         if touch_due(e.seen, t) {
             // Housekeeping, not worth a wait: queue the update if the writer has room, else retry later.
             let sid = e.login.session_id;
-            let job: crate::db::writer::Job = Box::new(move |conn: &rusqlite::Connection| {
+            let job: crate::db::writer::Job = Box::new(move |conn: crate::db::conn::Conn| {
                 let sql = "UPDATE Session SET lastTm=? WHERE id=?";
                 if let Err(err) = crate::db::exec(conn, sql, &[fmt_time(t).into(), SqlValue::Int(sid)]) {
                     log::warn!("session lastTm: {err}");

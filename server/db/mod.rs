@@ -9,6 +9,7 @@
 //! Everything SQLite-specific about SQL text lives in `dialect`; this file holds the SQLite connection
 //! setup. A server database (MySQL/Postgres) would bring its own `Db` constructor and `Dialect`.
 
+pub mod conn;
 pub mod dialect;
 pub mod postgres;
 pub mod writer;
@@ -22,10 +23,17 @@ use rusqlite::{Connection, OpenFlags, ToSql};
 
 use crate::error::{ApiError, ApiResult};
 use crate::query::SqlValue;
+use conn::{Conn, OwnedConn};
 use writer::Writer;
 
-/// A pooled read connection.
-pub type ReadConn = r2d2::PooledConnection<SqliteConnectionManager>;
+/// A pooled read connection; [`ReadConn::conn`] lends it for a call.
+pub struct ReadConn(r2d2::PooledConnection<SqliteConnectionManager>);
+
+impl ReadConn {
+    pub fn conn(&self) -> Conn<'_> {
+        Conn::Sqlite(&self.0)
+    }
+}
 
 /// The database of one server.
 pub struct Db {
@@ -78,12 +86,12 @@ impl Db {
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
             .build(manager)?;
-        Ok(Db { pool, writer: Writer::start(conn)?, checkpointer })
+        Ok(Db { pool, writer: Writer::start(OwnedConn::Sqlite(conn))?, checkpointer })
     }
 
     /// A read-only connection from the pool.
     pub fn read(&self) -> ApiResult<ReadConn> {
-        Ok(self.pool.get()?)
+        Ok(ReadConn(self.pool.get()?))
     }
 
     /// The writer: every write goes through its jobs.
@@ -183,9 +191,8 @@ impl<T: Into<SqlValue>> From<Option<T>> for SqlValue {
 }
 
 /// Runs a statement with bound parameters and returns the number of changed rows.
-pub fn exec(conn: &Connection, sql: &str, params: &[SqlValue]) -> ApiResult<usize> {
-    let mut st = conn.prepare_cached(sql)?;
-    Ok(st.execute(rusqlite::params_from_iter(params.iter()))?)
+pub fn exec(conn: Conn, sql: &str, params: &[SqlValue]) -> ApiResult<usize> {
+    conn.execute(sql, params)
 }
 
 /// Local time as the protocol prints it: `YYYY-MM-DD HH:MM:SS`.

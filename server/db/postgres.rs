@@ -11,11 +11,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use bytes::BytesMut;
+use postgres::types::{Format, FromSql, IsNull, ToSql, Type};
 use postgres::{Client, GenericClient, NoTls};
 
+use super::conn::Val;
 use super::dialect::Postgres;
 use crate::meta::upgrade::plan_all;
 use crate::meta::Design;
+use crate::query::SqlValue;
 
 /// True if `P_DB` names a PostgreSQL database rather than a SQLite file.
 pub fn is_url(db: &str) -> bool {
@@ -214,6 +218,141 @@ pub fn translate(sql: &str, names: &Names) -> String {
     out
 }
 
+/// Parameters sent to PostgreSQL as text, typed by the server from the statement: one encoding for
+/// every column type (an id, a time into `TIMESTAMP`, an amount into `NUMERIC`), parsed by the server
+/// as it parses a literal.
+pub struct TextParams<'a>(Vec<TextParam<'a>>);
+
+#[derive(Debug)]
+pub struct TextParam<'a>(&'a SqlValue);
+
+impl<'a> TextParams<'a> {
+    pub fn new(values: &'a [SqlValue]) -> TextParams<'a> {
+        TextParams(values.iter().map(TextParam).collect())
+    }
+
+    pub fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
+        self.0.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
+    }
+}
+
+impl ToSql for TextParam<'_> {
+    fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        use std::fmt::Write;
+        match self.0 {
+            SqlValue::Null => return Ok(IsNull::Yes),
+            SqlValue::Int(i) => write!(out, "{i}")?,
+            SqlValue::Real(f) => write!(out, "{f}")?,
+            SqlValue::Text(t) => out.extend_from_slice(t.as_bytes()),
+        }
+        Ok(IsNull::No)
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    fn encode_format(&self, _: &Type) -> Format {
+        Format::Text
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+/// A column's bytes as the server sent them (binary format), decoded by [`value`].
+struct RawValue<'a>(Option<&'a [u8]>);
+
+impl<'a> FromSql<'a> for RawValue<'a> {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(RawValue(Some(raw)))
+    }
+
+    fn from_sql_null(_: &Type) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(RawValue(None))
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+/// Column `i` of a row as SQLite would have given it: integers (flags and counts included), reals
+/// (amounts), text (times as `YYYY-MM-DD HH:MM:SS`, dates as `YYYY-MM-DD`).
+pub fn value<'a>(row: &'a postgres::Row, i: usize) -> Result<Val<'a>, String> {
+    let ty = row.columns().get(i).ok_or_else(|| format!("no column {i}"))?.type_().clone();
+    let raw: RawValue = row.try_get(i).map_err(|e| e.to_string())?;
+    let Some(b) = raw.0 else { return Ok(Val::Null) };
+    decode(&ty, b)
+}
+
+fn decode<'a>(ty: &Type, b: &'a [u8]) -> Result<Val<'a>, String> {
+    let bad = || format!("bad {ty} value ({} bytes)", b.len());
+    let int = |n: usize| -> Result<i64, String> {
+        if b.len() != n {
+            return Err(bad());
+        }
+        Ok(b.iter().fold(if b[0] & 0x80 != 0 { -1i64 } else { 0 }, |acc, x| (acc << 8) | *x as i64))
+    };
+    Ok(match *ty {
+        Type::INT2 => Val::Int(int(2)?),
+        Type::INT4 | Type::OID => Val::Int(int(4)?),
+        Type::INT8 => Val::Int(int(8)?),
+        Type::BOOL => Val::Int((b.first().copied().unwrap_or(0) != 0) as i64),
+        Type::FLOAT4 => Val::Real(f32::from_be_bytes(b.try_into().map_err(|_| bad())?) as f64),
+        Type::FLOAT8 => Val::Real(f64::from_be_bytes(b.try_into().map_err(|_| bad())?)),
+        Type::NUMERIC => Val::Real(numeric(b).ok_or_else(bad)?),
+        Type::TIMESTAMP | Type::TIMESTAMPTZ => {
+            let us = int(8)?;
+            let t = epoch() + chrono::Duration::microseconds(us);
+            Val::Text(t.format("%Y-%m-%d %H:%M:%S").to_string().into())
+        }
+        Type::DATE => {
+            let days = int(4)?;
+            Val::Text((epoch().date() + chrono::Duration::days(days)).format("%Y-%m-%d").to_string().into())
+        }
+        _ => Val::Text(String::from_utf8_lossy(b)),
+    })
+}
+
+/// PostgreSQL's epoch for times and dates.
+fn epoch() -> chrono::NaiveDateTime {
+    chrono::NaiveDate::from_ymd_opt(2000, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).unwrap_or_default()
+}
+
+/// A NUMERIC in PostgreSQL's binary form (base-10000 digits with a weight), as the nearest `f64`:
+/// written out as decimal text first, so that `12.34` reads as the same double SQLite would store.
+fn numeric(b: &[u8]) -> Option<f64> {
+    let word = |i: usize| -> Option<i32> { Some(i16::from_be_bytes([*b.get(i)?, *b.get(i + 1)?]) as i32) };
+    let (ndigits, weight, sign) = (word(0)?, word(2)?, word(4)? as u16);
+    if sign == 0xC000 {
+        return Some(f64::NAN);
+    }
+    let digits: Vec<i32> = (0..ndigits as usize).map(|k| word(8 + 2 * k)).collect::<Option<_>>()?;
+    let mut text = String::from(if sign == 0x4000 { "-" } else { "" });
+    // Digit k stands for digits[k] * 10000^(weight - k).
+    let int_groups = (weight + 1).max(0);
+    if int_groups == 0 {
+        text.push('0');
+    }
+    for k in 0..int_groups {
+        let d = digits.get(k as usize).copied().unwrap_or(0);
+        if k == 0 {
+            text.push_str(&d.to_string());
+        } else {
+            text.push_str(&format!("{d:04}"));
+        }
+    }
+    text.push('.');
+    for _ in 0..(-(weight + 1)).max(0) {
+        text.push_str("0000");
+    }
+    for d in digits.iter().skip(int_groups as usize) {
+        text.push_str(&format!("{d:04}"));
+    }
+    text.push('0');
+    text.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +386,24 @@ mod tests {
         assert_eq!(translate("INSERT INTO Pwd (pwd) VALUES (?)", &n), r#"INSERT INTO "Pwd" ("pwd") VALUES ($1)"#);
         // A table before its column list is a table, not a call.
         assert_eq!(translate("INSERT INTO Ordr (id) VALUES (?)", &n), r#"INSERT INTO "Ordr" ("id") VALUES ($1)"#);
+    }
+
+    #[test]
+    fn numeric_binary_values_read_as_the_doubles_sqlite_stores() {
+        // (ndigits, weight, sign, dscale, digits...) as PostgreSQL sends NUMERIC.
+        let enc = |w: &[i16]| w.iter().flat_map(|x| x.to_be_bytes()).collect::<Vec<u8>>();
+        assert_eq!(numeric(&enc(&[2, 0, 0, 2, 12, 3400])), Some(12.34));
+        assert_eq!(numeric(&enc(&[1, -1, 0, 2, 500])), Some(0.05));
+        assert_eq!(numeric(&enc(&[2, 1, 0x4000, 2, 1, 2345])), Some(-12345.0));
+        assert_eq!(numeric(&enc(&[0, 0, 0, 2])), Some(0.0));
+        assert_eq!(numeric(&enc(&[3, 1, 0, 2, 1, 0, 1])), Some(10000.0001));
+        let us = (86_400_000_000i64 * 366 + 3_661_000_000).to_be_bytes();
+        let t = decode(&Type::TIMESTAMP, &us).unwrap();
+        assert_eq!(t, Val::Text("2001-01-01 01:01:01".into()));
+        let (d, i2, i8) = ((-1i32).to_be_bytes(), (-3i16).to_be_bytes(), (1i64 << 40).to_be_bytes());
+        assert_eq!(decode(&Type::DATE, &d).unwrap(), Val::Text("1999-12-31".into()));
+        assert_eq!(decode(&Type::INT2, &i2).unwrap(), Val::Int(-3));
+        assert_eq!(decode(&Type::INT8, &i8).unwrap(), Val::Int(1 << 40));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rusqlite::Connection;
+use super::conn::{Conn, OwnedConn};
 
 use crate::error::{ApiError, ApiResult};
 use crate::log::apilog::{ApiLog1Row, ApiLogRow};
@@ -40,10 +40,10 @@ impl JobDone {
 }
 
 /// A unit of work run inside the group transaction.
-pub type Job = Box<dyn FnOnce(&Connection) -> JobDone + Send>;
+pub type Job = Box<dyn FnOnce(Conn) -> JobDone + Send>;
 
 /// Writes run right after a job's savepoint is settled.
-pub type Then = Box<dyn FnOnce(&Connection) + Send>;
+pub type Then = Box<dyn FnOnce(Conn) + Send>;
 
 enum Msg {
     Job(Job),
@@ -87,7 +87,7 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the writer on `conn` (already tuned for writing).
-    pub fn start(conn: Connection) -> ApiResult<Writer> {
+    pub fn start(conn: OwnedConn) -> ApiResult<Writer> {
         // A bounded queue: when the disk cannot keep up, callers wait instead of memory growing.
         let (tx, rx) = sync_channel::<Msg>(8192);
         let logs = Arc::new(Mutex::new(LogBuf::default()));
@@ -144,10 +144,10 @@ impl Writer {
     pub fn run<T: Send + 'static>(
         &self,
         what: &'static str,
-        f: impl FnOnce(&Connection) -> ApiResult<T> + Send + 'static,
+        f: impl FnOnce(Conn) -> ApiResult<T> + Send + 'static,
     ) -> ApiResult<T> {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let job: Job = Box::new(move |conn: &Connection| {
+        let job: Job = Box::new(move |conn: Conn| {
             let r = f(conn);
             JobDone {
                 keep: r.is_ok(),
@@ -231,7 +231,8 @@ impl Group {
 /// How often the writer finishes the checkpointer's work between two groups (see [`run`]).
 const WRITER_CHECKPOINT: Duration = Duration::from_millis(200);
 
-fn run(conn: Connection, rx: Receiver<Msg>, logs: Arc<Mutex<LogBuf>>) {
+fn run(owned: OwnedConn, rx: Receiver<Msg>, logs: Arc<Mutex<LogBuf>>) {
+    let conn = owned.conn();
     let mut g = Group::default();
     let mut log_deadline: Option<Instant> = None;
     let mut last_checkpoint = Instant::now();
@@ -266,7 +267,7 @@ fn run(conn: Connection, rx: Receiver<Msg>, logs: Arc<Mutex<LogBuf>>) {
         if !g.jobs.is_empty() || logs_due || closed || !g.waiters.is_empty() {
             let buf = take_logs();
             if !g.jobs.is_empty() || buf.len() > 0 {
-                commit_group(&conn, &mut g, buf);
+                commit_group(conn, &mut g, buf);
             }
             g.logs_waiting = false;
             log_deadline = None;
@@ -277,9 +278,9 @@ fn run(conn: Connection, rx: Receiver<Msg>, logs: Arc<Mutex<LogBuf>>) {
             // then starts the log over from its beginning. The answers of the group are already
             // sent; only the next group waits, for a few milliseconds. A checkpoint already running
             // on the checkpointer's connection makes this one return at once (and it is tried again).
-            if last_checkpoint.elapsed() >= WRITER_CHECKPOINT {
+            if let (Conn::Sqlite(c), true) = (conn, last_checkpoint.elapsed() >= WRITER_CHECKPOINT) {
                 last_checkpoint = Instant::now();
-                if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE);") {
+                if let Err(e) = c.execute_batch("PRAGMA wal_checkpoint(PASSIVE);") {
                     log::debug!("writer checkpoint: {e}");
                 }
             }
@@ -292,7 +293,7 @@ fn run(conn: Connection, rx: Receiver<Msg>, logs: Arc<Mutex<LogBuf>>) {
         if closed {
             let buf = take_logs();
             if buf.len() > 0 {
-                commit_group(&conn, &mut g, buf);
+                commit_group(conn, &mut g, buf);
             }
             return;
         }
@@ -300,12 +301,13 @@ fn run(conn: Connection, rx: Receiver<Msg>, logs: Arc<Mutex<LogBuf>>) {
 }
 
 /// Runs the group's jobs and log rows in one transaction and reports the outcome to every job.
-fn commit_group(conn: &Connection, g: &mut Group, buf: LogBuf) {
+fn commit_group(conn: Conn, g: &mut Group, buf: LogBuf) {
     let jobs = std::mem::take(&mut g.jobs);
     let (logs, logs1) = (buf.rows, buf.rows1);
     let mut finishes = Vec::with_capacity(jobs.len());
     let outcome = (|| -> ApiResult<()> {
-        cached(conn, "BEGIN IMMEDIATE")?;
+        // SQLite: take the write lock now, not at the first write (a reader's snapshot cannot upgrade).
+        cached(conn, if matches!(conn, Conn::Sqlite(_)) { "BEGIN IMMEDIATE" } else { "BEGIN" })?;
         for job in jobs {
             cached(conn, "SAVEPOINT call")?;
             let done = catch_unwind(AssertUnwindSafe(|| job(conn)));
@@ -334,7 +336,9 @@ fn commit_group(conn: &Connection, g: &mut Group, buf: LogBuf) {
         cached(conn, "COMMIT")?;
         Ok(())
     })();
-    if outcome.is_err() && !conn.is_autocommit() {
+    if outcome.is_err() {
+        // The transaction may be open still (a failed savepoint statement) or already gone (a failed
+        // COMMIT); a ROLLBACK without one is refused harmlessly.
         let _ = conn.execute_batch("ROLLBACK");
     }
     if let Err(e) = &outcome {
@@ -346,6 +350,6 @@ fn commit_group(conn: &Connection, g: &mut Group, buf: LogBuf) {
 }
 
 /// Runs a fixed statement through the connection's statement cache (no parsing per group or call).
-pub fn cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+pub fn cached(conn: Conn, sql: &str) -> ApiResult<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }

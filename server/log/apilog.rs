@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use super::ids::IdBlocks;
+use crate::db::conn::Conn;
 use crate::db::Db;
 use crate::error::ApiResult;
 
@@ -99,14 +100,14 @@ impl ApiLogger {
 }
 
 /// Inserts queued rows; the writer calls this inside its group transaction.
-pub fn insert(conn: &rusqlite::Connection, rows: &[ApiLogRow], rows1: &[ApiLog1Row]) -> rusqlite::Result<()> {
+pub fn insert(conn: Conn, rows: &[ApiLogRow], rows1: &[ApiLog1Row]) -> ApiResult<()> {
     if !rows.is_empty() {
         let mut st = conn.prepare_cached(
             "INSERT INTO ApiLog (id, tm, addr, ua, app, ses, userId, ac, t, retval, req, res, reqsz, ressz, ver, serverRev) \
              VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         )?;
         for r in rows {
-            st.execute(rusqlite::params![
+            st.execute(crate::params![
                 r.id,
                 r.tm,
                 r.addr,
@@ -130,7 +131,7 @@ pub fn insert(conn: &rusqlite::Connection, rows: &[ApiLogRow], rows1: &[ApiLog1R
         let mut st =
             conn.prepare_cached("INSERT INTO ApiLog1 (id, apiLogId, ac, t, retval, req, res) VALUES (?,?,?,?,?,?,?)")?;
         for r in rows1 {
-            st.execute(rusqlite::params![r.id, r.api_log_id, r.ac, r.t, r.retval, r.req, r.res])?;
+            st.execute(crate::params![r.id, r.api_log_id, r.ac, r.t, r.retval, r.req, r.res])?;
         }
     }
     Ok(())

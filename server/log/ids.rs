@@ -15,7 +15,7 @@
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use rusqlite::Connection;
+use crate::db::conn::Conn;
 
 use crate::db::writer::{Job, JobDone};
 use crate::db::Db;
@@ -112,7 +112,7 @@ impl Shared {
     fn ask(this: &Arc<Shared>) {
         let sh = this.clone();
         let (table, block) = (this.table, this.block);
-        let job: Job = Box::new(move |c: &Connection| {
+        let job: Job = Box::new(move |c: Conn| {
             let r = reserve(c, table, block);
             JobDone {
                 keep: r.is_ok(),
@@ -144,10 +144,10 @@ impl Shared {
 /// The first block of a table starts after its largest id, so a database from before blocks keeps its ids.
 /// Both statements are the same on PostgreSQL: two processes making the first row at once meet at the
 /// unique key (`ON CONFLICT DO NOTHING`), and the UPDATE takes the row's lock.
-pub fn reserve(c: &Connection, table: &'static str, block: i64) -> ApiResult<i64> {
+pub fn reserve(c: Conn, table: &'static str, block: i64) -> ApiResult<i64> {
     let [first, take] = reserve_sql(table);
-    c.prepare_cached(&first)?.execute(rusqlite::params![table])?;
-    let start: i64 = c.prepare_cached(&take)?.query_row(rusqlite::params![table, block], |r| r.get(0))?;
+    c.prepare_cached(&first)?.execute(crate::params![table])?;
+    let start: i64 = c.prepare_cached(&take)?.query_row(crate::params![table, block], |r| r.get(0))?;
     Ok(start)
 }
 

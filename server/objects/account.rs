@@ -58,7 +58,7 @@ pub fn register(reg: &mut Registry) {
 
 /// Creates the bootstrap manager (`admin` / `1234`, phone 12345678901) when Employee is empty, so a new
 /// installation can log in to the staff console (protocol §2.4). Its password should be changed.
-pub fn bootstrap(conn: &rusqlite::Connection) -> ApiResult<()> {
+pub fn bootstrap(conn: crate::db::conn::Conn) -> ApiResult<()> {
     let n: i64 = conn.query_row("SELECT COUNT(*) FROM Employee", [], |r| r.get(0))?;
     if n == 0 {
         conn.execute(
@@ -203,7 +203,7 @@ pub fn my_store(ctx: &mut Ctx) -> ApiResult<i64> {
 
 /// Puts employees without a store (a database from before stores, the bootstrap `admin`) into the first
 /// store, creating `默认商户` when there is none, so that every employee works for exactly one store.
-pub fn assign_default_store(conn: &rusqlite::Connection) -> ApiResult<()> {
+pub fn assign_default_store(conn: crate::db::conn::Conn) -> ApiResult<()> {
     let orphans: i64 = conn.query_row("SELECT COUNT(*) FROM Employee WHERE storeId IS NULL", [], |r| r.get(0))?;
     if orphans == 0 {
         return Ok(());
@@ -216,7 +216,7 @@ pub fn assign_default_store(conn: &rusqlite::Connection) -> ApiResult<()> {
                 "INSERT INTO Store (name, kind, status, createTm) VALUES ('默认商户', 'show', 'OK', ?)",
                 [crate::db::now_str()],
             )?;
-            conn.last_insert_rowid()
+            conn.last_insert_rowid()?
         }
     };
     conn.execute("UPDATE Employee SET storeId=? WHERE storeId IS NULL", [store])?;
@@ -441,7 +441,7 @@ impl Object for Cinf {
                 refuse_reserved(ctx, &name)?;
                 let v = ctx.scalar("SELECT value FROM Cinf WHERE name=? ORDER BY id LIMIT 1", &[name.into()])?;
                 Ok(match v {
-                    Some(rusqlite::types::Value::Text(s)) => json!(s),
+                    Some(crate::query::SqlValue::Text(s)) => json!(s),
                     _ => Value::Null,
                 })
             })(),

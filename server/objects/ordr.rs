@@ -138,7 +138,7 @@ impl Object for Ordr {
                     let id = w.id.unwrap_or(0);
                     let from = ctx
                         .scalar("SELECT status FROM Ordr WHERE id=?", &[SqlValue::Int(id)])?
-                        .and_then(|v| if let rusqlite::types::Value::Text(s) = v { Some(s) } else { None })
+                        .and_then(|v| if let crate::query::SqlValue::Text(s) = v { Some(s) } else { None })
                         .unwrap_or_default();
                     if from != to && !transition_allowed(ctx.auth.role(), &from, &to) {
                         return Err(ApiError::forbidden(format!("order status cannot change from {from} to {to}"))

@@ -2,7 +2,7 @@
 //! README names the source and licence). A new database gets the shipped file on first start;
 //! `jindouyun import cities FILE` loads another one into an existing database.
 
-use rusqlite::Connection;
+use crate::db::conn::Conn;
 
 use crate::error::{ApiError, ApiResult};
 
@@ -48,8 +48,8 @@ pub fn parse(text: &str) -> ApiResult<Vec<CityRow>> {
 
 /// Writes the rows into `City`: updates the row of an existing code, adds the others, deletes nothing
 /// (venues and stations refer to cities). Returns (added, updated). One transaction.
-pub fn import(conn: &Connection, rows: &[CityRow]) -> ApiResult<(usize, usize)> {
-    let tx = conn.unchecked_transaction()?;
+pub fn import(conn: Conn, rows: &[CityRow]) -> ApiResult<(usize, usize)> {
+    let tx = conn.begin()?;
     let (mut added, mut updated) = (0, 0);
     {
         let mut upd = tx.prepare("UPDATE City SET name=?, province=? WHERE code=?")?;
@@ -68,7 +68,7 @@ pub fn import(conn: &Connection, rows: &[CityRow]) -> ApiResult<(usize, usize)> 
 }
 
 /// Loads the shipped list when `City` is empty (first start).
-pub fn load_if_empty(conn: &Connection) -> ApiResult<()> {
+pub fn load_if_empty(conn: Conn) -> ApiResult<()> {
     let n: i64 = conn.query_row("SELECT COUNT(*) FROM City", [], |r| r.get(0))?;
     if n == 0 {
         let rows = parse(SHIPPED).map_err(|e| ApiError::server(format!("shipped city file: {e}")))?;
@@ -106,12 +106,13 @@ mod tests {
 
     #[test]
     fn importing_again_updates_by_code_and_adds_without_deleting() {
-        let conn = Connection::open_in_memory().unwrap();
+        let owned = rusqlite::Connection::open_in_memory().unwrap();
+        let conn = Conn::Sqlite(&owned);
         conn.execute_batch("CREATE TABLE City (id INTEGER PRIMARY KEY, code TEXT, name TEXT, province TEXT)").unwrap();
         let first = parse("code,name,province\n330100,杭州,浙江省\n330200,宁波市,浙江省\n").unwrap();
-        assert_eq!(import(&conn, &first).unwrap(), (2, 0));
+        assert_eq!(import(conn, &first).unwrap(), (2, 0));
         let second = parse("code,name,province\n330100,杭州市,浙江省\n").unwrap();
-        assert_eq!(import(&conn, &second).unwrap(), (0, 1));
+        assert_eq!(import(conn, &second).unwrap(), (0, 1));
         let names: Vec<String> = conn
             .prepare("SELECT name FROM City ORDER BY code")
             .unwrap()

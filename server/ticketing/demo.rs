@@ -7,8 +7,9 @@
 //! Showings are built from the halls' seat maps by the same parser the API uses, so a demo showing is
 //! exactly what `Showing.add` would have made.
 
+use crate::db::conn::Conn;
+use crate::params;
 use chrono::{Duration, Local, NaiveDateTime, Timelike};
-use rusqlite::{params, Connection};
 
 use super::seatmap::SeatMap;
 use crate::auth::password;
@@ -64,7 +65,7 @@ BBBBBBBBBBBBBB";
 
 /// G1 北京南 → 上海虹桥 over six stops, with a business, two first-class and five second-class carriages,
 /// running every day of the next three weeks (its seats made as `TrainRun.add` makes them).
-fn demo_train(tx: &rusqlite::Transaction, store: i64, today: chrono::NaiveDate) -> ApiResult<()> {
+fn demo_train(tx: Conn, store: i64, today: chrono::NaiveDate) -> ApiResult<()> {
     tx.execute(
         "INSERT INTO Employee (uname, phone, pwd, name, perms, storeId) VALUES ('rail', '13900000003', ?, '铁路客运经理', 'emp,mgr', ?)",
         params![password::hash("demo123"), store],
@@ -73,7 +74,7 @@ fn demo_train(tx: &rusqlite::Transaction, store: i64, today: chrono::NaiveDate) 
         "INSERT INTO Train (storeId, code, name, createTm) VALUES (?, 'G1', '北京南-上海虹桥', ?)",
         params![store, today.to_string()],
     )?;
-    let train = tx.last_insert_rowid();
+    let train = tx.last_insert_rowid()?;
     let stops: [(&str, Option<&str>, Option<&str>, i64); 6] = [
         ("VNP", None, Some("08:00"), 0),
         ("TIP", Some("08:35"), Some("08:37"), 122),
@@ -108,7 +109,7 @@ fn demo_train(tx: &rusqlite::Transaction, store: i64, today: chrono::NaiveDate) 
             "INSERT INTO TrainRun (trainId, dt, status) VALUES (?, ?, 'ON')",
             params![train, (today + Duration::days(d)).to_string()],
         )?;
-        super::train::make_run_seats(tx, tx.last_insert_rowid(), train)?;
+        super::train::make_run_seats(tx, tx.last_insert_rowid()?, train)?;
     }
     Ok(())
 }
@@ -116,24 +117,24 @@ fn demo_train(tx: &rusqlite::Transaction, store: i64, today: chrono::NaiveDate) 
 /// Orders of the demo buyers (the reference demo's users), paid through the mock channel's records as a
 /// real payment would leave them: show tickets in the theatre's first showing, and train tickets whose
 /// segments share seats (北京南→济南西 and 南京南→上海虹桥 on one seat). Runs once, after both demos.
-pub fn load_orders(conn: &Connection) -> ApiResult<()> {
+pub fn load_orders(conn: Conn) -> ApiResult<()> {
     let users: Vec<(i64, String, String)> = conn
         .prepare("SELECT id, name, phone FROM User WHERE phone LIKE '1380000000%' ORDER BY id")?
         .query_map([], |r| {
             Ok((
                 r.get(0)?,
-                r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                r.get::<Option<String>>(1)?.unwrap_or_default(),
+                r.get::<Option<String>>(2)?.unwrap_or_default(),
             ))
         })?
         .collect::<Result<_, _>>()?;
     if users.len() < 2 {
         return Ok(());
     }
-    let tx = conn.unchecked_transaction()?;
+    let tx = conn.begin()?;
     let now = crate::db::now_str();
     let ids = ["11010519491231002X", "440524188001010014", "110101199003074477", "440524188001010014"];
-    let pay = |order: i64, cents: i64| -> rusqlite::Result<()> {
+    let pay = |order: i64, cents: i64| -> crate::error::ApiResult<()> {
         tx.execute(
             "INSERT INTO Payment (orderId, serial, channel, amount, status, createTm, paidTm, refundedAmount, tradeNo) VALUES (?, ?, 'mock', ?, 'OK', ?, ?, 0, 'DEMO')",
             params![order, super::payment::new_serial('P'), cents as f64 / 100.0, now, now],
@@ -155,7 +156,7 @@ pub fn load_orders(conn: &Connection) -> ApiResult<()> {
                 "INSERT INTO Passenger (userId, name, idType, idNo, type) VALUES (?, ?, 'ID', ?, 'AD')",
                 params![uid, name, ids[i]],
             )?;
-            let pid = tx.last_insert_rowid();
+            let pid = tx.last_insert_rowid()?;
             let (s, e) = trips[i];
             let m = super::segments::mask(s, e);
             // Trips 0 and 1 share the first second-class seat; trip 2 takes the next one.
@@ -182,7 +183,7 @@ pub fn load_orders(conn: &Connection) -> ApiResult<()> {
                  (SELECT stationId FROM TrainStop ts JOIN TrainRun r ON r.trainId=ts.trainId WHERE r.id=? AND ts.seq=?), 'ZE', ?, 1, ?, ?, 'G1')",
                 params![uid, now, cents as f64 / 100.0, store, run, run, s as i64, run, e as i64, depart, name, phone],
             )?;
-            let order = tx.last_insert_rowid();
+            let order = tx.last_insert_rowid()?;
             tx.execute(
                 "INSERT INTO Ticket (orderId, runId, runSeatId, fromSeq, toSeq, mask, passengerId, liveKey, label, price, status, code, createTm, paidTm)                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'OK', ?, ?, ?)",
                 params![order, run, seat.0, s as i64, e as i64, m, pid, format!("{run}:{pid}"), seat.1, cents as f64 / 100.0, super::hold::ticket_code(), now, now],
@@ -208,7 +209,7 @@ pub fn load_orders(conn: &Connection) -> ApiResult<()> {
             "INSERT INTO Ordr (userId, createTm, status, amount, storeId, showingId, departTm, qty, contactName, contactPhone, liveKey) VALUES (?, ?, 'PA', ?, ?, ?, ?, ?, ?, ?, ?)",
             params![uid, now, cents as f64 / 100.0, store, showing, start, seats.len() as i64, name, phone, format!("{uid}:{showing}")],
         )?;
-        let order = tx.last_insert_rowid();
+        let order = tx.last_insert_rowid()?;
         for (id, label, class, price) in &seats {
             tx.execute("UPDATE Seat SET status='SO', orderId=? WHERE id=?", params![order, id])?;
             tx.execute(
@@ -224,26 +225,27 @@ pub fn load_orders(conn: &Connection) -> ApiResult<()> {
 }
 
 /// Loads the demo stores and catalogue if there is no store yet. Returns true if it did.
-pub fn load_if_empty(conn: &Connection, upload_dir: &std::path::Path) -> ApiResult<bool> {
+pub fn load_if_empty(conn: Conn, upload_dir: &std::path::Path) -> ApiResult<bool> {
     let stores: i64 = conn.query_row("SELECT COUNT(*) FROM Store", [], |r| r.get(0))?;
     if stores > 0 {
         return Ok(false);
     }
-    let tx = conn.unchecked_transaction()?;
+    let tx = conn.begin()?;
     let now = Local::now().naive_local().with_nanosecond(0).unwrap_or_else(|| Local::now().naive_local());
     let text = |t: NaiveDateTime| t.format("%Y-%m-%d %H:%M:%S").to_string();
-    let city = |code: &str| -> rusqlite::Result<i64> {
+    let city = |code: &str| -> crate::error::ApiResult<i64> {
         tx.query_row("SELECT id FROM City WHERE code=?", [code], |r| r.get(0))
     };
     let (beijing, shanghai, hangzhou) = (city("110100")?, city("310100")?, city("330100")?);
     let created = text(now - Duration::days(60));
-    let store = |name: &str, kind: &str, city: i64, status: &str, tel: &str, addr: &str| -> rusqlite::Result<i64> {
-        tx.execute(
-            "INSERT INTO Store (name, kind, cityId, status, tel, addr, createTm) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            params![name, kind, city, status, tel, addr, created],
-        )?;
-        Ok(tx.last_insert_rowid())
-    };
+    let store =
+        |name: &str, kind: &str, city: i64, status: &str, tel: &str, addr: &str| -> crate::error::ApiResult<i64> {
+            tx.execute(
+                "INSERT INTO Store (name, kind, cityId, status, tel, addr, createTm) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                params![name, kind, city, status, tel, addr, created],
+            )?;
+            tx.last_insert_rowid()
+        };
     let theatre = store("筋斗云大剧院", "show", beijing, "OK", "010-66668888", "北京市西城区长安街1号")?;
     let cinema = store("云上影城", "cinema", shanghai, "OK", "021-55557777", "上海市黄浦区南京东路100号")?;
     let rail = store("京沪高铁", "rail", beijing, "OK", "010-12306", "北京市丰台区北京南站")?;
@@ -255,12 +257,12 @@ pub fn load_if_empty(conn: &Connection, upload_dir: &std::path::Path) -> ApiResu
         params![password::hash("demo123"), cinema],
     )?;
 
-    let venue = |store: i64, city: i64, name: &str, addr: &str| -> rusqlite::Result<i64> {
+    let venue = |store: i64, city: i64, name: &str, addr: &str| -> crate::error::ApiResult<i64> {
         tx.execute(
             "INSERT INTO Venue (storeId, cityId, name, addr) VALUES (?, ?, ?, ?)",
             params![store, city, name, addr],
         )?;
-        Ok(tx.last_insert_rowid())
+        tx.last_insert_rowid()
     };
     let hall = |store: i64, venue: i64, name: &str, map: &str| -> ApiResult<i64> {
         let m = SeatMap::parse(map)?;
@@ -268,7 +270,7 @@ pub fn load_if_empty(conn: &Connection, upload_dir: &std::path::Path) -> ApiResu
             "INSERT INTO Hall (venueId, storeId, name, seatMap, rows, cols, seatCnt) VALUES (?, ?, ?, ?, ?, ?, ?)",
             params![venue, store, name, map, m.rows as i64, m.cols as i64, m.seats.len() as i64],
         )?;
-        Ok(tx.last_insert_rowid())
+        tx.last_insert_rowid()
     };
     let grand = venue(theatre, beijing, "筋斗云大剧院", "北京市西城区长安街1号")?;
     let big = hall(theatre, grand, "大剧场", &big_hall())?;
@@ -287,13 +289,13 @@ pub fn load_if_empty(conn: &Connection, upload_dir: &std::path::Path) -> ApiResu
                  city: i64,
                  movie: Option<i64>,
                  dscr: &str|
-     -> rusqlite::Result<i64> {
+     -> crate::error::ApiResult<i64> {
         tx.execute(
             "INSERT INTO Event (storeId, kind, name, category, \"cast\", venueId, cityId, movieId, dscr, status, maxPerOrder, createTm) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'ON', 5, ?)",
             params![store, kind, name, category, cast, venue, city, movie, dscr, created],
         )?;
-        Ok(tx.last_insert_rowid())
+        tx.last_insert_rowid()
     };
     // A showing with its classes and, in a hall, its seats (what Showing.add makes).
     let showing = |store: i64,
@@ -310,10 +312,10 @@ pub fn load_if_empty(conn: &Connection, upload_dir: &std::path::Path) -> ApiResu
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, 15, ?)",
             params![ev, store, venue, hall, text(start), text(end), created, text(start), created],
         )?;
-        let sid = tx.last_insert_rowid();
+        let sid = tx.last_insert_rowid()?;
         let map = match hall {
             Some(h) => Some(SeatMap::parse(
-                &tx.query_row("SELECT seatMap FROM Hall WHERE id=?", [h], |r| r.get::<_, String>(0))?,
+                &tx.query_row("SELECT seatMap FROM Hall WHERE id=?", [h], |r| r.get::<String>(0))?,
             )?),
             None => None,
         };
@@ -330,7 +332,7 @@ pub fn load_if_empty(conn: &Connection, upload_dir: &std::path::Path) -> ApiResu
                 "INSERT INTO PriceClass (showingId, code, name, price, capacity, taken) VALUES (?, ?, ?, ?, ?, 0)",
                 params![sid, code, name, *cents as f64 / 100.0, cap],
             )?;
-            class_ids.push((code.unwrap_or_default().to_string(), tx.last_insert_rowid()));
+            class_ids.push((code.unwrap_or_default().to_string(), tx.last_insert_rowid()?));
         }
         // Seats in the map's row-major order (their ids are the order Showing.seats lists them in).
         if let Some(m) = &map {
@@ -435,12 +437,12 @@ pub fn load_if_empty(conn: &Connection, upload_dir: &std::path::Path) -> ApiResu
         )?;
     }
 
-    let movie = |name: &str, cast: &str, minutes: i64, category: &str, dscr: &str| -> rusqlite::Result<i64> {
+    let movie = |name: &str, cast: &str, minutes: i64, category: &str, dscr: &str| -> crate::error::ApiResult<i64> {
         tx.execute(
             "INSERT INTO Movie (name, \"cast\", duration, category, dscr, releaseDt) VALUES (?, ?, ?, ?, ?, ?)",
             params![name, cast, minutes, category, dscr, (now.date() - Duration::days(10)).to_string()],
         )?;
-        Ok(tx.last_insert_rowid())
+        tx.last_insert_rowid()
     };
     let films = [
         ("星河彼岸", "林远, 苏晴", 128, "科幻", "一艘迷航的飞船, 和一封寄往地球的信."),
@@ -496,8 +498,8 @@ pub fn load_if_empty(conn: &Connection, upload_dir: &std::path::Path) -> ApiResu
             }
         }
     }
-    demo_train(&tx, rail, now.date())?;
-    super::demo_world::load(&tx, upload_dir, now)?;
+    demo_train(*tx, rail, now.date())?;
+    super::demo_world::load(*tx, upload_dir, now)?;
     tx.commit()?;
     log::info!("loaded the demo ticketing world: stores in 10 cities, halls, 31 events with showings, the G1 train");
     Ok(true)

@@ -6,8 +6,9 @@
 
 use std::path::Path;
 
+use crate::db::conn::Conn;
+use crate::params;
 use chrono::{Duration, NaiveDateTime};
-use rusqlite::{params, Connection, Transaction};
 
 use super::seatmap::SeatMap;
 use crate::error::{ApiError, ApiResult};
@@ -74,7 +75,7 @@ pub fn poster_png(i: usize) -> ApiResult<Vec<u8>> {
 }
 
 /// Writes a poster file and its Attachment row; its id.
-fn poster(tx: &Transaction, upload_dir: &Path, i: usize, now: &str) -> ApiResult<i64> {
+fn poster(tx: Conn, upload_dir: &Path, i: usize, now: &str) -> ApiResult<i64> {
     let rel = format!("demo/poster-{i:02}.png");
     let file = upload_dir.join(&rel);
     if let Some(dir) = file.parent() {
@@ -85,14 +86,14 @@ fn poster(tx: &Transaction, upload_dir: &Path, i: usize, now: &str) -> ApiResult
         "INSERT INTO Attachment (path, tm, orgName) VALUES (?, ?, ?)",
         params![format!("upload/{rel}"), now, format!("poster-{i:02}.png")],
     )?;
-    let id = tx.last_insert_rowid();
+    let id = tx.last_insert_rowid()?;
     // A picture small enough to be its own thumbnail.
     tx.execute("UPDATE Attachment SET orgPicId=id WHERE id=?", [id])?;
     Ok(id)
 }
 
 /// The eight theatres with three events each, posters for every event (those of the first demo too).
-pub fn load(tx: &Transaction, upload_dir: &Path, now: NaiveDateTime) -> ApiResult<()> {
+pub fn load(tx: Conn, upload_dir: &Path, now: NaiveDateTime) -> ApiResult<()> {
     let text = |t: NaiveDateTime| t.format("%Y-%m-%d %H:%M:%S").to_string();
     let created = text(now - Duration::days(60));
     let map = SeatMap::parse(HALL)?;
@@ -103,17 +104,17 @@ pub fn load(tx: &Transaction, upload_dir: &Path, now: NaiveDateTime) -> ApiResul
             "INSERT INTO Store (name, kind, cityId, status, addr, createTm) VALUES (?, 'show', ?, 'OK', ?, ?)",
             params![theatre, city, addr, created],
         )?;
-        let store = tx.last_insert_rowid();
+        let store = tx.last_insert_rowid()?;
         tx.execute(
             "INSERT INTO Venue (storeId, cityId, name, addr) VALUES (?, ?, ?, ?)",
             params![store, city, theatre, addr],
         )?;
-        let venue = tx.last_insert_rowid();
+        let venue = tx.last_insert_rowid()?;
         tx.execute(
             "INSERT INTO Hall (venueId, storeId, name, seatMap, rows, cols, seatCnt) VALUES (?, ?, '主剧场', ?, ?, ?, ?)",
             params![venue, store, HALL, map.rows as i64, map.cols as i64, map.seats.len() as i64],
         )?;
-        let hall = tx.last_insert_rowid();
+        let hall = tx.last_insert_rowid()?;
         for k in 0..3 {
             let (name, category, cast, a, b) = SHOWS[(c * 3 + k) % SHOWS.len()];
             tx.execute(
@@ -121,7 +122,7 @@ pub fn load(tx: &Transaction, upload_dir: &Path, now: NaiveDateTime) -> ApiResul
                  VALUES (?, 'show', ?, ?, ?, ?, ?, ?, 'ON', 6, ?)",
                 params![store, name, category, cast, venue, city, format!("{theatre}出品. 演出时长约2小时."), created],
             )?;
-            let event = tx.last_insert_rowid();
+            let event = tx.last_insert_rowid()?;
             // Showings on different evenings of the coming four weeks, one hall, never overlapping.
             for w in 0..3 {
                 let start =
@@ -131,7 +132,7 @@ pub fn load(tx: &Transaction, upload_dir: &Path, now: NaiveDateTime) -> ApiResul
                      VALUES (?, ?, ?, ?, ?, ?, ?, ?, 15, ?)",
                     params![event, store, venue, hall, text(start), text(start + Duration::minutes(120)), created, text(start), created],
                 )?;
-                let sid = tx.last_insert_rowid();
+                let sid = tx.last_insert_rowid()?;
                 let mut ids = Vec::new();
                 for (code, cname, price) in [("A", "VIP", a), ("B", "普通", b)] {
                     let count = map.seats.iter().filter(|s| s.class.to_string() == code).count() as i64;
@@ -139,7 +140,7 @@ pub fn load(tx: &Transaction, upload_dir: &Path, now: NaiveDateTime) -> ApiResul
                         "INSERT INTO PriceClass (showingId, code, name, price, capacity, taken) VALUES (?, ?, ?, ?, ?, 0)",
                         params![sid, code, cname, price as f64, count],
                     )?;
-                    ids.push((code, tx.last_insert_rowid()));
+                    ids.push((code, tx.last_insert_rowid()?));
                 }
                 let mut st = tx.prepare_cached(
                     "INSERT INTO Seat (showingId, classId, row, col, label, status) VALUES (?, ?, ?, ?, ?, 'FR')",
@@ -174,14 +175,14 @@ pub fn load(tx: &Transaction, upload_dir: &Path, now: NaiveDateTime) -> ApiResul
 
 /// Sales over the past month by the demo buyers: every day some paid tickets of upcoming showings (their
 /// payment made that day), one refunded ticket, one cancelled order. Needs the buyers of the reference demo.
-pub fn past_sales(conn: &Connection) -> ApiResult<()> {
+pub fn past_sales(conn: Conn) -> ApiResult<()> {
     let users: Vec<(i64, String, String)> = conn
         .prepare("SELECT id, name, phone FROM User WHERE phone LIKE '1380000000%' ORDER BY id")?
         .query_map([], |r| {
             Ok((
                 r.get(0)?,
-                r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                r.get::<Option<String>>(1)?.unwrap_or_default(),
+                r.get::<Option<String>>(2)?.unwrap_or_default(),
             ))
         })?
         .collect::<Result<_, _>>()?;
@@ -192,7 +193,7 @@ pub fn past_sales(conn: &Connection) -> ApiResult<()> {
         .prepare("SELECT s.id, s.eventId, s.storeId, s.startTm FROM Showing s WHERE s.hallId IS NOT NULL AND s.startTm > ? ORDER BY s.id")?
         .query_map([crate::db::now_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
         .collect::<Result<_, _>>()?;
-    let tx = conn.unchecked_transaction()?;
+    let tx = conn.begin()?;
     let now = chrono::Local::now().naive_local();
     let mut made = 0;
     for day in 1..=30i64 {
@@ -222,7 +223,7 @@ pub fn past_sales(conn: &Connection) -> ApiResult<()> {
                 "INSERT INTO Ordr (userId, createTm, status, amount, storeId, showingId, departTm, qty, contactName, contactPhone, liveKey) VALUES (?, ?, 'PA', ?, ?, ?, ?, ?, ?, ?, ?)",
                 params![uid, paid, cents as f64 / 100.0, store, showing, start, seats.len() as i64, name, phone, live],
             )?;
-            let order = tx.last_insert_rowid();
+            let order = tx.last_insert_rowid()?;
             for (id, label, class, price) in &seats {
                 tx.execute("UPDATE Seat SET status='SO', orderId=? WHERE id=?", params![order, id])?;
                 tx.execute(
@@ -261,7 +262,7 @@ pub fn past_sales(conn: &Connection) -> ApiResult<()> {
             }
         }
     }
-    states(&tx, &users, &showings, now)?;
+    states(*tx, &users, &showings, now)?;
     tx.commit()?;
     log::info!("loaded {made} demo orders paid over the past month");
     Ok(())
@@ -270,7 +271,7 @@ pub fn past_sales(conn: &Connection) -> ApiResult<()> {
 /// Ticket orders in the other states: one of a showing three days ago whose tickets were checked in (RE),
 /// one waiting for payment (CR), one cancelled by expiry (CA), one refunded in full (RF).
 fn states(
-    tx: &Transaction,
+    tx: Conn,
     users: &[(i64, String, String)],
     showings: &[(i64, i64, i64, String)],
     now: NaiveDateTime,
@@ -285,12 +286,12 @@ fn states(
         "INSERT INTO Showing (eventId, storeId, venueId, hallId, startTm, endTm, saleStartTm, saleEndTm, holdMinutes, createTm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 15, ?)",
         params![event, store, venue, hall, text(start), text(start + Duration::minutes(150)), text(start - Duration::days(30)), text(start), text(start - Duration::days(30))],
     )?;
-    let past = tx.last_insert_rowid();
+    let past = tx.last_insert_rowid()?;
     tx.execute(
         "INSERT INTO PriceClass (showingId, code, name, price, capacity, taken) VALUES (?, 'A', 'VIP', 380, 2, 0)",
         [past],
     )?;
-    let class = tx.last_insert_rowid();
+    let class = tx.last_insert_rowid()?;
     // (user, showing, order state, ticket state, seat state)
     let plan = [
         (0usize, past, "RE", "US", "SO"),
@@ -305,7 +306,7 @@ fn states(
                 "INSERT INTO Seat (showingId, classId, row, col, label, status) VALUES (?, ?, 1, ?, ?, 'FR')",
                 params![past, class, i as i64 + 1, format!("1排{}座", i + 1)],
             )?;
-            (tx.last_insert_rowid(), format!("1排{}座", i + 1), class, 380.0)
+            (tx.last_insert_rowid()?, format!("1排{}座", i + 1), class, 380.0)
         } else {
             tx.query_row(
                 "SELECT s.id, s.label, s.classId, pc.price FROM Seat s JOIN PriceClass pc ON pc.id=s.classId WHERE s.showingId=? AND s.status='FR' ORDER BY s.id DESC LIMIT 1",
@@ -321,7 +322,7 @@ fn states(
              VALUES (?, ?, ?, ?, ?, ?, (SELECT startTm FROM Showing WHERE id=?), 1, ?, ?, ?, ?)",
             params![uid, created, order_state, price, store, showing, showing, name, phone, live, expire],
         )?;
-        let order = tx.last_insert_rowid();
+        let order = tx.last_insert_rowid()?;
         let paid = matches!(order_state, "RE" | "RF").then(|| created.clone());
         let checkin = (ticket_state == "US").then(|| text(start - Duration::minutes(12)));
         let code = paid.as_ref().map(|_| super::hold::ticket_code());
@@ -343,7 +344,7 @@ fn states(
                 "INSERT INTO Payment (orderId, serial, channel, amount, status, createTm, paidTm, refundedAmount, tradeNo) VALUES (?, ?, 'mock', ?, ?, ?, ?, ?, 'DEMO')",
                 params![order, super::payment::new_serial('P'), price, if refunded { "RF" } else { "OK" }, p, p, if refunded { price } else { 0.0 }],
             )?;
-            let pay = tx.last_insert_rowid();
+            let pay = tx.last_insert_rowid()?;
             tx.execute("INSERT INTO OrderLog (orderId, action, tm) VALUES (?, 'PA', ?)", params![order, p])?;
             if refunded {
                 tx.execute(

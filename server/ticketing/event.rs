@@ -168,7 +168,7 @@ impl Object for Event {
         w.fields.insert("cityId".into(), json!(int_at(&row, 1)));
         let store_kind = ctx
             .scalar("SELECT kind FROM Store WHERE id=?", &[store.into()])?
-            .and_then(|v| if let rusqlite::types::Value::Text(t) = v { Some(t) } else { None })
+            .and_then(|v| if let crate::query::SqlValue::Text(t) = v { Some(t) } else { None })
             .unwrap_or_default();
         let kind = str_field(w, "kind").unwrap_or_else(|| if store_kind == "cinema" { "movie" } else { "show" }.into());
         match (store_kind.as_str(), kind.as_str()) {
@@ -182,10 +182,10 @@ impl Object for Event {
             let mut m = None;
             ctx.query("SELECT name, \"cast\", category, posterId FROM Movie WHERE id=?", &[movie.into()], |r| {
                 m = Some((
-                    r.get::<_, Option<String>>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<i64>>(3)?,
+                    r.get::<Option<String>>(0)?,
+                    r.get::<Option<String>>(1)?,
+                    r.get::<Option<String>>(2)?,
+                    r.get::<Option<i64>>(3)?,
                 ));
                 Ok(())
             })?;

@@ -11,7 +11,8 @@
 //! The functions work on a plain connection inside the caller's transaction, so calls (`&mut Ctx`) and the
 //! sweeper (a writer job) share them.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::db::conn::Conn;
+use crate::params;
 
 use crate::error::{ApiError, ApiResult, Code};
 
@@ -33,7 +34,7 @@ impl Actor {
 }
 
 /// Writes one OrderLog row. The system's rows say so in `dscr`.
-pub fn log(conn: &Connection, order: i64, action: &str, actor: Actor, dscr: Option<&str>, now: &str) -> ApiResult<()> {
+pub fn log(conn: Conn, order: i64, action: &str, actor: Actor, dscr: Option<&str>, now: &str) -> ApiResult<()> {
     let dscr = match (actor, dscr) {
         (Actor::System, Some(d)) => Some(format!("系统: {d}")),
         (Actor::System, None) => Some("系统".to_string()),
@@ -45,7 +46,7 @@ pub fn log(conn: &Connection, order: i64, action: &str, actor: Actor, dscr: Opti
 }
 
 /// Moves an order from `from` to `to` if it is in `from`; true if it moved.
-pub fn transition(conn: &Connection, order: i64, from: &str, to: &str) -> ApiResult<bool> {
+pub fn transition(conn: Conn, order: i64, from: &str, to: &str) -> ApiResult<bool> {
     // A cancelled or refunded order no longer counts as the user's live order of its showing.
     let sql = if matches!(to, "CA" | "RF") {
         "UPDATE Ordr SET status=?, liveKey=NULL WHERE id=? AND status=?"
@@ -67,7 +68,7 @@ pub struct SeatPick {
 /// Holds the seats for `order` until `expire`, one conditional update each; the first one taken by
 /// someone else ends the call with a message naming it (the caller's transaction then rolls back the
 /// seats already held). A hold that expired before `now` counts as free.
-pub fn hold_seats(conn: &Connection, order: i64, seats: &[SeatPick], expire: &str, now: &str) -> ApiResult<()> {
+pub fn hold_seats(conn: Conn, order: i64, seats: &[SeatPick], expire: &str, now: &str) -> ApiResult<()> {
     let mut st = conn.prepare_cached(
         "UPDATE Seat SET status='HD', orderId=?, expireTm=? WHERE id=? AND (status='FR' OR (status='HD' AND expireTm<=?))",
     )?;
@@ -81,7 +82,7 @@ pub fn hold_seats(conn: &Connection, order: i64, seats: &[SeatPick], expire: &st
 }
 
 /// Takes `n` places of a general-admission class; refuses naming what is left.
-pub fn hold_places(conn: &Connection, class: i64, n: i64, class_name: &str) -> ApiResult<()> {
+pub fn hold_places(conn: Conn, class: i64, n: i64, class_name: &str) -> ApiResult<()> {
     let changed = conn
         .prepare_cached(
             "UPDATE PriceClass SET taken=COALESCE(taken,0)+?1 WHERE id=?2 AND COALESCE(taken,0)+?1<=capacity",
@@ -89,8 +90,7 @@ pub fn hold_places(conn: &Connection, class: i64, n: i64, class_name: &str) -> A
         .execute(params![n, class])?;
     if changed != 1 {
         let left: i64 = conn
-            .query_row("SELECT capacity-COALESCE(taken,0) FROM PriceClass WHERE id=?", [class], |r| r.get(0))
-            .optional()?
+            .query_opt("SELECT capacity-COALESCE(taken,0) FROM PriceClass WHERE id=?", [class], |r| r.get(0))?
             .unwrap_or(0);
         let msg = if left <= 0 { format!("{class_name}已售罄") } else { format!("{class_name}只剩{left}张") };
         return Err(ApiError::with_msg(Code::Forbidden, msg).internal(format!("class {class}: {n} wanted")));
@@ -100,7 +100,7 @@ pub fn hold_places(conn: &Connection, class: i64, n: i64, class_name: &str) -> A
 
 /// Gives back what an order holds (not what it bought): its held seats become free, its held places go
 /// back to their classes, its held tickets are cancelled.
-pub fn release_held(conn: &Connection, order: i64) -> ApiResult<()> {
+pub fn release_held(conn: Conn, order: i64) -> ApiResult<()> {
     conn.prepare_cached("UPDATE Seat SET status='FR', orderId=NULL, expireTm=NULL WHERE orderId=? AND status='HD'")?
         .execute([order])?;
     // Places of general admission: one per held ticket without a seat.
@@ -121,7 +121,7 @@ pub fn release_held(conn: &Connection, order: i64) -> ApiResult<()> {
 }
 
 /// Cancels a new order (CR → CA) and releases its holds; false if it was not new any more.
-pub fn cancel(conn: &Connection, order: i64, actor: Actor, dscr: Option<&str>, now: &str) -> ApiResult<bool> {
+pub fn cancel(conn: Conn, order: i64, actor: Actor, dscr: Option<&str>, now: &str) -> ApiResult<bool> {
     if !transition(conn, order, "CR", "CA")? {
         return Ok(false);
     }
@@ -140,7 +140,7 @@ pub enum Due {
 
 /// Cancels the new orders whose hold has expired (of one showing or run, or all), as the system. Each
 /// one is its own conditional transition, so a concurrent sweep or payment never handles an order twice.
-pub fn expire_due(conn: &Connection, which: Due, now: &str) -> ApiResult<usize> {
+pub fn expire_due(conn: Conn, which: Due, now: &str) -> ApiResult<usize> {
     let ids: Vec<i64> = match which {
         Due::Showing(s) => conn
             .prepare_cached("SELECT id FROM Ordr WHERE showingId=? AND status='CR' AND expireTm<=?")?
@@ -165,7 +165,7 @@ pub fn expire_due(conn: &Connection, which: Due, now: &str) -> ApiResult<usize> 
 }
 
 /// Completes paid orders whose showing has ended (PA → RE, as the system); returns how many.
-pub fn complete_ended(conn: &Connection, now: &str) -> ApiResult<usize> {
+pub fn complete_ended(conn: Conn, now: &str) -> ApiResult<usize> {
     let ids: Vec<i64> = conn
         .prepare_cached(
             "SELECT o.id FROM Ordr o JOIN Showing s ON s.id=o.showingId WHERE o.status='PA' AND s.endTm<=? LIMIT 1000",
@@ -196,7 +196,7 @@ pub fn ticket_code() -> String {
 }
 
 /// Sells what a paid order holds: its held seats become sold, its held tickets valid with codes.
-pub fn sell_held(conn: &Connection, order: i64, now: &str) -> ApiResult<()> {
+pub fn sell_held(conn: Conn, order: i64, now: &str) -> ApiResult<()> {
     conn.prepare_cached("UPDATE Seat SET status='SO', expireTm=NULL WHERE orderId=? AND status='HD'")?
         .execute([order])?;
     // Train seats: the held segments become sold.
@@ -210,7 +210,7 @@ pub fn sell_held(conn: &Connection, order: i64, now: &str) -> ApiResult<()> {
 }
 
 /// Makes the order's tickets in state `from` valid, each with a new code.
-fn issue_tickets(conn: &Connection, order: i64, from: &str, now: &str) -> ApiResult<()> {
+fn issue_tickets(conn: Conn, order: i64, from: &str, now: &str) -> ApiResult<()> {
     let ids: Vec<i64> = conn
         .prepare_cached("SELECT id FROM Ticket WHERE orderId=? AND status=?")?
         .query_map(params![order, from], |r| r.get(0))?
@@ -224,7 +224,7 @@ fn issue_tickets(conn: &Connection, order: i64, from: &str, now: &str) -> ApiRes
 
 /// For a payment that arrived after its order was cancelled: takes the order's seats or places again if
 /// they are still (or again) free, and sells them. Returns false, changing nothing, if any is gone.
-pub fn retake_and_sell(conn: &Connection, order: i64, now: &str) -> ApiResult<bool> {
+pub fn retake_and_sell(conn: Conn, order: i64, now: &str) -> ApiResult<bool> {
     conn.execute_batch("SAVEPOINT retake")?;
     let r = (|| -> ApiResult<bool> {
         type Row = (i64, Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>);
@@ -271,7 +271,7 @@ pub fn retake_and_sell(conn: &Connection, order: i64, now: &str) -> ApiResult<bo
 }
 
 /// Frees what refunded tickets used: their seats become free again, their places go back.
-pub fn release_sold(conn: &Connection, tickets: &[i64]) -> ApiResult<()> {
+pub fn release_sold(conn: Conn, tickets: &[i64]) -> ApiResult<()> {
     let mut seat = conn.prepare_cached(
         "UPDATE Seat SET status='FR', orderId=NULL, expireTm=NULL WHERE id=(SELECT seatId FROM Ticket WHERE id=?) AND status='SO'",
     )?;
@@ -295,8 +295,8 @@ pub fn release_sold(conn: &Connection, tickets: &[i64]) -> ApiResult<()> {
 mod tests {
     use super::*;
 
-    fn db() -> Connection {
-        let c = Connection::open_in_memory().unwrap();
+    fn db() -> rusqlite::Connection {
+        let c = rusqlite::Connection::open_in_memory().unwrap();
         c.execute_batch(
             "CREATE TABLE Seat (id INTEGER PRIMARY KEY, showingId, classId, row, col, label, status, orderId, expireTm);
              CREATE TABLE PriceClass (id INTEGER PRIMARY KEY, showingId, code, name, price, capacity, taken);
@@ -317,40 +317,43 @@ mod tests {
 
     #[test]
     fn a_held_seat_is_refused_to_another_order_until_its_hold_expires() {
-        let c = db();
-        hold_seats(&c, 10, &[pick(1)], "2026-01-01 10:15:00", "2026-01-01 10:00:00").unwrap();
-        let e = hold_seats(&c, 11, &[pick(1)], "2026-01-01 10:20:00", "2026-01-01 10:05:00").unwrap_err();
+        let owned = db();
+        let c = Conn::Sqlite(&owned);
+        hold_seats(c, 10, &[pick(1)], "2026-01-01 10:15:00", "2026-01-01 10:00:00").unwrap();
+        let e = hold_seats(c, 11, &[pick(1)], "2026-01-01 10:20:00", "2026-01-01 10:05:00").unwrap_err();
         assert_eq!((e.code, e.msg.as_str()), (Code::Forbidden, "1排1座已被选走, 请重新选座"));
         // Expired: taken over at once, no sweeper needed.
-        hold_seats(&c, 11, &[pick(1)], "2026-01-01 10:31:00", "2026-01-01 10:16:00").unwrap();
+        hold_seats(c, 11, &[pick(1)], "2026-01-01 10:31:00", "2026-01-01 10:16:00").unwrap();
         let owner: i64 = c.query_row("SELECT orderId FROM Seat WHERE id=1", [], |r| r.get(0)).unwrap();
         assert_eq!(owner, 11);
         // The first order's late release does not free the seat the second one holds now.
-        release_held(&c, 10).unwrap();
+        release_held(c, 10).unwrap();
         let st: String = c.query_row("SELECT status FROM Seat WHERE id=1", [], |r| r.get(0)).unwrap();
         assert_eq!(st, "HD");
     }
 
     #[test]
     fn places_are_taken_within_capacity_and_given_back_on_release() {
-        let c = db();
-        hold_places(&c, 2, 2, "站票").unwrap();
-        assert_eq!(hold_places(&c, 2, 2, "站票").unwrap_err().msg, "站票只剩1张");
-        hold_places(&c, 2, 1, "站票").unwrap();
-        assert_eq!(hold_places(&c, 2, 1, "站票").unwrap_err().msg, "站票已售罄");
+        let owned = db();
+        let c = Conn::Sqlite(&owned);
+        hold_places(c, 2, 2, "站票").unwrap();
+        assert_eq!(hold_places(c, 2, 2, "站票").unwrap_err().msg, "站票只剩1张");
+        hold_places(c, 2, 1, "站票").unwrap();
+        assert_eq!(hold_places(c, 2, 1, "站票").unwrap_err().msg, "站票已售罄");
         c.execute_batch("INSERT INTO Ticket (orderId, classId, status) VALUES (7, 2, 'HD'), (7, 2, 'HD')").unwrap();
-        release_held(&c, 7).unwrap();
+        release_held(c, 7).unwrap();
         let taken: i64 = c.query_row("SELECT taken FROM PriceClass WHERE id=2", [], |r| r.get(0)).unwrap();
         assert_eq!(taken, 1);
     }
 
     #[test]
     fn an_order_moves_only_from_the_state_it_is_in() {
-        let c = db();
+        let owned = db();
+        let c = Conn::Sqlite(&owned);
         c.execute_batch("INSERT INTO Ordr (id, status, liveKey) VALUES (1, 'CR', '5:1')").unwrap();
-        assert!(cancel(&c, 1, Actor::System, None, "2026-01-01 10:00:00").unwrap());
-        assert!(!cancel(&c, 1, Actor::User, None, "2026-01-01 10:00:01").unwrap(), "a second cancel changes nothing");
-        assert!(!transition(&c, 1, "CR", "PA").unwrap());
+        assert!(cancel(c, 1, Actor::System, None, "2026-01-01 10:00:00").unwrap());
+        assert!(!cancel(c, 1, Actor::User, None, "2026-01-01 10:00:01").unwrap(), "a second cancel changes nothing");
+        assert!(!transition(c, 1, "CR", "PA").unwrap());
         let (st, live): (String, Option<String>) =
             c.query_row("SELECT status, liveKey FROM Ordr WHERE id=1", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
         assert_eq!((st.as_str(), live), ("CA", None));
@@ -360,17 +363,18 @@ mod tests {
 
     #[test]
     fn a_late_payment_retakes_free_seats_or_changes_nothing() {
-        let c = db();
+        let owned = db();
+        let c = Conn::Sqlite(&owned);
         c.execute_batch(
             "INSERT INTO Ticket (id, orderId, classId, seatId, status) VALUES (1, 3, 1, 1, 'CA'), (2, 3, 1, 2, 'CA');
              UPDATE Seat SET status='SO', orderId=9 WHERE id=2;",
         )
         .unwrap();
-        assert!(!retake_and_sell(&c, 3, "2026-01-01 10:00:00").unwrap());
+        assert!(!retake_and_sell(c, 3, "2026-01-01 10:00:00").unwrap());
         let st: String = c.query_row("SELECT status FROM Seat WHERE id=1", [], |r| r.get(0)).unwrap();
         assert_eq!(st, "FR", "seat 1 is not kept when seat 2 is gone");
         c.execute_batch("UPDATE Seat SET status='FR', orderId=NULL WHERE id=2").unwrap();
-        assert!(retake_and_sell(&c, 3, "2026-01-01 10:00:00").unwrap());
+        assert!(retake_and_sell(c, 3, "2026-01-01 10:00:00").unwrap());
         let sold: i64 =
             c.query_row("SELECT COUNT(*) FROM Seat WHERE status='SO' AND orderId=3", [], |r| r.get(0)).unwrap();
         let codes: i64 =

@@ -53,7 +53,7 @@ pub fn register(objects: &mut Registry, functions: &mut Functions) {
 
 /// What a database needs before the platform serves: the city list on first start, and a store for
 /// every employee.
-pub fn init_db(conn: &rusqlite::Connection) -> crate::error::ApiResult<()> {
+pub fn init_db(conn: crate::db::conn::Conn) -> crate::error::ApiResult<()> {
     cities::load_if_empty(conn)?;
     train::load_stations_if_empty(conn)?;
     payment::init_db(conn)

@@ -71,7 +71,7 @@ impl Object for License {
             let kind = ctx.scalar("SELECT kind FROM Store WHERE id=?", &[store.into()])?;
             match kind {
                 None => return Err(ApiError::param(format!("商户#{store}不存在"))),
-                Some(rusqlite::types::Value::Text(k)) if k == "cinema" => {}
+                Some(crate::query::SqlValue::Text(k)) if k == "cinema" => {}
                 Some(_) => return Err(ApiError::param("只有影院可以持有放映许可")),
             }
         }

@@ -103,13 +103,13 @@ fn showing_row(ctx: &mut Ctx, id: i64) -> ApiResult<ShowingRow> {
                 store: r.get(0)?,
                 event: r.get(1)?,
                 hall: r.get(2)?,
-                sale_start: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-                sale_end: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-                hold_minutes: r.get::<_, Option<i64>>(5)?.unwrap_or(15),
-                event_on: r.get::<_, Option<String>>(6)?.as_deref() == Some("ON"),
-                store_ok: r.get::<_, Option<String>>(7)?.as_deref() == Some("OK"),
-                max_per_order: r.get::<_, Option<i64>>(8)?.unwrap_or(5),
-                start: r.get::<_, Option<String>>(9)?.unwrap_or_default(),
+                sale_start: r.get::<Option<String>>(3)?.unwrap_or_default(),
+                sale_end: r.get::<Option<String>>(4)?.unwrap_or_default(),
+                hold_minutes: r.get::<Option<i64>>(5)?.unwrap_or(15),
+                event_on: r.get::<Option<String>>(6)?.as_deref() == Some("ON"),
+                store_ok: r.get::<Option<String>>(7)?.as_deref() == Some("OK"),
+                max_per_order: r.get::<Option<i64>>(8)?.unwrap_or(5),
+                start: r.get::<Option<String>>(9)?.unwrap_or_default(),
             });
             Ok(())
         },
@@ -184,8 +184,8 @@ impl TicketOrdr {
                     &[class.into(), showing.into()],
                     |r| {
                         row = Some((
-                            r.get::<_, Option<String>>(0)?.unwrap_or_default(),
-                            r.get::<_, Option<f64>>(1)?.unwrap_or(0.0),
+                            r.get::<Option<String>>(0)?.unwrap_or_default(),
+                            r.get::<Option<f64>>(1)?.unwrap_or(0.0),
                         ));
                         Ok(())
                     },
@@ -265,7 +265,7 @@ impl TicketOrdr {
         )?;
         for p in &picks {
             let seat = if seated { Some(p.id) } else { None };
-            st.execute(rusqlite::params![id, showing, event, p.class, seat, p.label, p.cents as f64 / 100.0, now])?;
+            st.execute(crate::params![id, showing, event, p.class, seat, p.label, p.cents as f64 / 100.0, now])?;
         }
         Ok(())
     }
@@ -275,10 +275,10 @@ impl TicketOrdr {
         let mut row = None;
         ctx.query("SELECT status, showingId, userId, storeId FROM Ordr WHERE id=?", &[id.into()], |r| {
             row = Some((
-                r.get::<_, Option<String>>(0)?.unwrap_or_default(),
-                r.get::<_, Option<i64>>(1)?,
-                r.get::<_, Option<i64>>(2)?,
-                r.get::<_, Option<i64>>(3)?,
+                r.get::<Option<String>>(0)?.unwrap_or_default(),
+                r.get::<Option<i64>>(1)?,
+                r.get::<Option<i64>>(2)?,
+                r.get::<Option<i64>>(3)?,
             ));
             Ok(())
         })?;
@@ -350,9 +350,9 @@ fn seat_picks(ctx: &mut Ctx, showing: i64, ids: &[i64]) -> ApiResult<Vec<SeatPic
         |r| {
             found.push(SeatPick {
                 id: r.get(0)?,
-                label: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                label: r.get::<Option<String>>(1)?.unwrap_or_default(),
                 class: r.get(2)?,
-                cents: cents(r.get::<_, Option<f64>>(3)?.unwrap_or(0.0)),
+                cents: cents(r.get::<Option<f64>>(3)?.unwrap_or(0.0)),
             });
             Ok(())
         },

@@ -51,7 +51,7 @@ impl Object for Passenger {
         let id_type = match (str_field(w, "idType"), w.id) {
             (Some(t), _) => t,
             (None, Some(id)) => match ctx.scalar("SELECT idType FROM Passenger WHERE id=?", &[id.into()])? {
-                Some(rusqlite::types::Value::Text(t)) => t,
+                Some(crate::query::SqlValue::Text(t)) => t,
                 _ => "ID".into(),
             },
             _ => "ID".into(),

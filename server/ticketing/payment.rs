@@ -128,13 +128,13 @@ fn mock_secret(ctx: &mut Ctx) -> ApiResult<String> {
         return Ok(s.clone());
     }
     match ctx.scalar("SELECT value FROM Cinf WHERE name=? ORDER BY id LIMIT 1", &[MOCK_SECRET_NAME.into()])? {
-        Some(rusqlite::types::Value::Text(s)) => Ok(s),
+        Some(crate::query::SqlValue::Text(s)) => Ok(s),
         _ => Err(ApiError::server("the mock payment key is missing (Cinf payMockSecret)")),
     }
 }
 
 /// Makes the mock channel's key on first start when none is configured.
-pub fn init_db(conn: &rusqlite::Connection) -> ApiResult<()> {
+pub fn init_db(conn: crate::db::conn::Conn) -> ApiResult<()> {
     let n: i64 = conn.query_row("SELECT COUNT(*) FROM Cinf WHERE name=?", [MOCK_SECRET_NAME], |r| r.get(0))?;
     if n == 0 {
         let key: [u8; 32] = rand::random();
@@ -170,11 +170,11 @@ pub fn pay(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
         &[id.into()],
         |r| {
             row = Some((
-                r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                r.get::<Option<String>>(0)?.unwrap_or_default(),
                 cents_of(r.get(1)?),
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, Option<i64>>(3)?,
-                r.get::<_, Option<i64>>(4)?,
+                r.get::<Option<String>>(2)?,
+                r.get::<Option<i64>>(3)?,
+                r.get::<Option<i64>>(4)?,
             ));
             Ok(())
         },
@@ -198,7 +198,7 @@ pub fn pay(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
             "SELECT id, serial FROM Payment WHERE orderId=? AND channel=? AND status='WA' ORDER BY id DESC LIMIT 1",
             &[id.into(), ch.name().into()],
             |r| {
-                e = Some((r.get::<_, i64>(0)?, r.get::<_, String>(1)?));
+                e = Some((r.get::<i64>(0)?, r.get::<String>(1)?));
                 Ok(())
             },
         )?;
@@ -261,11 +261,11 @@ fn apply_notice(ctx: &mut Ctx, ch: &dyn PayChannel, n: &Notice) -> ApiResult<boo
         &[n.serial.clone().into()],
         |r| {
             row = Some((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
+                r.get::<i64>(0)?,
+                r.get::<i64>(1)?,
                 cents_of(r.get(2)?),
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
+                r.get::<String>(3)?,
+                r.get::<String>(4)?,
             ));
             Ok(())
         },
@@ -280,7 +280,7 @@ fn apply_notice(ctx: &mut Ctx, ch: &dyn PayChannel, n: &Notice) -> ApiResult<boo
     // Applied once: a repeated notification finds the payment no longer waiting.
     let took = conn
         .prepare_cached("UPDATE Payment SET status='OK', paidTm=?, tradeNo=? WHERE id=? AND status='WA'")?
-        .execute(rusqlite::params![now, n.trade_no, pay_id])?;
+        .execute(crate::params![now, n.trade_no, pay_id])?;
     if took == 0 {
         // Applied before (or refunded after a late payment): the provider is told it was received.
         let _ = status;
@@ -298,7 +298,7 @@ fn apply_notice(ctx: &mut Ctx, ch: &dyn PayChannel, n: &Notice) -> ApiResult<boo
         // The order is live again; a newer live order of the same buyer keeps its key.
         let _ = conn.execute(
             "UPDATE Ordr SET liveKey=? WHERE id=? AND NOT EXISTS (SELECT 1 FROM Ordr WHERE liveKey=?)",
-            rusqlite::params![live, order, live],
+            crate::params![live, order, live],
         );
         hold::log(conn, order, "PA", Actor::System, Some("超时后付款, 座位仍在, 已出票"), &now)?;
         return Ok(true);
@@ -308,7 +308,7 @@ fn apply_notice(ctx: &mut Ctx, ch: &dyn PayChannel, n: &Notice) -> ApiResult<boo
     conn.prepare_cached(
         "INSERT INTO Refund (paymentId, orderId, serial, amount, tm, reason) VALUES (?, ?, ?, ?, ?, '超时后付款, 座位已售出, 全额退款')",
     )?
-    .execute(rusqlite::params![pay_id, order, serial, cents as f64 / 100.0, now])?;
+    .execute(crate::params![pay_id, order, serial, cents as f64 / 100.0, now])?;
     conn.prepare_cached("UPDATE Payment SET status='RF', refundedAmount=amount WHERE id=?")?.execute([pay_id])?;
     hold::log(conn, order, "RF", Actor::System, Some("超时后付款, 座位已售出, 已全额退款"), &now)?;
     Ok(true)
@@ -323,7 +323,7 @@ fn pay_mock(ctx: &mut Ctx, p: &Params) -> ApiResult<Reply> {
         "SELECT orderId, amount, status FROM Payment WHERE serial=? AND channel='mock'",
         &[serial.clone().into()],
         |r| {
-            row = Some((r.get::<_, i64>(0)?, cents_of(r.get(1)?), r.get::<_, String>(2)?));
+            row = Some((r.get::<i64>(0)?, cents_of(r.get(1)?), r.get::<String>(2)?));
             Ok(())
         },
     )?;
@@ -392,8 +392,8 @@ pub fn refund(ctx: &mut Ctx, p: &Params, actor: Actor) -> ApiResult<Value> {
         &[id.into()],
         |r| {
             row = Some((
-                r.get::<_, Option<String>>(0)?.unwrap_or_default(),
-                r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                r.get::<Option<String>>(0)?.unwrap_or_default(),
+                r.get::<Option<String>>(1)?.unwrap_or_default(),
             ));
             Ok(())
         },
@@ -414,8 +414,8 @@ pub fn refund(ctx: &mut Ctx, p: &Params, actor: Actor) -> ApiResult<Value> {
     ctx.query("SELECT id, status, label, price FROM Ticket WHERE orderId=? ORDER BY id", &[id.into()], |r| {
         tickets.push((
             r.get(0)?,
-            r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-            r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+            r.get::<Option<String>>(1)?.unwrap_or_default(),
+            r.get::<Option<String>>(2)?.unwrap_or_default(),
             cents_of(r.get(3)?),
         ));
         Ok(())
@@ -443,7 +443,7 @@ pub fn refund(ctx: &mut Ctx, p: &Params, actor: Actor) -> ApiResult<Value> {
     let ids: Vec<i64> = chosen.iter().map(|k| k.0).collect();
     let mut pay = None;
     ctx.query("SELECT id, serial, channel, amount, refundedAmount FROM Payment WHERE orderId=? AND status='OK' ORDER BY id DESC LIMIT 1", &[id.into()], |r| {
-        pay = Some((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, cents_of(r.get(3)?), cents_of(r.get(4)?)));
+        pay = Some((r.get::<i64>(0)?, r.get::<String>(1)?, r.get::<String>(2)?, cents_of(r.get(3)?), cents_of(r.get(4)?)));
         Ok(())
     })?;
     let (pay_id, pay_serial, ch_name, paid, refunded) =
@@ -465,7 +465,7 @@ pub fn refund(ctx: &mut Ctx, p: &Params, actor: Actor) -> ApiResult<Value> {
     let reason = p.str("reason");
     let refund_id = {
         conn.prepare_cached("INSERT INTO Refund (paymentId, orderId, serial, amount, tm, ticketIds, reason) VALUES (?, ?, ?, ?, ?, ?, ?)")?
-            .execute(rusqlite::params![
+            .execute(crate::params![
                 pay_id,
                 id,
                 serial,
@@ -474,11 +474,11 @@ pub fn refund(ctx: &mut Ctx, p: &Params, actor: Actor) -> ApiResult<Value> {
                 ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(","),
                 reason
             ])?;
-        conn.last_insert_rowid()
+        conn.last_insert_rowid()?
     };
     let total = refunded + cents;
     let pay_status = if total >= paid { "RF" } else { "OK" };
-    conn.prepare_cached("UPDATE Payment SET refundedAmount=?, status=? WHERE id=?")?.execute(rusqlite::params![
+    conn.prepare_cached("UPDATE Payment SET refundedAmount=?, status=? WHERE id=?")?.execute(crate::params![
         total as f64 / 100.0,
         pay_status,
         pay_id

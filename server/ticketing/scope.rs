@@ -18,12 +18,12 @@ use crate::api::params::value_to_int;
 use crate::crud::{Role, Scope, Write};
 use crate::error::{ApiError, ApiResult};
 use crate::objects::account::my_store;
-use rusqlite::types::Value as SqlV;
+use crate::query::SqlValue as SqlV;
 
 /// An integer column of a looked-up row.
 pub fn int_at(row: &[SqlV], i: usize) -> Option<i64> {
     match row.get(i) {
-        Some(SqlV::Integer(x)) => Some(*x),
+        Some(SqlV::Int(x)) => Some(*x),
         Some(SqlV::Real(f)) => Some(*f as i64),
         Some(SqlV::Text(t)) => t.parse().ok(),
         _ => None,
@@ -34,7 +34,7 @@ pub fn int_at(row: &[SqlV], i: usize) -> Option<i64> {
 pub fn str_at(row: &[SqlV], i: usize) -> Option<String> {
     match row.get(i) {
         Some(SqlV::Text(t)) => Some(t.clone()),
-        Some(SqlV::Integer(x)) => Some(x.to_string()),
+        Some(SqlV::Int(x)) => Some(x.to_string()),
         _ => None,
     }
 }
@@ -112,16 +112,16 @@ pub fn parent_of_store(ctx: &mut Ctx, sql: &str, id: i64, what: &str) -> ApiResu
     let viewer = Viewer::of(ctx)?;
     let mut row: Option<Vec<SqlV>> = None;
     ctx.query(sql, &[id.into()], |r| {
-        let n = r.as_ref().column_count();
+        let n = r.column_count();
         let mut v = Vec::with_capacity(n);
         for i in 0..n {
-            v.push(r.get::<_, SqlV>(i)?);
+            v.push(r.get::<SqlV>(i)?);
         }
         row = Some(v);
         Ok(())
     })?;
     let row = row.filter(|r| match viewer {
-        Viewer::Store(s) => matches!(r.first(), Some(SqlV::Integer(x)) if *x == s),
+        Viewer::Store(s) => matches!(r.first(), Some(SqlV::Int(x)) if *x == s),
         Viewer::Platform => true,
         Viewer::Public => false,
     });

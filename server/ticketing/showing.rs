@@ -207,10 +207,10 @@ impl Showing {
             &[hall.into(), tm_text(end).into(), tm_text(t.start).into(), w.id.unwrap_or(0).into()],
             |r| {
                 clash = Some((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                    r.get::<i64>(0)?,
+                    r.get::<String>(1)?,
+                    r.get::<String>(2)?,
+                    r.get::<Option<String>>(3)?.unwrap_or_default(),
                 ));
                 Ok(())
             },
@@ -278,8 +278,8 @@ impl Showing {
             "SELECT hallId, startTm, endTm, saleStartTm, saleEndTm FROM Showing WHERE id=?",
             &[id.into()],
             |r| {
-                let times: rusqlite::Result<Vec<String>> =
-                    (1..5).map(|i| r.get::<_, Option<String>>(i).map(Option::unwrap_or_default)).collect();
+                let times: crate::error::ApiResult<Vec<String>> =
+                    (1..5).map(|i| r.get::<Option<String>>(i).map(Option::unwrap_or_default)).collect();
                 cur = Some((r.get(0)?, times?));
                 Ok(())
             },
@@ -311,7 +311,7 @@ impl Showing {
     fn build_inventory(ctx: &mut Ctx, id: i64, hall: i64, w: &Write) -> ApiResult<()> {
         let text = ctx
             .scalar("SELECT seatMap FROM Hall WHERE id=?", &[hall.into()])?
-            .and_then(|v| if let rusqlite::types::Value::Text(t) = v { Some(t) } else { None })
+            .and_then(|v| if let crate::query::SqlValue::Text(t) = v { Some(t) } else { None })
             .unwrap_or_default();
         let map = SeatMap::parse(&text)?;
         let prices = parse_prices(&w.kept.get("prices").map(value_to_string).unwrap_or_default())?;
@@ -435,7 +435,7 @@ fn seats(ctx: &mut Ctx, p: &Params) -> ApiResult<String> {
         "SELECT h.rows, h.cols, t0.hallId FROM Showing t0 LEFT JOIN Hall h ON h.id=t0.hallId WHERE t0.id=? AND {visible}"
     );
     ctx.query(&sql, &all, |r| {
-        grid = Some((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?, r.get::<_, Option<i64>>(2)?));
+        grid = Some((r.get::<Option<i64>>(0)?, r.get::<Option<i64>>(1)?, r.get::<Option<i64>>(2)?));
         Ok(())
     })?;
     let (rows, cols, hall) = grid.ok_or_else(|| ApiError::param(format!("场次#{id}不存在")))?;
@@ -445,8 +445,8 @@ fn seats(ctx: &mut Ctx, p: &Params) -> ApiResult<String> {
         "SELECT id, code, name, price, capacity, taken FROM PriceClass WHERE showingId=? ORDER BY price DESC, id",
         &[id.into()],
         |r| {
-            let left = r.get::<_, Option<i64>>(4)?.unwrap_or(0) - r.get::<_, Option<i64>>(5)?.unwrap_or(0);
-            let price = cents_text(r.get::<_, Option<f64>>(3)?.unwrap_or(0.0));
+            let left = r.get::<Option<i64>>(4)?.unwrap_or(0) - r.get::<Option<i64>>(5)?.unwrap_or(0);
+            let price = cents_text(r.get::<Option<f64>>(3)?.unwrap_or(0.0));
             classes.push(ClassLeft { id: r.get(0)?, code: r.get(1)?, name: r.get(2)?, price, left, free: 0 });
             Ok(())
         },
@@ -456,10 +456,11 @@ fn seats(ctx: &mut Ctx, p: &Params) -> ApiResult<String> {
         "SELECT id, row, col, label, classId, status, expireTm FROM Seat WHERE showingId=? ORDER BY id",
         &[id.into()],
         |r| {
-            let class: i64 = r.get::<_, Option<i64>>(4)?.unwrap_or(0);
-            let state = match r.get_ref(5)?.as_str_or_null().ok().flatten() {
+            let class: i64 = r.get::<Option<i64>>(4)?.unwrap_or(0);
+            let (status, expire) = (r.get_ref(5)?, r.get_ref(6)?);
+            let state = match status.as_str() {
                 Some("SO") => "sold",
-                Some("HD") if r.get_ref(6)?.as_str_or_null().ok().flatten().is_some_and(|t| t > now.as_str()) => "held",
+                Some("HD") if expire.as_str().is_some_and(|t| t > now.as_str()) => "held",
                 _ => "free",
             };
             if state == "free" {
@@ -467,16 +468,17 @@ fn seats(ctx: &mut Ctx, p: &Params) -> ApiResult<String> {
                     c.free += 1;
                 }
             }
-            let label = r.get_ref(3)?.as_str_or_null().ok().flatten().unwrap_or("");
+            let label = r.get_ref(3)?;
+            let label = label.as_str().unwrap_or("");
             if !seats.is_empty() {
                 seats.push(',');
             }
             let _ = write!(
                 seats,
                 "{{\"id\":{},\"row\":{},\"col\":{},\"label\":{},\"classId\":{class},\"state\":\"{state}\"}}",
-                r.get::<_, i64>(0)?,
-                r.get::<_, Option<i64>>(1)?.unwrap_or(0),
-                r.get::<_, Option<i64>>(2)?.unwrap_or(0),
+                r.get::<i64>(0)?,
+                r.get::<Option<i64>>(1)?.unwrap_or(0),
+                r.get::<Option<i64>>(2)?.unwrap_or(0),
                 Value::from(label),
             );
             Ok(())

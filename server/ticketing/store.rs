@@ -126,7 +126,7 @@ impl Object for Store {
                 if let Some(to) = str_field(w, "status") {
                     let from = ctx
                         .scalar("SELECT status FROM Store WHERE id=?", &[id.into()])?
-                        .and_then(|v| if let rusqlite::types::Value::Text(t) = v { Some(t) } else { None })
+                        .and_then(|v| if let crate::query::SqlValue::Text(t) = v { Some(t) } else { None })
                         .unwrap_or_default();
                     if !status_change_allowed(&from, &to) {
                         return Err(ApiError::with_msg(

@@ -67,12 +67,12 @@ fn by_code(ctx: &mut Ctx, code: &str) -> ApiResult<Option<Found>> {
         &[code.into()],
         |r| {
             row = Some((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                r.get::<_, i64>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, Option<i64>>(4)?.unwrap_or(0),
-                r.get::<_, Option<i64>>(5)?,
+                r.get::<i64>(0)?,
+                r.get::<Option<String>>(1)?.unwrap_or_default(),
+                r.get::<i64>(2)?,
+                r.get::<Option<String>>(3)?,
+                r.get::<Option<i64>>(4)?.unwrap_or(0),
+                r.get::<Option<i64>>(5)?,
             ));
             Ok(())
         },
@@ -121,7 +121,7 @@ impl Ticket {
         let changed = ctx
             .db
             .prepare_cached("UPDATE Ticket SET status='US', checkinTm=?, checkinEmpId=? WHERE id=? AND status='OK'")?
-            .execute(rusqlite::params![now, emp, id])?;
+            .execute(crate::params![now, emp, id])?;
         if changed != 1 {
             let msg = match (status.as_str(), checkin) {
                 ("US", Some(t)) => format!("该票已于{t}检票"),

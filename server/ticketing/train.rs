@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
+use crate::db::conn::Conn;
+use crate::params;
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
-use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Value};
 
 use super::scope::{int_field, own_store_on_add, parent_of_store, store_rows, str_field, Viewer};
@@ -59,12 +60,12 @@ pub fn register(reg: &mut Registry) {
 }
 
 /// Loads the shipped stations when `Station` is empty (after the cities).
-pub fn load_stations_if_empty(conn: &Connection) -> ApiResult<()> {
+pub fn load_stations_if_empty(conn: Conn) -> ApiResult<()> {
     let n: i64 = conn.query_row("SELECT COUNT(*) FROM Station", [], |r| r.get(0))?;
     if n > 0 {
         return Ok(());
     }
-    let tx = conn.unchecked_transaction()?;
+    let tx = conn.begin()?;
     let mut added = 0;
     {
         let mut ins =
@@ -106,7 +107,7 @@ impl Object for Train {
         if w.op == Op::Add {
             let store = own_store_on_add(ctx, w)?;
             let kind = ctx.scalar("SELECT kind FROM Store WHERE id=?", &[store.into()])?;
-            if !matches!(kind, Some(rusqlite::types::Value::Text(ref k)) if k == "rail") {
+            if !matches!(kind, Some(crate::query::SqlValue::Text(ref k)) if k == "rail") {
                 return Err(ApiError::param("只有铁路商户可以添加车次"));
             }
             w.fields.insert("createTm".into(), json!(crate::db::now_str()));
@@ -140,10 +141,10 @@ impl Object for Train {
 }
 
 /// Stops must be numbered 0.. without gaps, with increasing km, at most [`MAX_STOPS`].
-fn check_stops(conn: &Connection, train: i64) -> ApiResult<()> {
+fn check_stops(conn: Conn, train: i64) -> ApiResult<()> {
     let stops: Vec<(i64, Option<i64>)> = conn
         .prepare_cached("SELECT seq, km FROM TrainStop WHERE trainId=? ORDER BY seq")?
-        .query_map([train], |r| Ok((r.get::<_, Option<i64>>(0)?.unwrap_or(-1), r.get(1)?)))?
+        .query_map([train], |r| Ok((r.get::<Option<i64>>(0)?.unwrap_or(-1), r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     if stops.len() > MAX_STOPS {
         return Err(ApiError::param(format!("一个车次最多{MAX_STOPS}个停靠站")));
@@ -205,7 +206,7 @@ impl Object for TrainChild {
                 )? {
                     let code = ctx.scalar("SELECT code FROM Train WHERE id=?", &[train.into()])?;
                     let code = match code {
-                        Some(rusqlite::types::Value::Text(c)) => c,
+                        Some(crate::query::SqlValue::Text(c)) => c,
                         _ => String::new(),
                     };
                     return Err(ApiError::param(format!("{code}在{dt}已有车次日期#{other}")));
@@ -258,15 +259,15 @@ pub fn seat_labels(text: &str) -> Vec<String> {
 }
 
 /// One RunSeat per seat of each carriage, masks zero.
-pub fn make_run_seats(conn: &Connection, run: i64, train: i64) -> ApiResult<usize> {
+pub fn make_run_seats(conn: Conn, run: i64, train: i64) -> ApiResult<usize> {
     let carriages: Vec<(i64, String, String, String)> = conn
         .prepare_cached("SELECT id, no, seatClass, seats FROM Carriage WHERE trainId=? ORDER BY no")?
         .query_map([train], |r| {
             Ok((
                 r.get(0)?,
-                r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-                r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                r.get::<Option<String>>(1)?.unwrap_or_default(),
+                r.get::<Option<String>>(2)?.unwrap_or_default(),
+                r.get::<Option<String>>(3)?.unwrap_or_default(),
             ))
         })?
         .collect::<Result<_, _>>()?;
@@ -303,13 +304,12 @@ fn add_runs(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
     let mut day = from;
     while day <= to {
         let dt = day.to_string();
-        let exists: Option<i64> = conn
-            .query_row("SELECT id FROM TrainRun WHERE trainId=? AND dt=?", params![id, dt], |r| r.get(0))
-            .optional()?;
+        let exists: Option<i64> =
+            conn.query_opt("SELECT id FROM TrainRun WHERE trainId=? AND dt=?", params![id, dt], |r| r.get(0))?;
         if exists.is_none() {
             conn.prepare_cached("INSERT INTO TrainRun (trainId, dt, status) VALUES (?, ?, 'ON')")?
                 .execute(params![id, dt])?;
-            make_run_seats(conn, conn.last_insert_rowid(), id)?;
+            make_run_seats(conn, conn.last_insert_rowid()?, id)?;
             made += 1;
         }
         day += Duration::days(1);
@@ -329,22 +329,21 @@ pub struct Stop {
 }
 
 /// The stops of a train in order.
-pub fn stops_of(conn: &Connection, train: i64) -> ApiResult<Vec<Stop>> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT seq, stationId, arrTm, depTm, dayOffset, km FROM TrainStop WHERE trainId=? ORDER BY seq",
-        )?
-        .query_map([train], |r| {
-            Ok(Stop {
-                seq: r.get::<_, Option<i64>>(0)?.unwrap_or(0) as usize,
-                station: r.get::<_, Option<i64>>(1)?.unwrap_or(0),
-                arr: r.get(2)?,
-                dep: r.get(3)?,
-                day: r.get::<_, Option<i64>>(4)?.unwrap_or(0),
-                km: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
-            })
-        })?
-        .collect::<Result<_, _>>()?)
+pub fn stops_of(conn: Conn, train: i64) -> ApiResult<Vec<Stop>> {
+    conn.prepare_cached(
+        "SELECT seq, stationId, arrTm, depTm, dayOffset, km FROM TrainStop WHERE trainId=? ORDER BY seq",
+    )?
+    .query_map([train], |r| {
+        Ok(Stop {
+            seq: r.get::<Option<i64>>(0)?.unwrap_or(0) as usize,
+            station: r.get::<Option<i64>>(1)?.unwrap_or(0),
+            arr: r.get(2)?,
+            dep: r.get(3)?,
+            day: r.get::<Option<i64>>(4)?.unwrap_or(0),
+            km: r.get::<Option<i64>>(5)?.unwrap_or(0),
+        })
+    })?
+    .collect()
 }
 
 /// The moment a stop is passed on a run's date: its departure (or arrival) time plus its day offset.
@@ -359,11 +358,10 @@ pub fn stop_time(run_dt: NaiveDate, stop: &Stop, departing: bool) -> Option<Naiv
 }
 
 /// The price in cents of a trip of a train in a class: its Fare row, else by distance.
-pub fn price(conn: &Connection, train: i64, from: &Stop, to: &Stop, class: &str) -> ApiResult<i64> {
+pub fn price(conn: Conn, train: i64, from: &Stop, to: &Stop, class: &str) -> ApiResult<i64> {
     let fare: Option<f64> = conn
         .prepare_cached("SELECT price FROM Fare WHERE trainId=? AND fromSeq=? AND toSeq=? AND seatClass=?")?
-        .query_row(params![train, from.seq as i64, to.seq as i64, class], |r| r.get(0))
-        .optional()?;
+        .query_opt(params![train, from.seq as i64, to.seq as i64, class], |r| r.get(0))?;
     Ok(match fare {
         Some(p) => (p * 100.0).round() as i64,
         None => fare_by_km(to.km - from.km, class),
@@ -371,13 +369,12 @@ pub fn price(conn: &Connection, train: i64, from: &Stop, to: &Stop, class: &str)
 }
 
 /// The seats left per class on a run for a trip, counted from the masks.
-pub fn left_by_class(conn: &Connection, run: i64, trip: i64) -> ApiResult<Vec<(String, i64)>> {
-    Ok(conn
-        .prepare_cached(
+pub fn left_by_class(conn: Conn, run: i64, trip: i64) -> ApiResult<Vec<(String, i64)>> {
+    conn.prepare_cached(
             "SELECT seatClass, SUM(CASE WHEN ((sold | held) & ?1) = 0 THEN 1 ELSE 0 END) FROM RunSeat WHERE runId=?2 GROUP BY seatClass",
         )?
-        .query_map(params![trip, run], |r| Ok((r.get::<_, Option<String>>(0)?.unwrap_or_default(), r.get::<_, Option<i64>>(1)?.unwrap_or(0))))?
-        .collect::<Result<_, _>>()?)
+        .query_map(params![trip, run], |r| Ok((r.get::<Option<String>>(0)?.unwrap_or_default(), r.get::<Option<i64>>(1)?.unwrap_or(0))))?
+        .collect()
 }
 
 /// The stations of a `…StationId` or `…CityId` parameter pair.
@@ -395,7 +392,7 @@ fn end_stations(ctx: &mut Ctx, p: &Params, side: &str) -> ApiResult<Vec<(i64, St
     };
     let mut out = Vec::new();
     ctx.query(sql, &[v.into()], |r| {
-        out.push((r.get(0)?, r.get::<_, Option<String>>(1)?.unwrap_or_default()));
+        out.push((r.get(0)?, r.get::<Option<String>>(1)?.unwrap_or_default()));
         Ok(())
     })?;
     Ok(out)
@@ -432,14 +429,7 @@ fn search(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
     params.extend(to.iter().map(|(i, _)| SqlValue::Int(*i)));
     let mut cands: Vec<(i64, String, i64, String, usize, usize)> = Vec::new();
     ctx.query(&sql, &params, |r| {
-        cands.push((
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get::<_, i64>(4)? as usize,
-            r.get::<_, i64>(5)? as usize,
-        ));
+        cands.push((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get::<i64>(4)? as usize, r.get::<i64>(5)? as usize));
         Ok(())
     })?;
     let name_of =
@@ -502,11 +492,11 @@ pub fn run_row(ctx: &mut Ctx, run: i64) -> ApiResult<(i64, String, NaiveDate, bo
         &[run.into()],
         |r| {
             row = Some((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-                r.get::<_, Option<String>>(3)?.as_deref() == Some("OK") && r.get::<_, Option<String>>(4)?.as_deref() == Some("ON"),
-                r.get::<_, Option<i64>>(5)?.unwrap_or(0),
+                r.get::<i64>(0)?,
+                r.get::<Option<String>>(1)?.unwrap_or_default(),
+                r.get::<Option<String>>(2)?.unwrap_or_default(),
+                r.get::<Option<String>>(3)?.as_deref() == Some("OK") && r.get::<Option<String>>(4)?.as_deref() == Some("ON"),
+                r.get::<Option<i64>>(5)?.unwrap_or(0),
             ));
             Ok(())
         },

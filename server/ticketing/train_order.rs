@@ -74,8 +74,8 @@ pub fn validate(ctx: &mut Ctx, w: &mut Write, run: i64) -> ApiResult<()> {
             &[SqlValue::Int(*pid), uid.into()],
             |r| {
                 row = Some((
-                    r.get::<_, Option<String>>(0)?.unwrap_or_default(),
-                    r.get::<_, Option<String>>(1)?.unwrap_or_else(|| "AD".into()),
+                    r.get::<Option<String>>(0)?.unwrap_or_default(),
+                    r.get::<Option<String>>(1)?.unwrap_or_else(|| "AD".into()),
                 ));
                 Ok(())
             },
@@ -133,7 +133,7 @@ pub fn after_add(ctx: &mut Ctx, order: i64, w: &Write) -> ApiResult<()> {
                 "SELECT carriageId, seq, id, label FROM RunSeat WHERE runId=?1 AND seatClass=?2 AND ((sold | held) & ?3) = 0 \
                  ORDER BY carriageNo, seq LIMIT 100",
             )?
-            .query_map(rusqlite::params![run, class, m], |r| Ok(((r.get(0)?, r.get(1)?, r.get(2)?), r.get::<_, Option<String>>(3)?.unwrap_or_default())))?
+            .query_map(crate::params![run, class, m], |r| Ok(((r.get(0)?, r.get(1)?, r.get(2)?), r.get::<Option<String>>(3)?.unwrap_or_default())))?
             .collect::<Result<_, _>>()?;
         let free: Vec<(FreeSeat, String)> =
             free.into_iter().filter(|(f, _)| !held.iter().any(|(id, _)| *id == f.2)).collect();
@@ -146,7 +146,7 @@ pub fn after_add(ctx: &mut Ctx, order: i64, w: &Write) -> ApiResult<()> {
         let mut st =
             conn.prepare_cached("UPDATE RunSeat SET held = held | ?1 WHERE id=?2 AND ((sold | held) & ?1) = 0")?;
         for id in picked {
-            if st.execute(rusqlite::params![m, id])? == 1 {
+            if st.execute(crate::params![m, id])? == 1 {
                 let label = free.iter().find(|(f, _)| f.2 == id).map(|(_, l)| l.clone()).unwrap_or_default();
                 held.push((id, label));
             }
@@ -162,7 +162,7 @@ pub fn after_add(ctx: &mut Ctx, order: i64, w: &Write) -> ApiResult<()> {
     for (p, (seat, label)) in passengers.iter().zip(&held) {
         let pid = p[0].as_i64().unwrap_or(0);
         let cents = p[2].as_i64().unwrap_or(0);
-        ins.execute(rusqlite::params![
+        ins.execute(crate::params![
             order,
             run,
             seat,

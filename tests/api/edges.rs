@@ -42,7 +42,7 @@ impl Product for WithEdges {
         functions.add_receiving("notifyTest", true, notify, Receives { raw_body: true, headers: &["x-sign"] });
         objects.declare_perm(jindouyun::api::auth::Perm("checkin"), "检票员");
     }
-    fn init_db(&self, conn: &rusqlite::Connection, config: &Config) -> ApiResult<()> {
+    fn init_db(&self, conn: jindouyun::db::conn::Conn, config: &Config) -> ApiResult<()> {
         jindouyun::app::Jindouyun.init_db(conn, config)
     }
     fn tasks(&self, _config: &Config) -> Vec<Task> {

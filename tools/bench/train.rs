@@ -65,7 +65,8 @@ fn corridor(db: &Path) -> Result<Vec<i64>, Box<dyn std::error::Error>> {
         )?;
         tx.execute("INSERT INTO TrainRun (trainId, dt, status) VALUES (?, ?, 'ON')", params![train, DT])?;
         let run = tx.last_insert_rowid();
-        jindouyun::ticketing::train::make_run_seats(&tx, run, train).map_err(|e| e.to_string())?;
+        jindouyun::ticketing::train::make_run_seats(jindouyun::db::conn::Conn::Sqlite(&tx), run, train)
+            .map_err(|e| e.to_string())?;
         runs.push(run);
     }
     tx.commit()?;

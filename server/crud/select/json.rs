@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use crate::api::params::value_to_string;
+use crate::db::conn::Val;
 use crate::meta::ColType;
 
 /// How a result column is turned into JSON.
@@ -29,24 +30,20 @@ impl Kind {
     }
 }
 
-/// Converts one SQLite value to JSON by column kind.
-pub fn to_json(v: rusqlite::types::ValueRef, kind: Kind) -> Value {
-    use rusqlite::types::ValueRef as V;
+/// Converts one database value to JSON by column kind.
+pub fn to_json(v: Val, kind: Kind) -> Value {
+    use Val as V;
     match (v, kind) {
         (V::Null, _) => Value::Null,
-        (V::Integer(i), Kind::Decimal) => Value::String(format!("{i}.00")),
+        (V::Int(i), Kind::Decimal) => Value::String(format!("{i}.00")),
         (V::Real(f), Kind::Decimal) => Value::String(cents_text(f)),
-        (V::Integer(i), Kind::Text) => Value::String(i.to_string()),
-        (V::Integer(i), _) => Value::from(i),
+        (V::Int(i), Kind::Text) => Value::String(i.to_string()),
+        (V::Int(i), _) => Value::from(i),
         (V::Real(f), Kind::Int) if f.fract() == 0.0 => Value::from(f as i64),
         (V::Real(f), Kind::Text) => Value::String(f.to_string()),
         (V::Real(f), _) => serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null),
-        (V::Text(t), Kind::Int) => {
-            let s = String::from_utf8_lossy(t);
-            s.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::String(s.into_owned()))
-        }
-        (V::Text(t), _) => Value::String(String::from_utf8_lossy(t).into_owned()),
-        (V::Blob(b), _) => Value::String(String::from_utf8_lossy(b).into_owned()),
+        (V::Text(t), Kind::Int) => t.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::String(t.into_owned())),
+        (V::Text(t), _) => Value::String(t.into_owned()),
     }
 }
 

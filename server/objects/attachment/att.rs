@@ -11,7 +11,7 @@
 use std::fs;
 use std::io::{Read, Seek, SeekFrom};
 
-use rusqlite::types::Value as SqlV;
+use crate::query::SqlValue as SqlV;
 
 use super::{disk_path, filetype};
 use crate::api::auth::perm;
@@ -117,11 +117,11 @@ fn not_found() -> Reply {
 fn find(ctx: &mut Ctx, sql: &str, id: i64) -> ApiResult<Option<Found>> {
     let mut found = None;
     ctx.query(sql, &[SqlValue::Int(id)], |r| {
-        let path = match r.get::<_, SqlV>(1)? {
+        let path = match r.get::<SqlV>(1)? {
             SqlV::Text(s) => s,
             _ => String::new(),
         };
-        let org_name = match r.get::<_, SqlV>(2)? {
+        let org_name = match r.get::<SqlV>(2)? {
             SqlV::Text(s) => Some(s),
             _ => None,
         };

@@ -5,7 +5,7 @@
 //! (`Ordr.add`/`Ordr.set` with `atts: [{attId}]`, see `Decl::parent_only`), so the order's own
 //! ownership rules run first; a user may only link files they uploaded themselves.
 
-use rusqlite::types::Value as SqlV;
+use crate::query::SqlValue as SqlV;
 
 use crate::api::ctx::Ctx;
 use crate::api::params::{short, value_to_int, Params};
@@ -47,7 +47,7 @@ impl Object for OrderAtt {
         let uid = ctx.auth.require_user()?;
         match ctx.scalar("SELECT userId FROM Attachment WHERE id=?", &[SqlValue::Int(att_id)])? {
             None => Err(ApiError::param(format!("附件不存在: {att_id}")).internal(format!("no Attachment {att_id}"))),
-            Some(SqlV::Integer(owner)) if owner == uid => Ok(()),
+            Some(SqlV::Int(owner)) if owner == uid => Ok(()),
             Some(_) => Err(ApiError::forbidden(format!("Attachment {att_id} was not uploaded by user {uid}"))
                 .with_user_msg("只能关联自己上传的附件")),
         }

@@ -1,0 +1,595 @@
+//! One connection, whichever the database: what the product's SQL runs on.
+//!
+//! Product code (`ticketing/`, `objects/`, `auth/`, the generic layer) takes a [`Conn`] and never names
+//! the backend. A `Conn` is a copyable handle: to a SQLite connection (the embedded default), or to a
+//! PostgreSQL session ([`PgConn`]). The calls mirror the few of rusqlite's the product used
+//! (`execute`, `prepare_cached`, `query_row`, `query_map`, `last_insert_rowid`), so a statement reads
+//! the same on both; values go in as [`SqlValue`] (any [`ToValue`], with [`params!`](crate::params))
+//! and come out through [`Row::get`] into any [`FromValue`].
+//!
+//! SQL text is written once, in the subset both databases share; on PostgreSQL it is translated when
+//! first prepared on a session (the design's identifiers quoted, `?` numbered: [`super::postgres::translate`])
+//! and its statement kept for the next call with the same text. Parameters are sent as text and typed
+//! by the server from the statement (a time into a `TIMESTAMP` column, an amount into a `NUMERIC`), and
+//! results are read back into the values SQLite would have given: integers, reals, text (times as
+//! `YYYY-MM-DD HH:MM:SS`).
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rusqlite::types::ValueRef;
+
+use super::postgres::{self as pg, Names};
+use crate::error::{ApiError, ApiResult};
+use crate::query::SqlValue;
+
+/// A connection of either backend, lent for the length of a call or job.
+#[derive(Clone, Copy)]
+pub enum Conn<'a> {
+    Sqlite(&'a rusqlite::Connection),
+    Pg(&'a PgConn),
+}
+
+impl<'a> From<&'a rusqlite::Connection> for Conn<'a> {
+    fn from(c: &'a rusqlite::Connection) -> Self {
+        Conn::Sqlite(c)
+    }
+}
+
+impl<'a> From<&'a PgConn> for Conn<'a> {
+    fn from(c: &'a PgConn) -> Self {
+        Conn::Pg(c)
+    }
+}
+
+/// A connection owned by the thread that uses it (the writer's).
+pub enum OwnedConn {
+    Sqlite(rusqlite::Connection),
+    Pg(Box<PgConn>),
+}
+
+impl OwnedConn {
+    /// A handle for one job.
+    pub fn conn(&self) -> Conn<'_> {
+        match self {
+            OwnedConn::Sqlite(c) => Conn::Sqlite(c),
+            OwnedConn::Pg(c) => Conn::Pg(c),
+        }
+    }
+}
+
+/// One value read from a row, borrowed where the backend allows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val<'a> {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(Cow<'a, str>),
+}
+
+impl<'a> Val<'a> {
+    /// The text, if the value is text.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Val::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The value as an owned parameter.
+    pub fn to_owned(&self) -> SqlValue {
+        match self {
+            Val::Null => SqlValue::Null,
+            Val::Int(i) => SqlValue::Int(*i),
+            Val::Real(f) => SqlValue::Real(*f),
+            Val::Text(t) => SqlValue::Text(t.to_string()),
+        }
+    }
+
+    fn of_sqlite(v: ValueRef<'a>) -> Val<'a> {
+        match v {
+            ValueRef::Null => Val::Null,
+            ValueRef::Integer(i) => Val::Int(i),
+            ValueRef::Real(f) => Val::Real(f),
+            ValueRef::Text(t) | ValueRef::Blob(t) => Val::Text(String::from_utf8_lossy(t)),
+        }
+    }
+}
+
+/// A value bound to a placeholder.
+pub trait ToValue {
+    fn to_value(&self) -> SqlValue;
+}
+
+macro_rules! int_to_value {
+    ($($t:ty),*) => {$(
+        impl ToValue for $t {
+            fn to_value(&self) -> SqlValue {
+                SqlValue::Int(*self as i64)
+            }
+        }
+    )*};
+}
+int_to_value!(i64, i32, i16, u32, u16, u8, usize);
+
+impl ToValue for bool {
+    fn to_value(&self) -> SqlValue {
+        SqlValue::Int(*self as i64)
+    }
+}
+
+impl ToValue for f64 {
+    fn to_value(&self) -> SqlValue {
+        SqlValue::Real(*self)
+    }
+}
+
+impl ToValue for str {
+    fn to_value(&self) -> SqlValue {
+        SqlValue::Text(self.to_string())
+    }
+}
+
+impl ToValue for String {
+    fn to_value(&self) -> SqlValue {
+        SqlValue::Text(self.clone())
+    }
+}
+
+impl ToValue for SqlValue {
+    fn to_value(&self) -> SqlValue {
+        self.clone()
+    }
+}
+
+impl<T: ToValue + ?Sized> ToValue for &T {
+    fn to_value(&self) -> SqlValue {
+        (**self).to_value()
+    }
+}
+
+impl<T: ToValue> ToValue for Option<T> {
+    fn to_value(&self) -> SqlValue {
+        self.as_ref().map(ToValue::to_value).unwrap_or(SqlValue::Null)
+    }
+}
+
+/// The parameters of one statement: `params![a, b]`, an array of one type (`[id]`), `[]`, or a slice
+/// of [`SqlValue`]s (the generic layer's rendered conditions).
+pub trait Params {
+    /// Calls `f` with the values in placeholder order.
+    fn with<R>(self, f: impl FnOnce(&[SqlValue]) -> R) -> R;
+}
+
+impl Params for &[SqlValue] {
+    fn with<R>(self, f: impl FnOnce(&[SqlValue]) -> R) -> R {
+        f(self)
+    }
+}
+
+impl Params for &Vec<SqlValue> {
+    fn with<R>(self, f: impl FnOnce(&[SqlValue]) -> R) -> R {
+        f(self)
+    }
+}
+
+impl Params for [SqlValue; 0] {
+    fn with<R>(self, f: impl FnOnce(&[SqlValue]) -> R) -> R {
+        f(&[])
+    }
+}
+
+macro_rules! array_params {
+    ($($n:literal),*) => {$(
+        impl<T: ToValue> Params for [T; $n] {
+            fn with<R>(self, f: impl FnOnce(&[SqlValue]) -> R) -> R {
+                f(&self.map(|v| v.to_value()))
+            }
+        }
+    )*};
+}
+array_params!(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+
+/// Parameters of mixed types, in placeholder order: `params![id, name, None::<i64>]`.
+#[macro_export]
+macro_rules! params {
+    () => { [] as [$crate::query::SqlValue; 0] };
+    ($($v:expr),+ $(,)?) => {
+        &[$($crate::db::conn::ToValue::to_value(&$v)),+][..]
+    };
+}
+
+/// A value read into a Rust type. Conversions are those between SQLite's storage classes that keep
+/// the value (an integer read as a real, a number as text); anything else is a server error naming
+/// the column.
+pub trait FromValue: Sized {
+    fn from_value(v: Val<'_>) -> Result<Self, String>;
+}
+
+impl FromValue for i64 {
+    fn from_value(v: Val<'_>) -> Result<Self, String> {
+        match v {
+            Val::Int(i) => Ok(i),
+            Val::Real(f) if f.fract() == 0.0 => Ok(f as i64),
+            Val::Text(t) => t.parse().map_err(|_| format!("not an integer: {t}")),
+            other => Err(format!("not an integer: {other:?}")),
+        }
+    }
+}
+
+macro_rules! narrow_from_value {
+    ($($t:ty),*) => {$(
+        impl FromValue for $t {
+            fn from_value(v: Val<'_>) -> Result<Self, String> {
+                let i = i64::from_value(v)?;
+                <$t>::try_from(i).map_err(|_| format!("out of range: {i}"))
+            }
+        }
+    )*};
+}
+narrow_from_value!(i32, u32, usize);
+
+impl FromValue for bool {
+    fn from_value(v: Val<'_>) -> Result<Self, String> {
+        Ok(i64::from_value(v)? != 0)
+    }
+}
+
+impl FromValue for f64 {
+    fn from_value(v: Val<'_>) -> Result<Self, String> {
+        match v {
+            Val::Int(i) => Ok(i as f64),
+            Val::Real(f) => Ok(f),
+            Val::Text(t) => t.parse().map_err(|_| format!("not a number: {t}")),
+            Val::Null => Err("not a number: NULL".into()),
+        }
+    }
+}
+
+impl FromValue for String {
+    fn from_value(v: Val<'_>) -> Result<Self, String> {
+        match v {
+            Val::Text(t) => Ok(t.into_owned()),
+            Val::Int(i) => Ok(i.to_string()),
+            Val::Real(f) => Ok(f.to_string()),
+            Val::Null => Err("not text: NULL".into()),
+        }
+    }
+}
+
+impl FromValue for SqlValue {
+    fn from_value(v: Val<'_>) -> Result<Self, String> {
+        Ok(v.to_owned())
+    }
+}
+
+impl<T: FromValue> FromValue for Option<T> {
+    fn from_value(v: Val<'_>) -> Result<Self, String> {
+        match v {
+            Val::Null => Ok(None),
+            v => T::from_value(v).map(Some),
+        }
+    }
+}
+
+/// One row of a result.
+pub enum Row<'a> {
+    Sqlite(&'a rusqlite::Row<'a>),
+    Pg(&'a postgres::Row),
+}
+
+impl Row<'_> {
+    /// Column `i` (from 0) as it came.
+    pub fn get_ref(&self, i: usize) -> ApiResult<Val<'_>> {
+        match self {
+            Row::Sqlite(r) => Ok(Val::of_sqlite(r.get_ref(i)?)),
+            Row::Pg(r) => pg::value(r, i).map_err(|e| ApiError::db(format!("column {i}: {e}"))),
+        }
+    }
+
+    /// Column `i` (from 0) as a `T`.
+    pub fn get<T: FromValue>(&self, i: usize) -> ApiResult<T> {
+        T::from_value(self.get_ref(i)?).map_err(|e| ApiError::db(format!("column {i}: {e}")))
+    }
+
+    /// How many columns the row has.
+    pub fn column_count(&self) -> usize {
+        match self {
+            Row::Sqlite(r) => r.as_ref().column_count(),
+            Row::Pg(r) => r.len(),
+        }
+    }
+
+    /// The name of column `i`.
+    pub fn column_name(&self, i: usize) -> String {
+        match self {
+            Row::Sqlite(r) => r.as_ref().column_name(i).map(str::to_string).unwrap_or_default(),
+            Row::Pg(r) => r.columns().get(i).map(|c| c.name().to_string()).unwrap_or_default(),
+        }
+    }
+}
+
+/// A PostgreSQL session with its prepared statements, used by one thread at a time (a pooled
+/// connection during one call, or the writer's).
+pub struct PgConn {
+    client: RefCell<postgres::Client>,
+    statements: RefCell<HashMap<String, postgres::Statement>>,
+    names: Arc<Names>,
+    /// A transaction is open (kept from the BEGINs and COMMITs run through this handle; the protocol
+    /// tells the client as much, but rust-postgres does not pass it on).
+    in_tx: std::cell::Cell<bool>,
+}
+
+/// What a statement does to the session's transaction: opens one, ends one, or neither.
+fn tx_effect(sql: &str) -> Option<bool> {
+    let s = sql.trim_start().as_bytes();
+    let starts = |w: &str| s.len() >= w.len() && s[..w.len()].eq_ignore_ascii_case(w.as_bytes());
+    if starts("BEGIN") || starts("START TRANSACTION") {
+        Some(true)
+    } else if starts("COMMIT") || starts("END") || (starts("ROLLBACK") && !sql.to_ascii_uppercase().contains(" TO ")) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+impl PgConn {
+    /// Wraps a connected client; `names` are the design's (for [`pg::translate`]).
+    pub fn new(client: postgres::Client, names: Arc<Names>) -> PgConn {
+        PgConn {
+            client: RefCell::new(client),
+            statements: RefCell::new(HashMap::new()),
+            names,
+            in_tx: std::cell::Cell::new(false),
+        }
+    }
+
+    /// The statement for `sql`, prepared on this session once.
+    fn statement(&self, sql: &str) -> ApiResult<postgres::Statement> {
+        if let Some(st) = self.statements.borrow().get(sql) {
+            return Ok(st.clone());
+        }
+        let text = pg::translate(sql, &self.names);
+        let st = self.client.borrow_mut().prepare(&text).map_err(|e| pg_error(e, &text))?;
+        let mut cache = self.statements.borrow_mut();
+        if cache.len() >= 512 {
+            cache.clear();
+        }
+        cache.insert(sql.to_string(), st.clone());
+        Ok(st)
+    }
+
+    fn query(&self, st: &postgres::Statement, params: &[SqlValue]) -> ApiResult<Vec<postgres::Row>> {
+        let p = pg::TextParams::new(params);
+        self.client.borrow_mut().query(st, &p.refs()).map_err(|e| pg_error(e, ""))
+    }
+
+    fn execute(&self, st: &postgres::Statement, effect: Option<bool>, params: &[SqlValue]) -> ApiResult<usize> {
+        let p = pg::TextParams::new(params);
+        let r = self.client.borrow_mut().execute(st, &p.refs());
+        if let Some(open) = effect {
+            // A failed COMMIT ends the transaction as well; a failed BEGIN leaves the old state.
+            if r.is_ok() || !open {
+                self.in_tx.set(open);
+            }
+        }
+        Ok(r.map_err(|e| pg_error(e, ""))? as usize)
+    }
+
+    /// Runs statements without parameters (`BEGIN`, DDL), translated.
+    pub fn batch(&self, sql: &str) -> ApiResult<()> {
+        let text = pg::translate(sql, &self.names);
+        let r = self.client.borrow_mut().batch_execute(&text).map_err(|e| pg_error(e, &text));
+        if let Some(open) = tx_effect(sql) {
+            if r.is_ok() || !open {
+                self.in_tx.set(open);
+            }
+        }
+        r
+    }
+}
+
+fn pg_error(e: postgres::Error, sql: &str) -> ApiError {
+    let mut err = ApiError::from(e);
+    if !sql.is_empty() && err.internal.as_deref().is_some_and(|i| !i.contains(sql)) {
+        let i = err.internal.take().unwrap_or_default();
+        err.internal = Some(format!("{i} -- {sql}"));
+    }
+    err
+}
+
+/// The rows of [`Stmt::query_map`], each already read.
+pub type Mapped<T> = std::iter::Map<std::vec::IntoIter<T>, fn(T) -> ApiResult<T>>;
+
+/// A prepared statement of either backend.
+pub enum Stmt<'a> {
+    SqliteCached(rusqlite::CachedStatement<'a>),
+    Sqlite(rusqlite::Statement<'a>),
+    Pg(&'a PgConn, postgres::Statement, Option<bool>),
+}
+
+impl<'a> Stmt<'a> {
+    fn sqlite(&mut self) -> Option<&mut rusqlite::Statement<'a>> {
+        match self {
+            Stmt::SqliteCached(s) => Some(&mut **s),
+            Stmt::Sqlite(s) => Some(s),
+            Stmt::Pg(..) => None,
+        }
+    }
+
+    /// Runs the statement; returns the number of rows changed.
+    pub fn execute(&mut self, params: impl Params) -> ApiResult<usize> {
+        if let Stmt::Pg(c, st, effect) = self {
+            return params.with(|p| c.execute(st, *effect, p));
+        }
+        let s = self.sqlite().expect("sqlite statement");
+        params.with(|p| Ok(s.execute(rusqlite::params_from_iter(p.iter()))?))
+    }
+
+    /// Calls `f` with each row; returns how many there were.
+    pub fn for_each(&mut self, params: impl Params, mut f: impl FnMut(&Row) -> ApiResult<()>) -> ApiResult<usize> {
+        if let Stmt::Pg(c, st, _) = self {
+            let rows = params.with(|p| c.query(st, p))?;
+            for r in &rows {
+                f(&Row::Pg(r))?;
+            }
+            return Ok(rows.len());
+        }
+        let s = self.sqlite().expect("sqlite statement");
+        params.with(|p| {
+            let mut rows = s.query(rusqlite::params_from_iter(p.iter()))?;
+            let mut n = 0;
+            while let Some(r) = rows.next()? {
+                f(&Row::Sqlite(r))?;
+                n += 1;
+            }
+            Ok(n)
+        })
+    }
+
+    /// Each row mapped by `f`, read to the end before it is returned.
+    pub fn query_map<T>(
+        &mut self,
+        params: impl Params,
+        mut f: impl FnMut(&Row) -> ApiResult<T>,
+    ) -> ApiResult<Mapped<T>> {
+        let mut out = Vec::new();
+        self.for_each(params, |r| {
+            out.push(f(r)?);
+            Ok(())
+        })?;
+        Ok(out.into_iter().map(Ok as fn(T) -> ApiResult<T>))
+    }
+
+    /// The first row mapped by `f`, if there is one.
+    pub fn query_opt<T>(&mut self, params: impl Params, f: impl FnOnce(&Row) -> ApiResult<T>) -> ApiResult<Option<T>> {
+        let mut f = Some(f);
+        let mut out = None;
+        self.for_each(params, |r| {
+            if let Some(f) = f.take() {
+                out = Some(f(r)?);
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// The first row mapped by `f`; a server error if there is none.
+    pub fn query_row<T>(&mut self, params: impl Params, f: impl FnOnce(&Row) -> ApiResult<T>) -> ApiResult<T> {
+        self.query_opt(params, f)?.ok_or_else(|| ApiError::db("the query returned no row"))
+    }
+
+    /// The names of the result's columns.
+    pub fn column_names(&mut self) -> Vec<String> {
+        match self {
+            Stmt::Pg(_, st, _) => st.columns().iter().map(|c| c.name().to_string()).collect(),
+            s => s.sqlite().map(|s| s.column_names().iter().map(|n| n.to_string()).collect()).unwrap_or_default(),
+        }
+    }
+}
+
+impl<'a> Conn<'a> {
+    /// A statement kept prepared on this connection for the next use of the same text.
+    pub fn prepare_cached(self, sql: &str) -> ApiResult<Stmt<'a>> {
+        Ok(match self {
+            Conn::Sqlite(c) => Stmt::SqliteCached(c.prepare_cached(sql)?),
+            Conn::Pg(c) => Stmt::Pg(c, c.statement(sql)?, tx_effect(sql)),
+        })
+    }
+
+    /// A statement prepared for a few uses (SQL text that does not repeat).
+    pub fn prepare(self, sql: &str) -> ApiResult<Stmt<'a>> {
+        Ok(match self {
+            Conn::Sqlite(c) => Stmt::Sqlite(c.prepare(sql)?),
+            Conn::Pg(c) => Stmt::Pg(c, c.statement(sql)?, tx_effect(sql)),
+        })
+    }
+
+    /// Runs one statement; returns the number of rows changed.
+    pub fn execute(self, sql: &str, params: impl Params) -> ApiResult<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+
+    /// The first row of a query mapped by `f`; a server error if there is none.
+    pub fn query_row<T>(self, sql: &str, params: impl Params, f: impl FnOnce(&Row) -> ApiResult<T>) -> ApiResult<T> {
+        self.prepare_cached(sql)?.query_row(params, f)
+    }
+
+    /// The first row of a query mapped by `f`, if there is one.
+    pub fn query_opt<T>(
+        self,
+        sql: &str,
+        params: impl Params,
+        f: impl FnOnce(&Row) -> ApiResult<T>,
+    ) -> ApiResult<Option<T>> {
+        self.prepare_cached(sql)?.query_opt(params, f)
+    }
+
+    /// Runs statements separated by `;`, without parameters.
+    pub fn execute_batch(self, sql: &str) -> ApiResult<()> {
+        match self {
+            Conn::Sqlite(c) => Ok(c.execute_batch(sql)?),
+            Conn::Pg(c) => c.batch(sql),
+        }
+    }
+
+    /// True while a transaction is open on the connection.
+    pub fn in_transaction(self) -> bool {
+        match self {
+            Conn::Sqlite(c) => !c.is_autocommit(),
+            Conn::Pg(c) => c.in_tx.get(),
+        }
+    }
+
+    /// The id the last INSERT on this connection generated.
+    pub fn last_insert_rowid(self) -> ApiResult<i64> {
+        match self {
+            Conn::Sqlite(c) => Ok(c.last_insert_rowid()),
+            Conn::Pg(_) => self.query_row("SELECT lastval()", [], |r| r.get(0)).map_err(|e| {
+                ApiError::db(format!("no id generated on this session: {}", e.internal.unwrap_or_default()))
+            }),
+        }
+    }
+
+    /// Begins a transaction, rolled back unless [`Tx::commit`] is called.
+    pub fn begin(self) -> ApiResult<Tx<'a>> {
+        self.execute_batch("BEGIN")?;
+        Ok(Tx { conn: self, done: false })
+    }
+}
+
+/// A transaction begun with [`Conn::begin`].
+pub struct Tx<'a> {
+    conn: Conn<'a>,
+    done: bool,
+}
+
+impl<'a> Tx<'a> {
+    /// The connection, to run the transaction's statements on.
+    pub fn conn(&self) -> Conn<'a> {
+        self.conn
+    }
+
+    pub fn commit(mut self) -> ApiResult<()> {
+        self.done = true;
+        self.conn.execute_batch("COMMIT")
+    }
+}
+
+impl<'a> std::ops::Deref for Tx<'a> {
+    type Target = Conn<'a>;
+
+    fn deref(&self) -> &Conn<'a> {
+        &self.conn
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
