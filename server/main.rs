@@ -75,7 +75,6 @@ fn main() -> ExitCode {
 type AnyErr = Box<dyn std::error::Error + Send + Sync>;
 
 fn serve(config: Config) -> Result<(), AnyErr> {
-    sqlite_only(&config, "the server")?;
     // Calls run on the blocking pool (one call = one closure with one connection). Bounding the pool keeps
     // thread count and memory flat under load; calls beyond it wait their turn in tokio's queue.
     let rt = tokio::runtime::Builder::new_multi_thread().max_blocking_threads(config.workers).enable_all().build()?;
@@ -134,25 +133,19 @@ fn print_upgrade(stmts: &[String]) {
     }
 }
 
-/// Serving and imports need the SQLite backend until PostgreSQL serves calls (issue 16).
-fn sqlite_only(config: &Config, what: &str) -> Result<(), AnyErr> {
-    match config.postgres_url() {
-        Some(url) => Err(format!(
-            "P_DB={}: {what} runs on SQLite only for now; on PostgreSQL, `jindouyun upgrade` creates and upgrades \
-             the schema (serving calls from PostgreSQL is not built yet)",
-            postgres::redacted(url)
-        )
-        .into()),
-        None => Ok(()),
-    }
-}
-
 fn import_cities(config: &Config, file: &str) -> Result<(), AnyErr> {
-    sqlite_only(config, "`import`")?;
     let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
     let rows = jindouyun::ticketing::cities::parse(&text)?;
     // The City table may not exist yet: bring the schema up to date first (quietly; `upgrade` prints it).
     let design = Design::load(&config.design_path)?;
+    if let Some(url) = config.postgres_url() {
+        let mut client = postgres::connect(url)?;
+        postgres::upgrade(&mut client, &design, false)?;
+        let pg = jindouyun::db::conn::PgConn::new(client, std::sync::Arc::new(postgres::design_names(&design)));
+        let (added, updated) = jindouyun::ticketing::cities::import(jindouyun::db::conn::Conn::Pg(&pg), &rows)?;
+        println!("{added} cities added, {updated} updated");
+        return Ok(());
+    }
     if let Some(dir) = config.db_path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }

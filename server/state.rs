@@ -12,9 +12,11 @@ use crate::auth::session::Sessions;
 use crate::auth::sms::{self, SmsSender};
 use crate::config::Config;
 use crate::crud::Registry;
-use crate::db::dialect::{Dialect, Sqlite};
+use crate::db::conn::{Conn, PgConn};
+use crate::db::dialect::{Dialect, Postgres, Sqlite};
+use crate::db::postgres as pg;
 use crate::db::Db;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::log::apilog::ApiLogger;
 use crate::meta::{upgrade, Design};
 
@@ -67,14 +69,20 @@ impl AppState {
         let sms = sms::from_config(&config.sms).map_err(crate::error::ApiError::server)?;
         crate::auth::password::configure(config.pwd_cost);
         let design = Design::load(&config.design_path)?;
-        let dialect: Box<dyn Dialect> = Box::new(Sqlite);
-        let db = Arc::new(Db::open(&config.db_path, config.db_pool, |conn| {
-            let ran = upgrade::upgrade(conn, &design, dialect.as_ref())?;
-            if !ran.is_empty() {
-                log::info!("database upgraded: {} statement(s)", ran.len());
+        let (dialect, db): (Box<dyn Dialect>, _) = match config.postgres_url() {
+            Some(url) => (Box::new(Postgres), Arc::new(open_pg(url, &config, &design, product)?)),
+            None => {
+                let dialect: Box<dyn Dialect> = Box::new(Sqlite);
+                let db = Db::open(&config.db_path, config.db_pool, |conn| {
+                    let ran = upgrade::upgrade(conn, &design, dialect.as_ref())?;
+                    if !ran.is_empty() {
+                        log::info!("database upgraded: {} statement(s)", ran.len());
+                    }
+                    product.init_db(crate::db::conn::Conn::Sqlite(conn), &config)
+                })?;
+                (dialect, Arc::new(db))
             }
-            product.init_db(crate::db::conn::Conn::Sqlite(conn), &config)
-        })?);
+        };
         let sessions = Sessions::new(config.session_recheck);
         let mut objects = Registry::new(&design);
         let mut functions = Functions::framework();
@@ -107,4 +115,22 @@ impl AppState {
             summary,
         }))
     }
+}
+
+/// Opens a PostgreSQL database: the schema upgraded, the product's bootstrap data loaded (under a
+/// lock, so that several processes starting at once load it once), then the writer and read pool.
+fn open_pg(url: &str, config: &Config, design: &Design, product: &dyn Product) -> ApiResult<Db> {
+    let mut client = pg::connect(url).map_err(ApiError::server)?;
+    let ran = pg::upgrade(&mut client, design, false).map_err(ApiError::server)?;
+    if !ran.is_empty() {
+        log::info!("database upgraded: {} statement(s)", ran.len());
+    }
+    let names = Arc::new(pg::design_names(design));
+    let writer = Box::new(PgConn::new(client, names.clone()));
+    let conn = Conn::Pg(&writer);
+    conn.execute_batch("SELECT pg_advisory_lock(hashtext('jindouyun bootstrap'))")?;
+    let loaded = product.init_db(conn, config);
+    conn.execute_batch("SELECT pg_advisory_unlock(hashtext('jindouyun bootstrap'))")?;
+    loaded?;
+    Db::open_pg(url, config.db_pool, names, writer)
 }

@@ -271,7 +271,8 @@ const EXPORT_FORMATS: [&str; 6] = ["excel", "csv", "excelcsv", "txt", "html", "x
 /// connections of its thread: batches (a writer job of many calls), functions declared blocking (file
 /// reads, `execSql`), prepare phases (image work, password hashing) and exports or very large pages.
 pub fn runs_on_pool(state: &AppState, req: &Request) -> bool {
-    if req.ac == "batch" {
+    // PostgreSQL's client blocks on the network: a call waiting on it would stall its task thread.
+    if req.ac == "batch" || state.db.is_pg() {
         return true;
     }
     if let Some(f) = state.functions.get(&req.ac) {

@@ -314,7 +314,8 @@ impl Row<'_> {
 /// A PostgreSQL session with its prepared statements, used by one thread at a time (a pooled
 /// connection during one call, or the writer's).
 pub struct PgConn {
-    client: RefCell<postgres::Client>,
+    /// Always `Some` until dropped (taken out then, to close it off the async threads).
+    client: RefCell<Option<postgres::Client>>,
     statements: RefCell<HashMap<String, postgres::Statement>>,
     names: Arc<Names>,
     /// A transaction is open (kept from the BEGINs and COMMITs run through this handle; the protocol
@@ -339,11 +340,28 @@ impl PgConn {
     /// Wraps a connected client; `names` are the design's (for [`pg::translate`]).
     pub fn new(client: postgres::Client, names: Arc<Names>) -> PgConn {
         PgConn {
-            client: RefCell::new(client),
+            client: RefCell::new(Some(client)),
             statements: RefCell::new(HashMap::new()),
             names,
             in_tx: std::cell::Cell::new(false),
         }
+    }
+
+    /// Runs `f` on the client, off the async threads (see [`blocking`]).
+    fn with<T>(&self, f: impl FnOnce(&mut postgres::Client) -> T) -> T {
+        let mut c = self.client.borrow_mut();
+        let c = c.as_mut().expect("a PgConn's client is there until it is dropped");
+        blocking(|| f(c))
+    }
+
+    /// A round trip, to tell a live session from a dropped one.
+    pub fn ping(&mut self) -> Result<(), postgres::Error> {
+        self.with(|c| c.simple_query("")).map(|_| ())
+    }
+
+    /// True once the server side of the session is gone.
+    pub fn is_closed(&self) -> bool {
+        self.client.borrow().as_ref().is_none_or(|c| c.is_closed())
     }
 
     /// The statement for `sql`, prepared on this session once.
@@ -352,7 +370,7 @@ impl PgConn {
             return Ok(st.clone());
         }
         let text = pg::translate(sql, &self.names);
-        let st = self.client.borrow_mut().prepare(&text).map_err(|e| pg_error(e, &text))?;
+        let st = self.with(|c| c.prepare(&text)).map_err(|e| pg_error(e, &text))?;
         let mut cache = self.statements.borrow_mut();
         if cache.len() >= 512 {
             cache.clear();
@@ -363,12 +381,12 @@ impl PgConn {
 
     fn query(&self, st: &postgres::Statement, params: &[SqlValue]) -> ApiResult<Vec<postgres::Row>> {
         let p = pg::TextParams::new(params);
-        self.client.borrow_mut().query(st, &p.refs()).map_err(|e| pg_error(e, ""))
+        self.with(|c| c.query(st, &p.refs())).map_err(|e| pg_error(e, ""))
     }
 
     fn execute(&self, st: &postgres::Statement, effect: Option<bool>, params: &[SqlValue]) -> ApiResult<usize> {
         let p = pg::TextParams::new(params);
-        let r = self.client.borrow_mut().execute(st, &p.refs());
+        let r = self.with(|c| c.execute(st, &p.refs()));
         if let Some(open) = effect {
             // A failed COMMIT ends the transaction as well; a failed BEGIN leaves the old state.
             if r.is_ok() || !open {
@@ -381,13 +399,32 @@ impl PgConn {
     /// Runs statements without parameters (`BEGIN`, DDL), translated.
     pub fn batch(&self, sql: &str) -> ApiResult<()> {
         let text = pg::translate(sql, &self.names);
-        let r = self.client.borrow_mut().batch_execute(&text).map_err(|e| pg_error(e, &text));
+        let r = self.with(|c| c.batch_execute(&text)).map_err(|e| pg_error(e, &text));
         if let Some(open) = tx_effect(sql) {
             if r.is_ok() || !open {
                 self.in_tx.set(open);
             }
         }
         r
+    }
+}
+
+impl Drop for PgConn {
+    /// Closing the client blocks too (it tells the server goodbye).
+    fn drop(&mut self) {
+        if let Some(c) = self.client.get_mut().take() {
+            blocking(|| drop(c));
+        }
+    }
+}
+
+/// Runs a call of the blocking PostgreSQL client. Its client drives its own small runtime, which may
+/// not be entered from a thread that runs the server's async tasks: there the call is moved off the
+/// task thread (`block_in_place`); on the writer, the blocking pool and plain threads it runs as it is.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
     }
 }
 

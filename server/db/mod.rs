@@ -24,22 +24,37 @@ use rusqlite::{Connection, OpenFlags, ToSql};
 use crate::error::{ApiError, ApiResult};
 use crate::query::SqlValue;
 use conn::{Conn, OwnedConn};
+
+/// The writer's PostgreSQL session, handed to [`Db::open_pg`].
+pub type PgConnBox = Box<conn::PgConn>;
 use writer::Writer;
 
 /// A pooled read connection; [`ReadConn::conn`] lends it for a call.
-pub struct ReadConn(r2d2::PooledConnection<SqliteConnectionManager>);
+pub enum ReadConn {
+    Sqlite(r2d2::PooledConnection<SqliteConnectionManager>),
+    Pg(r2d2::PooledConnection<postgres::Manager>),
+}
 
 impl ReadConn {
     pub fn conn(&self) -> Conn<'_> {
-        Conn::Sqlite(&self.0)
+        match self {
+            ReadConn::Sqlite(c) => Conn::Sqlite(c),
+            ReadConn::Pg(c) => Conn::Pg(c),
+        }
     }
+}
+
+enum Readers {
+    Sqlite(r2d2::Pool<SqliteConnectionManager>),
+    Pg(r2d2::Pool<postgres::Manager>),
 }
 
 /// The database of one server.
 pub struct Db {
-    pool: r2d2::Pool<SqliteConnectionManager>,
+    readers: Readers,
     writer: Writer,
-    checkpointer: Checkpointer,
+    /// SQLite only: the WAL is copied back by its own thread.
+    checkpointer: Option<Checkpointer>,
 }
 
 /// Per-connection settings shared by readers and the writer.
@@ -86,12 +101,37 @@ impl Db {
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
             .build(manager)?;
-        Ok(Db { pool, writer: Writer::start(OwnedConn::Sqlite(conn))?, checkpointer })
+        Ok(Db {
+            readers: Readers::Sqlite(pool),
+            writer: Writer::start(OwnedConn::Sqlite(conn))?,
+            checkpointer: Some(checkpointer),
+        })
+    }
+
+    /// A PostgreSQL database: `writer` (connected, the schema upgraded and the bootstrap data loaded
+    /// by the caller) becomes the writer's session, and `readers` read-only sessions are pooled.
+    pub fn open_pg(url: &str, readers: u32, names: std::sync::Arc<postgres::Names>, writer: PgConnBox) -> ApiResult<Db> {
+        let pool = r2d2::Pool::builder()
+            .max_size(readers)
+            // A server connection can go (a restart, an idle timeout): checked when taken.
+            .test_on_check_out(true)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(postgres::Manager::new(url, names))?;
+        Ok(Db { readers: Readers::Pg(pool), writer: Writer::start(OwnedConn::Pg(writer))?, checkpointer: None })
+    }
+
+    /// True when this is a PostgreSQL database (calls then run on the blocking pool: the client blocks).
+    pub fn is_pg(&self) -> bool {
+        matches!(self.readers, Readers::Pg(_))
     }
 
     /// A read-only connection from the pool.
     pub fn read(&self) -> ApiResult<ReadConn> {
-        Ok(ReadConn(self.pool.get()?))
+        Ok(match &self.readers {
+            Readers::Sqlite(p) => ReadConn::Sqlite(p.get()?),
+            Readers::Pg(p) => ReadConn::Pg(p.get()?),
+        })
     }
 
     /// The writer: every write goes through its jobs.
@@ -102,7 +142,9 @@ impl Db {
     /// Stops the writer (finishing queued work) and the checkpointer, leaving the WAL checkpointed.
     pub fn shutdown(&self) {
         self.writer.shutdown();
-        self.checkpointer.stop();
+        if let Some(c) = &self.checkpointer {
+            c.stop();
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use bytes::BytesMut;
 use postgres::types::{Format, FromSql, IsNull, ToSql, Type};
 use postgres::{Client, GenericClient, NoTls};
 
-use super::conn::Val;
+use super::conn::{PgConn, Val};
 use super::dialect::Postgres;
 use crate::meta::upgrade::plan_all;
 use crate::meta::Design;
@@ -216,6 +216,39 @@ pub fn translate(sql: &str, names: &Names) -> String {
         }
     }
     out
+}
+
+/// Pools read sessions: connected with the design's names, read-only and repeatable-read, so that a
+/// read call sees one snapshot through all its statements (as SQLite's read transaction does) and a
+/// read path that tries to write fails loudly.
+pub struct Manager {
+    url: String,
+    names: std::sync::Arc<Names>,
+}
+
+impl Manager {
+    pub fn new(url: &str, names: std::sync::Arc<Names>) -> Manager {
+        Manager { url: url.to_string(), names }
+    }
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = PgConn;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> Result<PgConn, postgres::Error> {
+        let mut c = Client::connect(&self.url, NoTls)?;
+        c.batch_execute("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+        Ok(PgConn::new(c, self.names.clone()))
+    }
+
+    fn is_valid(&self, c: &mut PgConn) -> Result<(), postgres::Error> {
+        c.ping()
+    }
+
+    fn has_broken(&self, c: &mut PgConn) -> bool {
+        c.is_closed()
+    }
 }
 
 /// Parameters sent to PostgreSQL as text, typed by the server from the statement: one encoding for

@@ -19,6 +19,44 @@ pub struct TestApp {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
     _dir: tempfile::TempDir,
+    /// The test's own PostgreSQL database, dropped after the server stopped.
+    pg: Option<PgTestDb>,
+}
+
+/// True when the suite runs on PostgreSQL: `P_TEST_BACKEND=postgres` with `P_TEST_PG`, the URL of a
+/// role that may create databases (`tools/pg-test-server` prints one). Every test then gets its own
+/// database, as it gets its own SQLite file otherwise.
+pub fn on_pg() -> bool {
+    std::env::var("P_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
+/// A database made for one test and dropped with it.
+struct PgTestDb {
+    admin_url: String,
+    name: String,
+}
+
+impl PgTestDb {
+    fn create() -> (PgTestDb, String) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let admin_url = std::env::var("P_TEST_PG").expect("P_TEST_BACKEND=postgres needs P_TEST_PG");
+        let name = format!("jdy_api_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+        let mut admin = postgres::Client::connect(&admin_url, postgres::NoTls).expect("connect to P_TEST_PG");
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).unwrap();
+        admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        let base = admin_url.rsplit_once('/').map(|(b, _)| b).expect("P_TEST_PG ends in /database");
+        let url = format!("{base}/{name}");
+        (PgTestDb { admin_url, name }, url)
+    }
+}
+
+impl Drop for PgTestDb {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = postgres::Client::connect(&self.admin_url, postgres::NoTls) {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
+    }
 }
 
 /// A raw HTTP response.
@@ -65,6 +103,11 @@ pub fn spawn_product(product: Arc<dyn jindouyun::state::Product>, f: impl FnOnce
     let _ = env_logger::builder().is_test(true).try_init();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = Config::for_test(dir.path().join("test.db"));
+    let pg = on_pg().then(|| {
+        let (db, url) = PgTestDb::create();
+        config.db_path = url.into();
+        db
+    });
     f(&mut config);
     let (tx_ready, rx_ready) = std::sync::mpsc::channel();
     let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -86,7 +129,7 @@ pub fn spawn_product(product: Arc<dyn jindouyun::state::Product>, f: impl FnOnce
         });
     });
     let (addr, state) = rx_ready.recv().unwrap().expect("server starts");
-    TestApp { addr, state, cookies: BTreeMap::new(), stop: Some(stop), thread: Some(thread), _dir: dir }
+    TestApp { addr, state, cookies: BTreeMap::new(), stop: Some(stop), thread: Some(thread), _dir: dir, pg }
 }
 
 /// Starts a server with the test configuration (test mode on, admin `admin:admin123`).
@@ -216,6 +259,7 @@ impl Drop for TestApp {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+        self.pg.take();
     }
 }
 

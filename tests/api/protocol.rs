@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{spawn_app, spawn_with, Body};
+use crate::helpers::{on_pg, spawn_app, spawn_with, Body};
 
 #[test]
 fn every_entry_form_reaches_the_same_function() {
@@ -243,4 +243,14 @@ fn health_answers_ok_without_a_call_or_an_apilog_row() {
     app.flush_log();
     // The count itself is an execSql call with its own row.
     assert_eq!(app.count("SELECT COUNT(*) FROM ApiLog"), before + 1);
+}
+
+/// The suite runs on the backend it was asked for (`P_TEST_BACKEND=postgres` runs it on PostgreSQL):
+/// a harness that quietly fell back to SQLite would pass the second run without testing anything.
+#[test]
+fn the_suite_runs_on_the_backend_it_was_asked_for() {
+    let mut app = spawn_app();
+    assert_eq!(app.state.db.is_pg(), on_pg());
+    let r = app.call("initClient", &[], Body::None);
+    assert_eq!(r[0], 0, "{r}");
 }
