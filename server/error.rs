@@ -207,6 +207,8 @@ impl From<postgres::Error> for ApiError {
                 ApiError::param(format!("`{field}`已存在, 不能重复")).internal(text)
             }
             Some(c) if c.starts_with("22") => ApiError::param("参数不合法").internal(text),
+            // A deadlock or a serialization failure: nothing was written, and trying again may work.
+            Some("40P01" | "40001") => ApiError::with_msg(Code::Db, "系统繁忙, 请稍后重试").internal(text),
             _ => ApiError::db(text),
         }
     }

@@ -32,7 +32,7 @@ use writer::Writer;
 /// A pooled read connection; [`ReadConn::conn`] lends it for a call.
 pub enum ReadConn {
     Sqlite(r2d2::PooledConnection<SqliteConnectionManager>),
-    Pg(r2d2::PooledConnection<postgres::Manager>),
+    Pg(Box<r2d2::PooledConnection<postgres::Manager>>),
 }
 
 impl ReadConn {
@@ -110,7 +110,12 @@ impl Db {
 
     /// A PostgreSQL database: `writer` (connected, the schema upgraded and the bootstrap data loaded
     /// by the caller) becomes the writer's session, and `readers` read-only sessions are pooled.
-    pub fn open_pg(url: &str, readers: u32, names: std::sync::Arc<postgres::Names>, writer: PgConnBox) -> ApiResult<Db> {
+    pub fn open_pg(
+        url: &str,
+        readers: u32,
+        names: std::sync::Arc<postgres::Names>,
+        writer: PgConnBox,
+    ) -> ApiResult<Db> {
         let pool = r2d2::Pool::builder()
             .max_size(readers)
             // A server connection can go (a restart, an idle timeout): checked when taken.
@@ -130,7 +135,7 @@ impl Db {
     pub fn read(&self) -> ApiResult<ReadConn> {
         Ok(match &self.readers {
             Readers::Sqlite(p) => ReadConn::Sqlite(p.get()?),
-            Readers::Pg(p) => ReadConn::Pg(p.get()?),
+            Readers::Pg(p) => ReadConn::Pg(Box::new(p.get()?)),
         })
     }
 

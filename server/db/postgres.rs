@@ -333,7 +333,11 @@ fn decode<'a>(ty: &Type, b: &'a [u8]) -> Result<Val<'a>, String> {
         Type::BOOL => Val::Int((b.first().copied().unwrap_or(0) != 0) as i64),
         Type::FLOAT4 => Val::Real(f32::from_be_bytes(b.try_into().map_err(|_| bad())?) as f64),
         Type::FLOAT8 => Val::Real(f64::from_be_bytes(b.try_into().map_err(|_| bad())?)),
-        Type::NUMERIC => Val::Real(numeric(b).ok_or_else(bad)?),
+        // As SQLite's NUMERIC affinity stores it: a whole amount as an integer, a fraction as a real.
+        Type::NUMERIC => match numeric(b).ok_or_else(bad)? {
+            f if f.fract() == 0.0 && f.abs() < 9.0e15 => Val::Int(f as i64),
+            f => Val::Real(f),
+        },
         Type::TIMESTAMP | Type::TIMESTAMPTZ => {
             let us = int(8)?;
             let t = epoch() + chrono::Duration::microseconds(us);

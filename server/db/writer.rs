@@ -300,9 +300,28 @@ fn run(owned: OwnedConn, rx: Receiver<Msg>, logs: Arc<Mutex<LogBuf>>) {
     }
 }
 
-/// Runs the group's jobs and log rows in one transaction and reports the outcome to every job.
+/// Runs the group's jobs and log rows and reports the outcome to every job.
+///
+/// On SQLite, in one transaction: the file has one writer anyway, and one commit per group saves
+/// writing the same pages again for every call. On PostgreSQL each job commits on its own (the log
+/// rows in one transaction after them): a group transaction holds the row locks of all its jobs until
+/// the end, so two processes' groups would take the same seats in opposite orders and deadlock.
 fn commit_group(conn: Conn, g: &mut Group, buf: LogBuf) {
     let jobs = std::mem::take(&mut g.jobs);
+    if matches!(conn, Conn::Pg(_)) {
+        for job in jobs {
+            commit_jobs(conn, vec![job], LogBuf::default());
+        }
+        if buf.len() > 0 {
+            commit_jobs(conn, Vec::new(), buf);
+        }
+        return;
+    }
+    commit_jobs(conn, jobs, buf);
+}
+
+/// Runs `jobs` and log rows in one transaction and reports its outcome to every job.
+fn commit_jobs(conn: Conn, jobs: Vec<Job>, buf: LogBuf) {
     let (logs, logs1) = (buf.rows, buf.rows1);
     let mut finishes = Vec::with_capacity(jobs.len());
     let outcome = (|| -> ApiResult<()> {

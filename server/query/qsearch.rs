@@ -22,7 +22,22 @@ pub fn qsearch(spec: &str, words: &str) -> ApiResult<Option<Cond>> {
     let fields = parse_spec(spec)?;
     let conds: Vec<Cond> = words
         .split_whitespace()
-        .map(|w| Cond::or(fields.iter().map(|&(f, mode)| word_cond(f, mode, w)).collect()))
+        .map(|w| {
+            // An id is a whole number: another word cannot match it, and is not compared with it
+            // (PostgreSQL refuses text for an integer column outright). The field is still named, as
+            // `1=0 AND id=0`, so that it is checked like any other (a hidden one is refused).
+            let id = |f: &str| f == "id" || f.ends_with("Id");
+            let whole = w.parse::<i64>().is_ok();
+            Cond::or(
+                fields
+                    .iter()
+                    .map(|&(f, mode)| match whole || !id(f) {
+                        true => word_cond(f, mode, w),
+                        false => Cond::And(vec![Cond::Or(vec![]), word_cond(f, mode, "0")]),
+                    })
+                    .collect(),
+            )
+        })
         .collect();
     Ok(if conds.is_empty() { None } else { Some(Cond::and(conds)) })
 }
@@ -101,7 +116,8 @@ mod tests {
         let expected = Cond::Or(vec![
             Cond::Cmp { field: "code".into(), op: CmpOp::Eq, value: SqlValue::Text("a001".into()) },
             like("name", "a001%"),
-            Cond::Cmp { field: "id".into(), op: CmpOp::Eq, value: SqlValue::Text("a001".into()) },
+            // Not a whole number: the id is named (and so checked) but cannot match.
+            Cond::And(vec![Cond::Or(vec![]), Cond::Cmp { field: "id".into(), op: CmpOp::Eq, value: SqlValue::Int(0) }]),
         ]);
         assert_eq!(got, Some(expected));
         let by_id = qsearch("id!", "42").unwrap();

@@ -121,7 +121,7 @@ fn search(p: &Params, scope: &mut Scope) -> ApiResult<()> {
     }
     let (from, to) = (date_param(p, "fromDt")?, date_param(p, "toDt")?);
     if from.is_some() || to.is_some() {
-        let lo = from.map(|d| format!("{d} 00:00:00")).unwrap_or_else(|| "0000-00-00".into());
+        let lo = from.map(|d| format!("{d} 00:00:00")).unwrap_or_else(|| "1000-01-01 00:00:00".into());
         let hi = to.and_then(|d| d.succ_opt()).map(|d| format!("{d} 00:00:00")).unwrap_or_else(|| "9999-12-31".into());
         if lo >= hi {
             return Err(ApiError::param("开始日期`fromDt`不能晚于结束日期`toDt`"));

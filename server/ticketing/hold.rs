@@ -72,7 +72,11 @@ pub fn hold_seats(conn: Conn, order: i64, seats: &[SeatPick], expire: &str, now:
     let mut st = conn.prepare_cached(
         "UPDATE Seat SET status='HD', orderId=?, expireTm=? WHERE id=? AND (status='FR' OR (status='HD' AND expireTm<=?))",
     )?;
-    for s in seats {
+    // In id order: two orders wanting overlapping seats then lock them in the same order, so that on
+    // a database with row locks (PostgreSQL, several processes) they queue instead of deadlocking.
+    let mut sorted: Vec<&SeatPick> = seats.iter().collect();
+    sorted.sort_by_key(|s| s.id);
+    for s in sorted {
         if st.execute(params![order, expire, s.id, now])? != 1 {
             return Err(ApiError::with_msg(Code::Forbidden, format!("{}已被选走, 请重新选座", s.label))
                 .internal(format!("seat {} is held or sold", s.id)));

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{qs, spawn_app, spawn_with, Body, TestApp};
+use crate::helpers::{ago, qs, spawn_app, spawn_with, Body, TestApp};
 
 const EMP: (&str, &str) = ("_app", "emp");
 
@@ -64,7 +64,7 @@ fn a_token_survives_a_restart_and_an_old_one_is_refreshed_into_a_new_one() {
         let v = login_by_code(&mut app, "13800000001");
         let token = v["_token"].as_str().unwrap().to_string();
         // Age the session as if it had been issued an hour ago and last used then.
-        app.sql("UPDATE Session SET createTm=datetime('now','localtime','-1 hour'), lastTm=createTm");
+        app.sql(&format!("UPDATE Session SET createTm={0}, lastTm={0}", ago(3600)));
         (token, v["id"].clone())
     };
     let mut app = spawn_with(move |c| c.db_path = d2);
@@ -72,7 +72,7 @@ fn a_token_survives_a_restart_and_an_old_one_is_refreshed_into_a_new_one() {
     assert_eq!(v[0], json!(0), "{v}");
     assert_eq!(v[1]["id"], uid);
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM Session WHERE lastTm>=datetime('now','localtime','-1 minute')"),
+        app.count(&format!("SELECT COUNT(*) FROM Session WHERE lastTm>={}", ago(60))),
         1,
         "a stale lastTm is refreshed on use"
     );
@@ -188,7 +188,7 @@ fn gen_code_checks_the_phone_and_type_sends_an_sms_and_limits_resends() {
     let w4 = vcode(&mut app, "13800000002")["code"].as_str().unwrap().to_string();
     assert!(w4.len() == 4 && w4.bytes().all(|b| b.is_ascii_uppercase()), "{w4}");
     // After 60 s the phone may ask again; debug (test mode) skips the wait and returns the code.
-    app.sql("UPDATE VCode SET createTm=datetime('now','localtime','-61 seconds') WHERE phone='13800000001'");
+    app.sql(&format!("UPDATE VCode SET createTm={} WHERE phone='13800000001'", ago(61)));
     app.ok("genCode", &[("phone", "13800000001")], Body::None);
     let v = app.ok("genCode", &[("phone", "13800000001"), ("debug", "1"), ("type", "x8")], Body::None);
     assert_eq!(v["code"].as_str().unwrap().len(), 8);
@@ -260,7 +260,7 @@ fn wrong_expired_and_worn_out_codes_are_refused() {
     assert_eq!(app.count("SELECT COUNT(*) FROM User"), 0);
 
     let code = code_for(&mut app, phone);
-    app.sql(&format!("UPDATE VCode SET createTm=datetime('now','localtime','-301 seconds') WHERE phone='{phone}'"));
+    app.sql(&format!("UPDATE VCode SET createTm={} WHERE phone='{phone}'", ago(301)));
     let v = app.err("login", &[], Body::Form(&[("uname", phone), ("code", &code)]), 5);
     assert_eq!(v[1], json!("验证码已过期(有效期5分钟)"));
     // A code belongs to its phone.
@@ -347,7 +347,7 @@ fn oldpwd_none_works_only_within_an_hour_of_registration() {
     let mut app = spawn_app();
     let id = login_by_code(&mut app, "13800000001")["id"].clone();
     app.ok("chpwd", &[], Body::Form(&[("oldpwd", "_none"), ("pwd", "p1")]));
-    app.sql(&format!("UPDATE User SET createTm=datetime('now','localtime','-2 hours') WHERE id={id}"));
+    app.sql(&format!("UPDATE User SET createTm={} WHERE id={id}", ago(7200)));
     let v = app.err("chpwd", &[], Body::Form(&[("oldpwd", "_none"), ("pwd", "p2")]), -1);
     assert_eq!(v[1], json!("密码验证失败"));
     app.err("chpwd", &[], Body::Form(&[("pwd", "p2")]), 1);

@@ -15,7 +15,7 @@ use jindouyun::error::ApiResult;
 use jindouyun::state::{AppState, Product, Task};
 use serde_json::json;
 
-use crate::helpers::{spawn_product, spawn_with};
+use crate::helpers::{ago, spawn_product, spawn_with};
 
 static TICKS: AtomicUsize = AtomicUsize::new(0);
 
@@ -84,10 +84,20 @@ fn background_tasks_run_while_the_server_runs_and_stop_with_it() {
 #[test]
 fn housekeeping_deletes_old_codes_and_dead_sessions_only() {
     let mut app = spawn_with(|c| c.housekeep_secs = 1);
-    app.sql("INSERT INTO VCode (phone, code, createTm, tries) VALUES ('13900000001', '111111', datetime('now','localtime','-2 days'), 0)");
-    app.sql("INSERT INTO VCode (phone, code, createTm, tries) VALUES ('13900000002', '222222', datetime('now','localtime'), 0)");
+    app.sql(&format!(
+        "INSERT INTO VCode (phone, code, createTm, tries) VALUES ('13900000001', '111111', {}, 0)",
+        ago(2 * 86400)
+    ));
+    app.sql(&format!(
+        "INSERT INTO VCode (phone, code, createTm, tries) VALUES ('13900000002', '222222', {}, 0)",
+        ago(0)
+    ));
     app.sql("INSERT INTO Session (tokenHash, appType, userId, createTm, expireTm) VALUES ('old', 'user', 1, '2020-01-01 00:00:00', '2020-02-01 00:00:00')");
-    app.sql("INSERT INTO Session (tokenHash, appType, userId, createTm, expireTm) VALUES ('live', 'user', 1, datetime('now','localtime'), datetime('now','localtime','+30 days'))");
+    app.sql(&format!(
+        "INSERT INTO Session (tokenHash, appType, userId, createTm, expireTm) VALUES ('live', 'user', 1, {}, {})",
+        ago(0),
+        ago(-30 * 86400)
+    ));
     let t0 = std::time::Instant::now();
     while app.count("SELECT COUNT(*) FROM VCode WHERE phone='13900000001'") != 0 {
         assert!(t0.elapsed() < Duration::from_secs(10), "housekeeping ran");

@@ -30,6 +30,13 @@ pub fn on_pg() -> bool {
     std::env::var("P_TEST_BACKEND").is_ok_and(|b| b == "postgres")
 }
 
+/// A local time `secs` seconds ago (ahead when negative) as an SQL literal, `'YYYY-MM-DD HH:MM:SS'`:
+/// what test SQL writes into time columns on either backend.
+pub fn ago(secs: i64) -> String {
+    let t = chrono::Local::now().naive_local() - chrono::Duration::seconds(secs);
+    format!("'{}'", t.format("%Y-%m-%d %H:%M:%S"))
+}
+
 /// A database made for one test and dropped with it.
 struct PgTestDb {
     admin_url: String,
@@ -243,6 +250,18 @@ impl TestApp {
     /// A single number from SQL.
     pub fn count(&mut self, sql: &str) -> i64 {
         self.ok("execSql", &[], Body::Form(&[("sql", sql), ("fmt", "one")])).as_i64().unwrap_or(-1)
+    }
+
+    /// The database's table names, sorted (from the catalogue of whichever backend runs).
+    pub fn tables(&mut self) -> Vec<String> {
+        let sql = if on_pg() {
+            "SELECT table_name AS name FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1"
+        } else {
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite%' ORDER BY name"
+        };
+        let rows = self.sql(sql);
+        rows.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_string()).collect()
     }
 
     /// Waits until every queued ApiLog row is written.

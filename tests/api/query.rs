@@ -220,7 +220,7 @@ fn injection_attempts_in_cond_orderby_res_and_gres_are_refused_and_change_nothin
     let v = q(&mut app, &[("cond", "dscr='x'' OR ''1''=''1'"), ("res", "id"), ("fmt", "list")]);
     assert_eq!(ids(&v), Vec::<i64>::new());
     assert_eq!(app.count("SELECT COUNT(*) FROM Ordr"), 25);
-    assert_eq!(app.count("SELECT COUNT(*) FROM sqlite_master WHERE name='Ordr'"), 1);
+    assert!(app.tables().iter().any(|t| t == "Ordr"));
 }
 
 #[test]

@@ -135,6 +135,7 @@ pub fn plan(
         let (expr, kind) = r.field_kind(&g.field)?;
         let name = g.alias.clone().unwrap_or_else(|| g.field.trim_start_matches("t0.").to_string());
         plan.group.push(expr.clone());
+        r.alias_exprs.insert(name.clone(), expr.clone());
         push_col(&mut plan, dialect, expr, &name, kind, req.gres_hidden);
         r.aliases.insert(name);
     }
@@ -170,7 +171,10 @@ pub fn plan(
     plan.where_params = params;
     if let Some(c) = &req.gcond {
         let mut sql = Sql { text: String::new(), params: Vec::new() };
-        query::render_cond(c, &mut r, &mut sql)?;
+        r.expand_aliases = true;
+        let rendered = query::render_cond(c, &mut r, &mut sql);
+        r.expand_aliases = false;
+        rendered?;
         plan.having = Some(sql);
     }
     plan.distinct = req.distinct;
@@ -183,6 +187,12 @@ pub fn plan(
         (None, Some((text, params))) => {
             plan.order.push(dialect.expand(text).into_owned());
             plan.order_params = params.clone();
+            &[]
+        }
+        // DISTINCT rows in a stable order, by their own columns: PostgreSQL orders them only by what
+        // they select, and the id of a collapsed row means nothing.
+        (None, None) if plan.distinct => {
+            plan.order.push("1".into());
             &[]
         }
         (None, None) => {
@@ -328,6 +338,9 @@ fn add_res_item(plan: &mut Plan, r: &mut Resolver, decl: &Decl, item: &ResItem, 
             let mut sql = Sql { text: String::new(), params: Vec::new() };
             query::render_agg(item, r, &mut sql)?;
             let kind = agg_kind(item, r);
+            if sql.params.is_empty() {
+                r.alias_exprs.insert(alias.clone(), sql.text.clone());
+            }
             plan.cols.push(format!("{} AS {}", sql.text, d.quote_ident(alias)));
             plan.col_params.extend(sql.params);
             plan.out.push(OutCol { name: alias.clone(), kind, hidden: false });

@@ -22,6 +22,12 @@ pub struct Resolver<'a> {
     pub used: Vec<bool>,
     /// Result aliases usable in orderby/gcond.
     pub aliases: HashSet<String>,
+    /// The expressions behind result aliases that have no bound values (`cnt` for `COUNT(*) cnt`, a
+    /// `gres` alias for its column): `gcond` names them by alias, and a HAVING clause must repeat the
+    /// expression on PostgreSQL (only SQLite resolves output aliases there).
+    pub alias_exprs: std::collections::HashMap<String, String>,
+    /// Set while `gcond` is resolved: aliases in [`Resolver::alias_exprs`] stand for their expression.
+    pub expand_aliases: bool,
     /// The column the time dimensions are taken from (`tmField`, else the object's `tm_col`).
     pub tm_col: Option<String>,
 }
@@ -34,6 +40,8 @@ impl<'a> Resolver<'a> {
             dialect,
             used: vec![false; decl.vcols.len()],
             aliases: HashSet::new(),
+            alias_exprs: std::collections::HashMap::new(),
+            expand_aliases: false,
             tm_col: decl.tm_col.map(str::to_string),
         }
     }
@@ -86,6 +94,11 @@ impl<'a> Resolver<'a> {
         }
         if name.contains('.') {
             return Err(ApiError::bad_param(format!("bad property `{name}`")));
+        }
+        if self.expand_aliases {
+            if let Some(e) = self.alias_exprs.get(name) {
+                return Ok((e.clone(), Kind::Auto));
+            }
         }
         if let Some(c) = self.table.column(name) {
             return Ok((format!("t0.{}", self.dialect.quote_ident(&c.name)), Kind::of(&c.ty)));

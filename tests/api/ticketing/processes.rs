@@ -124,7 +124,7 @@ fn three_servers_on_one_database_never_double_sell_and_log_every_call_once() {
     assert_eq!(app.count(&format!("SELECT taken FROM PriceClass WHERE id={cls}")), 10);
     let double = app.count(&format!(
         "SELECT COUNT(*) FROM (SELECT seatId FROM Ticket WHERE showingId={} AND status IN ('HD','OK','US') \
-         GROUP BY seatId HAVING COUNT(*)>1)",
+         GROUP BY seatId HAVING COUNT(*)>1) t",
         s.showing
     ));
     assert_eq!(double, 0, "no seat in two live tickets");

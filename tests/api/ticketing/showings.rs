@@ -174,8 +174,11 @@ fn concurrent_schedulers_of_one_hall_cannot_both_book_the_same_time() {
     assert_eq!(codes.iter().filter(|c| **c == 0).count(), 1, "exactly one wins: {codes:?}");
     assert!(codes.iter().all(|c| *c == 0 || *c == 1), "{codes:?}");
     let mut app = app;
-    let day6 =
-        format!("SELECT COUNT(*) FROM Showing WHERE hallId={} AND startTm LIKE '{}%'", s.hall, &at(6, 0, 0)[..10]);
+    let d = &at(6, 0, 0)[..10];
+    let day6 = format!(
+        "SELECT COUNT(*) FROM Showing WHERE hallId={} AND startTm BETWEEN '{d} 00:00:00' AND '{d} 23:59:59'",
+        s.hall
+    );
     assert_eq!(app.count(&day6), 1);
 }
 
