@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{params, Connection};
 use serde_json::Value;
 
-use super::{count, generate, machine, BareServer, Conn, Server, PASSWORD};
+use super::{count_sqlite, generate, machine, BareServer, Conn, Server, PASSWORD};
 
 const BUYERS: usize = 500;
 const SEATED: i64 = 2;
@@ -171,9 +171,10 @@ pub fn run(
 ) -> Result<bool, Box<dyn std::error::Error>> {
     let db = dir.join("flash.db");
     let _ = std::fs::remove_file(&db);
-    generate(&db, BUYERS, 0)?;
+    generate(&crate::Target::Sqlite(db.clone()), BUYERS, 0)?;
     flash_showings(&db)?;
-    let first_seat = count(&Connection::open(&db)?, &format!("SELECT MIN(id) FROM Seat WHERE showingId={SEATED}"));
+    let first_seat =
+        count_sqlite(&Connection::open(&db)?, &format!("SELECT MIN(id) FROM Seat WHERE showingId={SEATED}"));
     let srv = Server::start_with(server, &db, &[("P_PAY_MOCK_SECRET", SECRET), ("P_SWEEP_SECS", "0")])?;
     let addr = srv.addr.clone();
     let bare_rps = rt.block_on(super::bare_rate(&bare.addr, conns, seconds.min(3.0)));
@@ -207,22 +208,22 @@ pub fn run(
     srv.stop()?;
     let conn = Connection::open(&db)?;
     let checks = [
-        ("seats in two live tickets", count(&conn, &format!("SELECT COUNT(*) FROM (SELECT seatId FROM Ticket WHERE showingId={SEATED} AND status IN ('HD','OK','US') GROUP BY seatId HAVING COUNT(*)>1)"))),
-        ("held or sold seats without their ticket", count(&conn, &format!(
+        ("seats in two live tickets", count_sqlite(&conn, &format!("SELECT COUNT(*) FROM (SELECT seatId FROM Ticket WHERE showingId={SEATED} AND status IN ('HD','OK','US') GROUP BY seatId HAVING COUNT(*)>1)"))),
+        ("held or sold seats without their ticket", count_sqlite(&conn, &format!(
             "SELECT COUNT(*) FROM Seat s WHERE s.showingId={SEATED} AND s.status IN ('HD','SO') AND NOT EXISTS \
              (SELECT 1 FROM Ticket k WHERE k.seatId=s.id AND k.orderId=s.orderId AND k.status IN ('HD','OK'))"))),
-        ("classes below zero or over capacity", count(&conn, "SELECT COUNT(*) FROM PriceClass WHERE taken<0 OR taken>capacity")),
-        ("places counted differently from their tickets", count(&conn, &format!(
+        ("classes below zero or over capacity", count_sqlite(&conn, "SELECT COUNT(*) FROM PriceClass WHERE taken<0 OR taken>capacity")),
+        ("places counted differently from their tickets", count_sqlite(&conn, &format!(
             "SELECT COUNT(*) FROM PriceClass c WHERE c.showingId={GA} AND c.taken <> \
              (SELECT COUNT(*) FROM Ticket k WHERE k.classId=c.id AND k.status IN ('HD','OK','US'))"))),
-        ("valid tickets without a payment", count(&conn, "SELECT COUNT(*) FROM Ticket k WHERE k.status='OK' AND NOT EXISTS \
+        ("valid tickets without a payment", count_sqlite(&conn, "SELECT COUNT(*) FROM Ticket k WHERE k.status='OK' AND NOT EXISTS \
              (SELECT 1 FROM Payment p WHERE p.orderId=k.orderId AND p.status='OK')")),
     ];
     let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
     let attempts = load(&tally.attempts);
     let rate = attempts as f64 / elapsed;
-    let sold: i64 = count(&conn, &format!("SELECT COUNT(*) FROM Seat WHERE showingId={SEATED} AND status='SO'"));
-    let places: i64 = count(&conn, "SELECT taken FROM PriceClass WHERE id=102");
+    let sold: i64 = count_sqlite(&conn, &format!("SELECT COUNT(*) FROM Seat WHERE showingId={SEATED} AND status='SO'"));
+    let places: i64 = count_sqlite(&conn, "SELECT taken FROM PriceClass WHERE id=102");
     println!(
         "\nFlash sale: {BUYERS} buyers over {conns} connections, {seconds} s; machine: {}\n\n\
          | | count | per s |\n|---|---:|---:|\n\

@@ -21,7 +21,9 @@ use std::time::{Duration, Instant};
 mod flash;
 mod train;
 
-use rusqlite::{params, Connection};
+use jindouyun::db::conn::Conn as DbConn;
+use jindouyun::params;
+use rusqlite::Connection;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -43,6 +45,10 @@ struct Opts {
     flash: bool,
     /// `--train`: the train profile (corridor search, overlapping segments).
     train: bool,
+    /// `--pg URL`: run on PostgreSQL, in a database made (and dropped) through this URL's role.
+    pg: Option<String>,
+    /// `--procs N`: N server processes on the one database, the connections spread over them.
+    procs: usize,
 }
 
 fn parse_opts() -> Result<Opts, String> {
@@ -57,6 +63,8 @@ fn parse_opts() -> Result<Opts, String> {
         growth: Vec::new(),
         flash: false,
         train: false,
+        pg: None,
+        procs: 1,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -80,6 +88,8 @@ fn parse_opts() -> Result<Opts, String> {
                     .map(|s| s.trim().parse().map_err(|e| format!("--growth: {e}")))
                     .collect::<Result<_, _>>()?
             }
+            "--pg" => o.pg = Some(val()?),
+            "--procs" => o.procs = val()?.parse::<usize>().map_err(|e| format!("--procs: {e}"))?.max(1),
             "--flash" => o.flash = true,
             "--train" => o.train = true,
             "--smoke" => {
@@ -91,7 +101,8 @@ fn parse_opts() -> Result<Opts, String> {
             "-h" | "--help" => {
                 println!(
                     "usage: jdy-bench [--server PATH] [--users N] [--orders N] [--seconds S] [--conns 16,64] \
-                     [--only scenario] [--growth 10000,100000,1000000] [--out result.json] [--smoke]\n       \
+                     [--only scenario] [--growth 10000,100000,1000000] [--out result.json] [--smoke] \
+                     [--pg postgres://user:pwd@host/db] [--procs N]\n       \
                      jdy-bench --flash [--seconds S] [--conns 256]   (the flash-sale profile)\n       \
                      jdy-bench --train [--seconds S] [--conns 256]   (the train profile)\n       \
                      jdy-bench --bare ADDR   (the bare hyper reference server)"
@@ -109,15 +120,107 @@ const PASSWORD: &str = "bench123";
 const FULL_PAGE_USERS: usize = 200;
 const FULL_PAGE_ORDERS: usize = 25;
 
-/// Creates the schema through the server's own upgrade code and bulk-loads users and orders.
-fn generate(db: &Path, users: usize, orders: usize) -> Result<(), Box<dyn std::error::Error>> {
-    let design = jindouyun::meta::Design::load(Path::new("design/DESIGN.md"))?;
-    let mut conn = Connection::open(db)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    jindouyun::meta::upgrade::upgrade(&mut conn, &design, &jindouyun::db::dialect::Sqlite)?;
+/// Where the benchmark's data lives: a SQLite file, or a PostgreSQL database made for the run.
+enum Target {
+    Sqlite(PathBuf),
+    Pg { admin: String, url: String, name: String },
+}
+
+/// A connection to the target for the set-up and the count check.
+enum Opened {
+    Sqlite(Connection),
+    Pg(Box<jindouyun::db::conn::PgConn>),
+}
+
+impl Opened {
+    fn conn(&self) -> DbConn<'_> {
+        match self {
+            Opened::Sqlite(c) => DbConn::Sqlite(c),
+            Opened::Pg(c) => DbConn::Pg(c),
+        }
+    }
+}
+
+impl Target {
+    fn new(dir: &Path, pg: Option<&str>, orders: usize) -> Target {
+        match pg {
+            None => Target::Sqlite(dir.join(format!("bench-{orders}.db"))),
+            Some(admin) => {
+                let name = format!("jdy_bench_{}_{orders}", std::process::id());
+                let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
+                Target::Pg { admin: admin.to_string(), url: format!("{base}/{name}"), name }
+            }
+        }
+    }
+
+    /// What the server gets as `P_DB`.
+    fn p_db(&self) -> String {
+        match self {
+            Target::Sqlite(p) => p.display().to_string(),
+            Target::Pg { url, .. } => url.clone(),
+        }
+    }
+
+    fn design() -> Result<jindouyun::meta::Design, Box<dyn std::error::Error>> {
+        Ok(jindouyun::meta::Design::load(Path::new("design/DESIGN.md"))?)
+    }
+
+    /// A fresh database with the design's schema.
+    fn create(&self) -> Result<Opened, Box<dyn std::error::Error>> {
+        let design = Self::design()?;
+        Ok(match self {
+            Target::Sqlite(p) => {
+                let mut conn = Connection::open(p)?;
+                conn.pragma_update(None, "journal_mode", "WAL")?;
+                jindouyun::meta::upgrade::upgrade(&mut conn, &design, &jindouyun::db::dialect::Sqlite)?;
+                Opened::Sqlite(conn)
+            }
+            Target::Pg { admin, url, name } => {
+                let mut a = jindouyun::db::postgres::connect(admin)?;
+                a.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
+                a.batch_execute(&format!("CREATE DATABASE {name}"))?;
+                let mut c = jindouyun::db::postgres::connect(url)?;
+                jindouyun::db::postgres::upgrade(&mut c, &design, false)?;
+                let names = Arc::new(jindouyun::db::postgres::design_names(&design));
+                Opened::Pg(Box::new(jindouyun::db::conn::PgConn::new(c, names)))
+            }
+        })
+    }
+
+    /// The existing database, for the count check.
+    fn open(&self) -> Result<Opened, Box<dyn std::error::Error>> {
+        Ok(match self {
+            Target::Sqlite(p) => Opened::Sqlite(Connection::open(p)?),
+            Target::Pg { url, .. } => {
+                let names = Arc::new(jindouyun::db::postgres::design_names(&Self::design()?));
+                let c = jindouyun::db::postgres::connect(url)?;
+                Opened::Pg(Box::new(jindouyun::db::conn::PgConn::new(c, names)))
+            }
+        })
+    }
+
+    fn remove(&self) {
+        match self {
+            Target::Sqlite(p) => {
+                let _ = std::fs::remove_file(p);
+            }
+            Target::Pg { admin, name, .. } => {
+                if let Ok(mut a) = jindouyun::db::postgres::connect(admin) {
+                    let _ = a.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                }
+            }
+        }
+    }
+}
+
+/// Creates the schema through the server's own upgrade code and bulk-loads users and orders (through
+/// the server's own connection type, so the same code loads SQLite and PostgreSQL).
+fn generate(target: &Target, users: usize, orders: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let opened = target.create()?;
+    let conn = opened.conn();
     // One hash for every user: hashing 10,000 passwords one by one would only slow the set-up down.
     let pwd = jindouyun::auth::password::hash(PASSWORD);
-    let tx = conn.transaction()?;
+    let tx = conn.begin()?;
     {
         let mut st = tx.prepare("INSERT INTO User (id, uname, phone, pwd, name, createTm) VALUES (?,?,?,?,?,?)")?;
         for i in 1..=users {
@@ -138,20 +241,30 @@ fn generate(db: &Path, users: usize, orders: usize) -> Result<(), Box<dyn std::e
             let tm = format!("2024-{:02}-{:02} 10:00:00", n % 12 + 1, n % 28 + 1);
             let status = ["CR", "PA", "RE", "CA"][n % 4];
             ins.execute(params![uid as i64, tm, status, (n % 500) as f64 + 0.5, format!("bench order {n}")])?;
-            log.execute(params![tx.last_insert_rowid(), tm])?;
+            log.execute(params![tx.last_insert_rowid()?, tm])?;
         }
     }
-    seat_map_showing(&tx)?;
+    seat_map_showing(*tx)?;
     tx.commit()?;
-    // The server creates its indexes at start; make sure the generated data is analysed.
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+    match conn {
+        DbConn::Sqlite(_) => conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?,
+        // Rows inserted with their ids leave the identity sequences behind; the planner gets statistics.
+        DbConn::Pg(_) => {
+            for t in ["User", "Store", "Venue", "Hall", "Event", "Showing"] {
+                conn.execute_batch(&format!(
+                    "SELECT setval(pg_get_serial_sequence('\"{t}\"', 'id'), (SELECT MAX(id) FROM {t}))"
+                ))?;
+            }
+            conn.execute_batch("ANALYZE")?;
+        }
+    }
     Ok(())
 }
 
 /// The showing of `Showing.seats`: a 1,000-seat hall (25 rows of 40, three classes) of an approved
 /// store's event on sale, with a tenth of its seats sold and a tenth held, built from the seat map by
 /// the server's own parser. Its id is [`SEATS_SHOWING`].
-fn seat_map_showing(tx: &rusqlite::Transaction) -> Result<(), Box<dyn std::error::Error>> {
+fn seat_map_showing(tx: DbConn) -> Result<(), Box<dyn std::error::Error>> {
     let map: String = (0..25)
         .map(|r| {
             let c = if r < 5 {
@@ -183,7 +296,7 @@ fn seat_map_showing(tx: &rusqlite::Transaction) -> Result<(), Box<dyn std::error
             "INSERT INTO PriceClass (showingId, code, name, price, capacity, taken) VALUES (?, ?, ?, 100, ?, 0)",
             params![SEATS_SHOWING, code.to_string(), format!("{code}区"), n as i64],
         )?;
-        class_ids.push((code, tx.last_insert_rowid()));
+        class_ids.push((code, tx.last_insert_rowid()?));
     }
     let mut st =
         tx.prepare("INSERT INTO Seat (showingId, classId, row, col, label, status, expireTm) VALUES (?,?,?,?,?,?,?)")?;
@@ -421,11 +534,18 @@ struct RunResult {
     errors: u64,
 }
 
-async fn run(addr: &str, scenario: &str, sessions: &[Session], seconds: f64, counters: Arc<Counters>) -> RunResult {
+/// Keeps one connection per session busy for `seconds`; connection i goes to server `i % addrs.len()`.
+async fn run(
+    addrs: &[String],
+    scenario: &str,
+    sessions: &[Session],
+    seconds: f64,
+    counters: Arc<Counters>,
+) -> RunResult {
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let mut tasks = Vec::new();
     for (i, s) in sessions.iter().cloned().enumerate() {
-        let addr = addr.to_string();
+        let addr = addrs[i % addrs.len()].clone();
         let scenario = scenario.to_string();
         let counters = counters.clone();
         tasks.push(tokio::spawn(async move {
@@ -517,8 +637,13 @@ async fn login_users(addr: &str, n: usize, counters: &Counters) -> Result<Vec<Se
     Ok(out)
 }
 
-fn count(conn: &Connection, sql: &str) -> i64 {
-    conn.query_row(sql, [], |r| r.get(0)).unwrap_or(-1)
+/// `count` on a SQLite file's connection (the flash and train profiles run on SQLite).
+fn count_sqlite(conn: &Connection, sql: &str) -> i64 {
+    count(DbConn::Sqlite(conn), sql)
+}
+
+fn count(conn: DbConn, sql: &str) -> i64 {
+    conn.query_row(sql, [], |r| r.get::<Option<i64>>(0)).ok().flatten().unwrap_or(-1)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -601,14 +726,18 @@ fn main_run(
     orders: usize,
     only_conns: Option<usize>,
 ) -> Result<(String, Value, bool), Box<dyn std::error::Error>> {
-    let db = dir.join(format!("bench-{orders}.db"));
+    let target = Target::new(dir, o.pg.as_deref(), orders);
     let t0 = Instant::now();
     eprintln!("generating {} users and {orders} orders ...", o.users);
-    generate(&db, o.users, orders)?;
+    generate(&target, o.users, orders)?;
     eprintln!("  done in {:.1}s", t0.elapsed().as_secs_f64());
-    let orders_before = count(&Connection::open(&db)?, "SELECT MAX(id) FROM Ordr");
+    let orders_before = count(target.open()?.conn(), "SELECT MAX(id) FROM Ordr");
 
-    let server = Server::start(&o.server, &db)?;
+    let p_db = target.p_db();
+    let servers: Vec<Server> =
+        (0..o.procs).map(|_| Server::start(&o.server, Path::new(&p_db))).collect::<Result<_, _>>()?;
+    let server = &servers[0];
+    let addrs: Vec<String> = servers.iter().map(|s| s.addr.clone()).collect();
     let counters = Arc::new(Counters::default());
     let conns: Vec<usize> = match only_conns {
         Some(n) => vec![n],
@@ -629,7 +758,8 @@ fn main_run(
             continue;
         }
         let shared = name.ends_with("@1");
-        let addr = if name == "bare" { bare.addr.as_str() } else { server.addr.as_str() };
+        let bare_addr = [bare.addr.clone()];
+        let addr: &[String] = if name == "bare" { &bare_addr } else { &addrs };
         for &n in &conns {
             if shared && n != max_conns {
                 continue;
@@ -641,7 +771,11 @@ fn main_run(
             let r = rt.block_on(run(addr, name, &s, o.seconds, counters.clone()));
             // The WAL file's size shows whether checkpoints keep up (it is reused from its start, and cut
             // back to 64 MB, only when they do).
-            let wal_mb = std::fs::metadata(db.with_extension("db-wal")).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
+            let wal_mb = match &target {
+                Target::Sqlite(db) => std::fs::metadata(db.with_extension("db-wal")).map(|m| m.len()).unwrap_or(0),
+                Target::Pg { .. } => 0,
+            } as f64
+                / 1e6;
             wal_max_mb = wal_max_mb.max(wal_mb);
             eprintln!(
                 "  {:<13} {:>3} conns: {:>8.0} req/s  p50 {:.2} ms  p99 {:.2} ms  errors {}  (RSS {:.1} MB, anon {:.1}; WAL {:.0} MB)",
@@ -660,14 +794,17 @@ fn main_run(
     }
     let rss_kb = server.status_kb("VmRSS");
     let rss_parts = ["RssAnon", "RssFile", "RssShmem"].map(|f| server.status_kb(f));
-    server.stop()?;
+    for s in servers {
+        s.stop()?;
+    }
 
     // Count check: every call made has its ApiLog row; every acknowledged add is in Ordr.
-    let conn = Connection::open(&db)?;
+    let opened = target.open()?;
+    let conn = opened.conn();
     let calls = counters.calls.load(Ordering::Relaxed) as i64;
-    let apilog = count(&conn, "SELECT COUNT(*) FROM ApiLog");
+    let apilog = count(conn, "SELECT COUNT(*) FROM ApiLog");
     let acked = counters.adds_acked.load(Ordering::Relaxed) as i64;
-    let added = count(&conn, &format!("SELECT COUNT(*) FROM Ordr WHERE id > {orders_before}"));
+    let added = count(conn, &format!("SELECT COUNT(*) FROM Ordr WHERE id > {orders_before}"));
     let good = apilog == calls && added == acked;
 
     let mut text = report(&results, rss_kb, calls, apilog, acked, added, o, orders);
@@ -692,7 +829,8 @@ fn main_run(
         "wal_max_mb": wal_max_mb.round(),
         "check": {"calls": calls, "apilog_rows": apilog, "adds_acked": acked, "orders_added": added, "ok": good},
     });
-    let _ = std::fs::remove_file(&db);
+    drop(opened);
+    target.remove();
     Ok((text, json, good))
 }
 
@@ -805,7 +943,7 @@ async fn pay_mock(c: &mut Conn, cookie: &str, order: i64, secret: &str) -> std::
 /// The bare server's rate at `conns` connections (the unit of the flash-sale report).
 async fn bare_rate(addr: &str, conns: usize, seconds: f64) -> f64 {
     let sessions: Vec<Session> = (0..conns).map(|i| Session { user: i, cookie: String::new(), order_id: 0 }).collect();
-    run(addr, "bare", &sessions, seconds, Arc::new(Counters::default())).await.rps
+    run(&[addr.to_string()], "bare", &sessions, seconds, Arc::new(Counters::default())).await.rps
 }
 
 fn machine() -> String {

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{params, Connection};
 use serde_json::Value;
 
-use super::{count, generate, machine, BareServer, Conn, Server, PASSWORD};
+use super::{count_sqlite, generate, machine, BareServer, Conn, Server, PASSWORD};
 
 const BUYERS: usize = 500;
 const TRAINS: i64 = 20;
@@ -170,7 +170,7 @@ pub fn run(
 ) -> Result<bool, Box<dyn std::error::Error>> {
     let db = dir.join("train.db");
     let _ = std::fs::remove_file(&db);
-    generate(&db, BUYERS, 0)?;
+    generate(&crate::Target::Sqlite(db.clone()), BUYERS, 0)?;
     // The server's first start loads the stations; start once to get them, then build the corridor.
     let first = Server::start_with(server, &db, &[("P_SWEEP_SECS", "0")])?;
     first.stop()?;
@@ -264,13 +264,13 @@ pub fn run(
     let conn = Connection::open(&db)?;
     let live = "('HD','OK','US')";
     let checks = [
-        ("two live tickets of a seat sharing a segment", count(&conn, &format!(
+        ("two live tickets of a seat sharing a segment", count_sqlite(&conn, &format!(
             "SELECT COUNT(*) FROM Ticket a JOIN Ticket b ON a.runSeatId=b.runSeatId AND a.id<b.id AND (a.mask & b.mask)<>0 \
              WHERE a.runId={run0} AND a.status IN {live} AND b.status IN {live}"))),
-        ("seats with a segment both sold and held", count(&conn, &format!("SELECT COUNT(*) FROM RunSeat WHERE runId={run0} AND (sold & held)<>0"))),
-        ("live tickets whose segments the seat does not mark", count(&conn, &format!(
+        ("seats with a segment both sold and held", count_sqlite(&conn, &format!("SELECT COUNT(*) FROM RunSeat WHERE runId={run0} AND (sold & held)<>0"))),
+        ("live tickets whose segments the seat does not mark", count_sqlite(&conn, &format!(
             "SELECT COUNT(*) FROM Ticket k JOIN RunSeat s ON s.id=k.runSeatId WHERE k.runId={run0} AND k.status IN {live} AND ((s.sold | s.held) & k.mask)<>k.mask"))),
-        ("valid tickets without a payment", count(&conn, &format!(
+        ("valid tickets without a payment", count_sqlite(&conn, &format!(
             "SELECT COUNT(*) FROM Ticket k WHERE k.runId={run0} AND k.status='OK' AND NOT EXISTS (SELECT 1 FROM Payment p WHERE p.orderId=k.orderId AND p.status='OK')"))),
     ];
     let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
