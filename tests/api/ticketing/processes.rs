@@ -4,7 +4,8 @@
 //! `P_SESSION_RECHECK`; three sweepers at once cancel each expired hold once; a server killed mid-load
 //! loses no acknowledged order.
 //!
-//! Server A runs in this process (it sets the shop up); B and C are the real binary on the same file.
+//! Server A runs in this process (it sets the shop up); B and C are the real binary on the same database
+//! (the same SQLite file, or under `P_TEST_BACKEND=postgres` the same PostgreSQL database).
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -307,4 +308,62 @@ fn a_code_a_qr_login_and_a_payment_begun_on_one_server_finish_on_another() {
     assert_eq!(app.count(&format!("SELECT COUNT(*) FROM Ticket WHERE orderId={order} AND status='OK'")), 1);
     b.stop();
     c.stop();
+}
+
+/// Buyers spread over three servers race for one first-class seat's segments (every trip over four
+/// stops, many overlapping): no segment is in two live tickets, the seat's held mask is exactly the
+/// union of its live tickets' segments, and every answer is a sale or a clear refusal.
+#[test]
+fn three_servers_racing_for_overlapping_train_segments_never_sell_a_segment_twice() {
+    let mut app = spawn_with(|_| {});
+    let r = super::trains::rail(&mut app);
+    let ids = ["11010519491231002X", "440524188001010014", "110101199003074477"];
+    let mut buyers = Vec::new();
+    for i in 0..18 {
+        let b = buyer(&mut app, &format!("1392000{:04}", i));
+        let pid = super::trains::passenger(&mut app, &b, &format!("乘客{i}"), ids[i % 3], "AD");
+        buyers.push((b.token.unwrap(), pid));
+    }
+    let (b, c) = (Server::start(&app, "1"), Server::start(&app, "1"));
+    let servers = [app.addr, b.addr, c.addr];
+    let (run, st) = (r.run, r.st);
+    let threads: Vec<_> = buyers
+        .into_iter()
+        .enumerate()
+        .map(|(i, (token, pid))| {
+            let addr = servers[i % 3];
+            std::thread::spawn(move || {
+                let trips = [(0, 1), (1, 2), (2, 3), (0, 2), (1, 3), (0, 3)];
+                let (a, b) = trips[(i / 3) % trips.len()];
+                let form = [
+                    ("runId", run.to_string()),
+                    ("fromStationId", st[a].to_string()),
+                    ("toStationId", st[b].to_string()),
+                    ("seatClass", "ZY".to_string()),
+                    ("passengerIds", pid.to_string()),
+                    ("contactName", "抢".to_string()),
+                    ("contactPhone", "13900000000".to_string()),
+                ];
+                let f: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let v = post_form_as(addr, &token, "/api/Ordr.add", &f);
+                (code(&v), v)
+            })
+        })
+        .collect();
+    let results: Vec<(i64, Value)> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert!(results.iter().all(|(c, _)| matches!(c, 0 | 5)), "{results:?}");
+    let wins = results.iter().filter(|(c, _)| *c == 0).count();
+    assert!((1..=3).contains(&wins), "one seat, three segments: {results:?}");
+    let rows = app.sql(&format!("SELECT mask FROM Ticket WHERE runId={run} AND status IN ('HD','OK')"));
+    let masks: Vec<i64> = rows.as_array().unwrap().iter().map(|r| r["mask"].as_i64().unwrap()).collect();
+    assert_eq!(masks.len(), wins, "one live ticket per winning order");
+    for (i, a) in masks.iter().enumerate() {
+        for b in &masks[i + 1..] {
+            assert_eq!(a & b, 0, "a segment sold twice: {masks:?}");
+        }
+    }
+    let seat = app.count(&format!("SELECT id FROM RunSeat WHERE runId={run} AND seatClass='ZY'"));
+    assert_eq!(app.count(&format!("SELECT held FROM RunSeat WHERE id={seat}")), masks.iter().fold(0, |a, b| a | b));
+    assert_eq!(app.count(&format!("SELECT sold FROM RunSeat WHERE id={seat}")), 0);
+    drop((b, c));
 }

@@ -8,13 +8,13 @@ use super::orders::{buyer, pay};
 use super::{call, day, ok, refused, Who};
 use crate::helpers::{spawn_app, TestApp};
 
-struct Rail {
+pub(super) struct Rail {
     admin: Who,
     mgr: Who,
     train: i64,
-    run: i64,
+    pub(super) run: i64,
     /// Stations by code: 北京南 VNP, 济南西 JGK, 南京南 NKH, 上海虹桥 AOH.
-    st: [i64; 4],
+    pub(super) st: [i64; 4],
 }
 
 fn station(app: &mut TestApp, code: &str) -> i64 {
@@ -23,7 +23,7 @@ fn station(app: &mut TestApp, code: &str) -> i64 {
 
 /// A rail store with G101 (4 stops, an 8-seat second-class carriage and a 1-seat first-class one) running
 /// from tomorrow for three days.
-fn rail(app: &mut TestApp) -> Rail {
+pub(super) fn rail(app: &mut TestApp) -> Rail {
     let admin = super::login(app, "admin", "admin", "admin123");
     let store = ok(app, &admin, "Store.add", &[], &[("name", "京沪高铁"), ("kind", "rail")]).to_string();
     ok(app, &admin, "Store.set", &[("id", &store)], &[("status", "OK")]);
@@ -65,7 +65,7 @@ fn rail(app: &mut TestApp) -> Rail {
     Rail { admin, mgr, train, run, st }
 }
 
-fn passenger(app: &mut TestApp, who: &Who, name: &str, id_no: &str, kind: &str) -> i64 {
+pub(super) fn passenger(app: &mut TestApp, who: &Who, name: &str, id_no: &str, kind: &str) -> i64 {
     ok(app, who, "Passenger.add", &[], &[("name", name), ("idNo", id_no), ("type", kind)]).as_i64().unwrap()
 }
 
