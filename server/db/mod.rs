@@ -118,8 +118,9 @@ impl Db {
     ) -> ApiResult<Db> {
         let pool = r2d2::Pool::builder()
             .max_size(readers)
-            // A server connection can go (a restart, an idle timeout): checked when taken.
-            .test_on_check_out(true)
+            // Not checked when taken: a ping per call was a round trip per call (initClient included). A
+            // session the server dropped fails its call and is then discarded (`has_broken`).
+            .test_on_check_out(false)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
             .build(postgres::Manager::new(url, names))?;

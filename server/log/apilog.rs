@@ -12,6 +12,7 @@ use super::ids::IdBlocks;
 use crate::db::conn::Conn;
 use crate::db::Db;
 use crate::error::ApiResult;
+use crate::query::SqlValue;
 
 /// One ApiLog row (column names as in the design).
 #[derive(Debug, Clone, Default)]
@@ -100,38 +101,72 @@ impl ApiLogger {
 }
 
 /// Inserts queued rows; the writer calls this inside its group transaction.
+///
+/// Several rows per statement ([`insert_rows`]): on PostgreSQL each statement is a round trip to the
+/// server, which with one row per statement made the log the limit of every call (one row each).
 pub fn insert(conn: Conn, rows: &[ApiLogRow], rows1: &[ApiLog1Row]) -> ApiResult<()> {
-    if !rows.is_empty() {
-        let mut st = conn.prepare_cached(
-            "INSERT INTO ApiLog (id, tm, addr, ua, app, ses, userId, ac, t, retval, req, res, reqsz, ressz, ver, serverRev) \
-             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        )?;
-        for r in rows {
-            st.execute(crate::params![
-                r.id,
-                r.tm,
-                r.addr,
-                r.ua,
-                r.app,
-                r.ses,
-                r.user_id,
-                r.ac,
-                r.t,
-                r.retval,
-                r.req,
-                r.res,
-                r.reqsz,
-                r.ressz,
-                r.ver,
-                r.server_rev
-            ])?;
-        }
-    }
-    if !rows1.is_empty() {
-        let mut st =
-            conn.prepare_cached("INSERT INTO ApiLog1 (id, apiLogId, ac, t, retval, req, res) VALUES (?,?,?,?,?,?,?)")?;
-        for r in rows1 {
-            st.execute(crate::params![r.id, r.api_log_id, r.ac, r.t, r.retval, r.req, r.res])?;
+    static HEAD: &str =
+        "INSERT INTO ApiLog (id, tm, addr, ua, app, ses, userId, ac, t, retval, req, res, reqsz, ressz, ver, serverRev) VALUES ";
+    static HEAD1: &str = "INSERT INTO ApiLog1 (id, apiLogId, ac, t, retval, req, res) VALUES ";
+    static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    static SQL1: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    insert_rows(conn, SQL.get_or_init(|| statements(HEAD, 16)), rows, |r, v| {
+        v.extend([
+            SqlValue::Int(r.id),
+            r.tm.as_str().into(),
+            r.addr.as_str().into(),
+            r.ua.as_str().into(),
+            r.app.as_str().into(),
+            r.ses.as_str().into(),
+            r.user_id.into(),
+            r.ac.as_str().into(),
+            SqlValue::Int(r.t),
+            SqlValue::Int(r.retval),
+            r.req.as_str().into(),
+            r.res.as_str().into(),
+            SqlValue::Int(r.reqsz),
+            SqlValue::Int(r.ressz),
+            r.ver.as_str().into(),
+            r.server_rev.as_str().into(),
+        ])
+    })?;
+    insert_rows(conn, SQL1.get_or_init(|| statements(HEAD1, 7)), rows1, |r, v| {
+        v.extend([
+            SqlValue::Int(r.id),
+            SqlValue::Int(r.api_log_id),
+            r.ac.as_str().into(),
+            SqlValue::Int(r.t),
+            SqlValue::Int(r.retval),
+            r.req.as_str().into(),
+            r.res.as_str().into(),
+        ])
+    })
+}
+
+/// Rows per INSERT, largest first: a batch of n rows takes the fewest statements of these sizes, and
+/// each size's statement text is fixed (so it stays prepared). 64 rows of 16 values stay far below
+/// both databases' limits on placeholders.
+const CHUNKS: [usize; 4] = [64, 16, 4, 1];
+
+/// `head` followed by `k` groups of `cols` placeholders, for each size of [`CHUNKS`].
+fn statements(head: &str, cols: usize) -> Vec<String> {
+    let group = format!("({})", vec!["?"; cols].join(","));
+    CHUNKS.iter().map(|&k| format!("{head}{}", vec![group.as_str(); k].join(","))).collect()
+}
+
+/// Inserts `rows` with the statements of [`statements`], `bind` giving each row's values in order.
+fn insert_rows<R>(conn: Conn, sql: &[String], rows: &[R], bind: impl Fn(&R, &mut Vec<SqlValue>)) -> ApiResult<()> {
+    let mut rest = rows;
+    let mut values = Vec::new();
+    for (k, text) in CHUNKS.iter().zip(sql) {
+        while rest.len() >= *k {
+            let (now, later) = rest.split_at(*k);
+            values.clear();
+            for r in now {
+                bind(r, &mut values);
+            }
+            conn.prepare_cached(text)?.execute(&values)?;
+            rest = later;
         }
     }
     Ok(())
@@ -142,5 +177,45 @@ pub fn truncate(s: &str, n: usize) -> String {
     match s.char_indices().nth(n) {
         Some((i, _)) => format!("{}...", &s[..i]),
         None => s.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_go_in_as_few_statements_as_the_chunk_sizes_allow_and_all_arrive_in_order() {
+        let owned = rusqlite::Connection::open_in_memory().unwrap();
+        owned
+            .execute_batch(
+                "CREATE TABLE ApiLog (id INTEGER PRIMARY KEY, tm, addr, ua, app, ses, userId, ac, t, retval, req, res, \
+                 reqsz, ressz, ver, serverRev); \
+                 CREATE TABLE ApiLog1 (id INTEGER PRIMARY KEY, apiLogId, ac, t, retval, req, res);",
+            )
+            .unwrap();
+        let conn = Conn::Sqlite(&owned);
+        let rows: Vec<ApiLogRow> = (1..=87)
+            .map(|i| ApiLogRow {
+                id: i,
+                ac: format!("ac{i}"),
+                user_id: (i % 2 == 0).then_some(i),
+                ..Default::default()
+            })
+            .collect();
+        let rows1: Vec<ApiLog1Row> =
+            (1..=5).map(|i| ApiLog1Row { id: i, api_log_id: 1, ac: format!("sub{i}"), ..Default::default() }).collect();
+        insert(conn, &rows, &rows1).unwrap();
+        let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<i64>(0)).unwrap();
+        assert_eq!(count("SELECT COUNT(*) FROM ApiLog"), 87);
+        assert_eq!(count("SELECT COUNT(*) FROM ApiLog WHERE ac = 'ac' || id"), 87, "each row's values with its id");
+        assert_eq!(count("SELECT COUNT(*) FROM ApiLog WHERE userId IS NULL"), 44);
+        assert_eq!(count("SELECT COUNT(*) FROM ApiLog1 WHERE apiLogId=1"), 5);
+        // 87 = 64 + 16 + 4 + 1 + 1 + 1: six statements of four fixed texts.
+        let sql = statements("INSERT INTO T (a, b) VALUES ", 2);
+        assert_eq!(sql[3], "INSERT INTO T (a, b) VALUES (?,?)");
+        assert_eq!(sql[2].matches("(?,?)").count(), 4);
+        assert_eq!(sql[0].matches('?').count(), 128);
+        insert(conn, &[], &[]).unwrap();
     }
 }
