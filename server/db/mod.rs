@@ -109,7 +109,8 @@ impl Db {
     }
 
     /// A PostgreSQL database: `writer` (connected, the schema upgraded and the bootstrap data loaded
-    /// by the caller) becomes the writer's session, and `readers` read-only sessions are pooled.
+    /// by the caller) becomes the writer's session (log rows), `readers` read-only sessions are pooled,
+    /// and as many more run the writing calls side by side.
     pub fn open_pg(
         url: &str,
         readers: u32,
@@ -123,8 +124,19 @@ impl Db {
             .test_on_check_out(false)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
-            .build(postgres::Manager::new(url, names))?;
-        Ok(Db { readers: Readers::Pg(pool), writer: Writer::start(OwnedConn::Pg(writer))?, checkpointer: None })
+            .build(postgres::Manager::new(url, names.clone()))?;
+        // As many write sessions as read ones: each runs one call at a time, in its own transaction.
+        let workers = (0..readers)
+            .map(|_| {
+                let c = postgres::connect(url).map_err(ApiError::server)?;
+                Ok(OwnedConn::Pg(Box::new(conn::PgConn::new(c, names.clone()))))
+            })
+            .collect::<ApiResult<Vec<_>>>()?;
+        Ok(Db {
+            readers: Readers::Pg(pool),
+            writer: Writer::start_with(OwnedConn::Pg(writer), workers)?,
+            checkpointer: None,
+        })
     }
 
     /// True when this is a PostgreSQL database (calls then run on the blocking pool: the client blocks).

@@ -88,13 +88,21 @@ pub struct Writer {
 impl Writer {
     /// Starts the writer on `conn` (already tuned for writing).
     pub fn start(conn: OwnedConn) -> ApiResult<Writer> {
+        Self::start_with(conn, Vec::new())
+    }
+
+    /// Starts the writer on `conn`, with `workers` (PostgreSQL sessions) running its jobs side by side:
+    /// each job commits on its own there (see [`commit_group`]), so one session would wait for one
+    /// commit after another, while several let the server flush their commits together.
+    pub fn start_with(conn: OwnedConn, workers: Vec<OwnedConn>) -> ApiResult<Writer> {
         // A bounded queue: when the disk cannot keep up, callers wait instead of memory growing.
         let (tx, rx) = sync_channel::<Msg>(8192);
         let logs = Arc::new(Mutex::new(LogBuf::default()));
         let buf = logs.clone();
+        let pool = if workers.is_empty() { None } else { Some(Workers::start(workers)?) };
         let thread = std::thread::Builder::new()
             .name("writer".into())
-            .spawn(move || run(conn, rx, buf))
+            .spawn(move || run(conn, rx, buf, pool))
             .map_err(|e| ApiError::server(format!("start writer: {e}")))?;
         Ok(Writer { tx: Mutex::new(Some(tx)), thread: Mutex::new(Some(thread)), logs })
     }
@@ -228,10 +236,72 @@ impl Group {
     }
 }
 
+/// Threads that each own a connection and run one job at a time, in its own transaction (PostgreSQL).
+struct Workers {
+    tx: Option<SyncSender<Job>>,
+    threads: Vec<JoinHandle<()>>,
+    /// Jobs handed out and not finished yet, to tell a flush when everything before it is committed.
+    busy: Arc<(Mutex<usize>, std::sync::Condvar)>,
+}
+
+impl Workers {
+    fn start(conns: Vec<OwnedConn>) -> ApiResult<Workers> {
+        let (tx, rx) = sync_channel::<Job>(conns.len() * 4);
+        let rx = Arc::new(Mutex::new(rx));
+        let busy = Arc::new((Mutex::new(0usize), std::sync::Condvar::new()));
+        let mut threads = Vec::new();
+        for (i, owned) in conns.into_iter().enumerate() {
+            let (rx, busy) = (rx.clone(), busy.clone());
+            let t = std::thread::Builder::new()
+                .name(format!("writer-{i}"))
+                .spawn(move || loop {
+                    let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    let Ok(job) = job else { return };
+                    commit_jobs(owned.conn(), vec![job], LogBuf::default());
+                    let (n, cv) = &*busy;
+                    *n.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+                    cv.notify_all();
+                })
+                .map_err(|e| ApiError::server(format!("start writer worker: {e}")))?;
+            threads.push(t);
+        }
+        Ok(Workers { tx: Some(tx), threads, busy })
+    }
+
+    /// Hands a job to the next free worker (waiting while all are busy and the queue is full).
+    fn run(&self, job: Job) {
+        *self.busy.0.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        if let Some(tx) = &self.tx {
+            if let Err(e) = tx.send(job) {
+                // Only after the workers are gone: the job is dropped, its caller told it was lost.
+                drop(e);
+                *self.busy.0.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+            }
+        }
+    }
+
+    /// Waits until every job handed out so far is finished.
+    fn wait_idle(&self) {
+        let (n, cv) = &*self.busy;
+        let mut g = n.lock().unwrap_or_else(|p| p.into_inner());
+        while *g > 0 {
+            g = cv.wait(g).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    fn stop(mut self) {
+        self.wait_idle();
+        self.tx.take();
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
 /// How often the writer finishes the checkpointer's work between two groups (see [`run`]).
 const WRITER_CHECKPOINT: Duration = Duration::from_millis(200);
 
-fn run(owned: OwnedConn, rx: Receiver<Msg>, logs: Arc<Mutex<LogBuf>>) {
+fn run(owned: OwnedConn, rx: Receiver<Msg>, logs: Arc<Mutex<LogBuf>>, workers: Option<Workers>) {
     let conn = owned.conn();
     let mut g = Group::default();
     let mut log_deadline: Option<Instant> = None;
@@ -266,6 +336,14 @@ fn run(owned: OwnedConn, rx: Receiver<Msg>, logs: Arc<Mutex<LogBuf>>) {
             || (g.logs_waiting && logs.lock().unwrap_or_else(|p| p.into_inner()).len() >= MAX_LOG_ROWS);
         if !g.jobs.is_empty() || logs_due || closed || !g.waiters.is_empty() {
             let buf = take_logs();
+            if let Some(w) = &workers {
+                for job in g.jobs.drain(..) {
+                    w.run(job);
+                }
+                if !g.waiters.is_empty() || closed {
+                    w.wait_idle();
+                }
+            }
             if !g.jobs.is_empty() || buf.len() > 0 {
                 commit_group(conn, &mut g, buf);
             }
@@ -291,6 +369,9 @@ fn run(owned: OwnedConn, rx: Receiver<Msg>, logs: Arc<Mutex<LogBuf>>) {
             }
         }
         if closed {
+            if let Some(w) = workers {
+                w.stop();
+            }
             let buf = take_logs();
             if buf.len() > 0 {
                 commit_group(conn, &mut g, buf);
