@@ -609,9 +609,11 @@ impl<'a> Tx<'a> {
         self.conn
     }
 
+    /// Commits; if that fails, the transaction is rolled back (when `self` drops).
     pub fn commit(mut self) -> ApiResult<()> {
+        self.conn.execute_batch("COMMIT")?;
         self.done = true;
-        self.conn.execute_batch("COMMIT")
+        Ok(())
     }
 }
 
@@ -628,5 +630,80 @@ impl Drop for Tx<'_> {
         if !self.done {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> rusqlite::Connection {
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        c.execute_batch("CREATE TABLE T (id INTEGER PRIMARY KEY, name TEXT, amount DECIMAL(19,2), n INTEGER)").unwrap();
+        c
+    }
+
+    #[test]
+    fn values_go_in_by_params_and_come_out_as_the_asked_type() {
+        let owned = db();
+        let c = Conn::Sqlite(&owned);
+        let none: Option<i64> = None;
+        c.execute("INSERT INTO T (name, amount, n) VALUES (?, ?, ?)", params!["a", 12.5, none]).unwrap();
+        assert_eq!(c.last_insert_rowid().unwrap(), 1);
+        c.execute("INSERT INTO T (name, amount, n) VALUES (?, ?, ?)", params![String::from("b"), 3, 7i32]).unwrap();
+        let row = c
+            .query_row("SELECT name, amount, n, id FROM T WHERE id=?", [2], |r| {
+                Ok((r.get::<String>(0)?, r.get::<f64>(1)?, r.get::<Option<i64>>(2)?, r.get::<String>(3)?))
+            })
+            .unwrap();
+        assert_eq!(row, ("b".to_string(), 3.0, Some(7), "2".to_string()));
+        // NULL into a plain integer is an error naming the column, not a zero.
+        let e = c.query_row("SELECT n FROM T WHERE id=1", [], |r| r.get::<i64>(0)).unwrap_err();
+        assert!(e.internal.as_deref().unwrap_or("").contains("column 0"), "{e:?}");
+        assert_eq!(c.query_opt("SELECT id FROM T WHERE id=?", [9], |r| r.get::<i64>(0)).unwrap(), None);
+        assert!(c.query_row("SELECT id FROM T WHERE id=9", [], |r| r.get::<i64>(0)).is_err());
+        let names: Vec<String> = c
+            .prepare("SELECT name FROM T ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(names, ["a", "b"]);
+        let v = c
+            .query_row("SELECT amount, name FROM T WHERE id=1", [], |r| {
+                Ok((r.get_ref(0)?.to_owned(), r.column_name(1)))
+            })
+            .unwrap();
+        assert_eq!(v, (SqlValue::Real(12.5), "name".to_string()));
+    }
+
+    #[test]
+    fn a_transaction_not_committed_is_rolled_back_and_a_failed_commit_leaves_none_open() {
+        let owned = db();
+        let c = Conn::Sqlite(&owned);
+        {
+            let tx = c.begin().unwrap();
+            assert!(c.in_transaction());
+            tx.execute("INSERT INTO T (name) VALUES ('gone')", []).unwrap();
+        }
+        assert!(!c.in_transaction());
+        assert_eq!(c.query_row("SELECT COUNT(*) FROM T", [], |r| r.get::<i64>(0)).unwrap(), 0);
+        let tx = c.begin().unwrap();
+        tx.execute("INSERT INTO T (name) VALUES ('kept')", []).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(c.query_row("SELECT COUNT(*) FROM T", [], |r| r.get::<i64>(0)).unwrap(), 1);
+        assert!(!c.in_transaction());
+    }
+
+    #[test]
+    fn transaction_statements_are_told_apart_from_savepoint_rollbacks() {
+        assert_eq!(tx_effect("BEGIN"), Some(true));
+        assert_eq!(tx_effect("  begin immediate"), Some(true));
+        assert_eq!(tx_effect("COMMIT"), Some(false));
+        assert_eq!(tx_effect("ROLLBACK"), Some(false));
+        assert_eq!(tx_effect("ROLLBACK TO call"), None);
+        assert_eq!(tx_effect("SAVEPOINT call"), None);
+        assert_eq!(tx_effect("SELECT 1"), None);
     }
 }
