@@ -297,7 +297,10 @@ fn product_sql() -> Vec<(String, String)> {
             i = j + 1;
             let head = text.trim_start().to_ascii_uppercase();
             let is_sql = ["SELECT ", "INSERT ", "UPDATE ", "DELETE ", "WITH "].iter().any(|k| head.starts_with(k));
-            if is_sql && !text.contains('{') && text.len() > 20 {
+            // A head completed at run time (`INSERT INTO ApiLog (...) VALUES ` and its row groups) is no
+            // statement of its own; the suite's run on PostgreSQL runs the whole ones.
+            let fragment = head.trim_end().ends_with("VALUES");
+            if is_sql && !fragment && !text.contains('{') && text.len() > 20 {
                 out.push((f.file_name().unwrap().to_string_lossy().into_owned(), text));
             }
         }

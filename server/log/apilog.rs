@@ -212,8 +212,8 @@ mod tests {
         assert_eq!(count("SELECT COUNT(*) FROM ApiLog WHERE userId IS NULL"), 44);
         assert_eq!(count("SELECT COUNT(*) FROM ApiLog1 WHERE apiLogId=1"), 5);
         // 87 = 64 + 16 + 4 + 1 + 1 + 1: six statements of four fixed texts.
-        let sql = statements("INSERT INTO T (a, b) VALUES ", 2);
-        assert_eq!(sql[3], "INSERT INTO T (a, b) VALUES (?,?)");
+        let sql = statements("INSERT INTO ApiLog1 (id, ac) VALUES ", 2);
+        assert_eq!(sql[3], "INSERT INTO ApiLog1 (id, ac) VALUES (?,?)");
         assert_eq!(sql[2].matches("(?,?)").count(), 4);
         assert_eq!(sql[0].matches('?').count(), 128);
         insert(conn, &[], &[]).unwrap();
