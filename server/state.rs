@@ -27,7 +27,7 @@ pub trait Product: Send + Sync {
 
     /// Runs on the write connection after the schema upgrade, before the server serves: bootstrap rows
     /// (a first manager) and, when configured, demo data.
-    fn init_db(&self, conn: crate::db::conn::Conn, config: &Config) -> ApiResult<()>;
+    fn init_db(&self, conn: Conn, config: &Config) -> ApiResult<()>;
 
     /// Work the product does on its own while the server runs (the hold sweeper, ...).
     fn tasks(&self, _config: &Config) -> Vec<Task> {
@@ -78,7 +78,7 @@ impl AppState {
                     if !ran.is_empty() {
                         log::info!("database upgraded: {} statement(s)", ran.len());
                     }
-                    product.init_db(crate::db::conn::Conn::Sqlite(conn), &config)
+                    product.init_db(Conn::Sqlite(conn), &config)
                 })?;
                 (dialect, Arc::new(db))
             }

@@ -137,8 +137,7 @@ pub fn check(ctx: &mut Ctx, phone: &str, given: &str) -> ApiResult<()> {
             let id = s.map(|s| s.id).unwrap_or(0);
             // The call fails and rolls back; the try must be counted anyway.
             ctx.always(move |conn| {
-                crate::db::exec(conn, "UPDATE VCode SET tries=COALESCE(tries,0)+1 WHERE id=?", &[SqlValue::Int(id)])
-                    .map(|_| ())
+                conn.execute("UPDATE VCode SET tries=COALESCE(tries,0)+1 WHERE id=?", [id]).map(|_| ())
             });
             Err(ApiError::param("验证码错误").internal("bad code"))
         }

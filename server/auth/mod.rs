@@ -50,12 +50,9 @@ fn housekeep(state: &AppState) -> ApiResult<()> {
     let now = session::now();
     let (day_ago, week_ago) = (session::fmt_time(now - 86_400), session::fmt_time(now - 7 * 86_400));
     let (codes, sessions) = state.db.writer().run("housekeeping", move |conn| {
-        let codes = crate::db::exec(conn, "DELETE FROM VCode WHERE createTm < ?", &[day_ago.into()])?;
-        let sessions = crate::db::exec(
-            conn,
-            "DELETE FROM Session WHERE expireTm < ? OR revokeTm < ?",
-            &[week_ago.clone().into(), week_ago.into()],
-        )?;
+        let codes = conn.execute("DELETE FROM VCode WHERE createTm < ?", [day_ago])?;
+        let sessions =
+            conn.execute("DELETE FROM Session WHERE expireTm < ? OR revokeTm < ?", [&week_ago, &week_ago])?;
         Ok((codes, sessions))
     })?;
     if codes + sessions > 0 {

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::api::auth::{AppType, Login};
 use crate::api::ctx::Ctx;
+use crate::db::conn::Conn;
 use crate::db::Db;
 use crate::error::ApiResult;
 use crate::query::SqlValue;
@@ -189,9 +190,9 @@ impl Sessions {
         if touch_due(e.seen, t) {
             // Housekeeping, not worth a wait: queue the update if the writer has room, else retry later.
             let sid = e.login.session_id;
-            let job: crate::db::writer::Job = Box::new(move |conn: crate::db::conn::Conn| {
+            let job: crate::db::writer::Job = Box::new(move |conn: Conn| {
                 let sql = "UPDATE Session SET lastTm=? WHERE id=?";
-                if let Err(err) = crate::db::exec(conn, sql, &[fmt_time(t).into(), SqlValue::Int(sid)]) {
+                if let Err(err) = conn.execute(sql, crate::params![fmt_time(t), sid]) {
                     log::warn!("session lastTm: {err}");
                 }
                 crate::db::writer::JobDone::kept()

@@ -24,10 +24,10 @@ use rusqlite::{Connection, OpenFlags, ToSql};
 use crate::error::{ApiError, ApiResult};
 use crate::query::SqlValue;
 use conn::{Conn, OwnedConn};
+use writer::Writer;
 
 /// The writer's PostgreSQL session, handed to [`Db::open_pg`].
 pub type PgConnBox = Box<conn::PgConn>;
-use writer::Writer;
 
 /// A pooled read connection; [`ReadConn::conn`] lends it for a call.
 pub enum ReadConn {
@@ -248,11 +248,6 @@ impl<T: Into<SqlValue>> From<Option<T>> for SqlValue {
     fn from(v: Option<T>) -> Self {
         v.map(Into::into).unwrap_or(SqlValue::Null)
     }
-}
-
-/// Runs a statement with bound parameters and returns the number of changed rows.
-pub fn exec(conn: Conn, sql: &str, params: &[SqlValue]) -> ApiResult<usize> {
-    conn.execute(sql, params)
 }
 
 /// Local time as the protocol prints it: `YYYY-MM-DD HH:MM:SS`.
