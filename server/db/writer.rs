@@ -93,8 +93,12 @@ impl Writer {
 
     /// Starts the writer on `conn`, with `workers` (PostgreSQL sessions) running its jobs side by side:
     /// each job commits on its own there (see [`commit_group`]), so one session would wait for one
-    /// commit after another, while several let the server flush their commits together.
+    /// commit after another, while several let the server flush their commits together. PostgreSQL
+    /// needs at least one worker; SQLite takes none.
     pub fn start_with(conn: OwnedConn, workers: Vec<OwnedConn>) -> ApiResult<Writer> {
+        if matches!(conn, OwnedConn::Pg(_)) == workers.is_empty() {
+            return Err(ApiError::server("a PostgreSQL writer runs its jobs on workers, a SQLite one on its own"));
+        }
         // A bounded queue: when the disk cannot keep up, callers wait instead of memory growing.
         let (tx, rx) = sync_channel::<Msg>(8192);
         let logs = Arc::new(Mutex::new(LogBuf::default()));
@@ -257,7 +261,7 @@ impl Workers {
                 .spawn(move || loop {
                     let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
                     let Ok(job) = job else { return };
-                    commit_jobs(owned.conn(), vec![job], LogBuf::default());
+                    commit_group(owned.conn(), vec![job], LogBuf::default());
                     let (n, cv) = &*busy;
                     *n.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
                     cv.notify_all();
@@ -271,12 +275,9 @@ impl Workers {
     /// Hands a job to the next free worker (waiting while all are busy and the queue is full).
     fn run(&self, job: Job) {
         *self.busy.0.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-        if let Some(tx) = &self.tx {
-            if let Err(e) = tx.send(job) {
-                // Only after the workers are gone: the job is dropped, its caller told it was lost.
-                drop(e);
-                *self.busy.0.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
-            }
+        // Fails only once the workers are gone: the job is dropped unrun, and its caller hears it was lost.
+        if self.tx.as_ref().is_none_or(|tx| tx.send(job).is_err()) {
+            *self.busy.0.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
         }
     }
 
@@ -345,7 +346,7 @@ fn run(owned: OwnedConn, rx: Receiver<Msg>, logs: Arc<Mutex<LogBuf>>, workers: O
                 }
             }
             if !g.jobs.is_empty() || buf.len() > 0 {
-                commit_group(conn, &mut g, buf);
+                commit_group(conn, std::mem::take(&mut g.jobs), buf);
             }
             g.logs_waiting = false;
             log_deadline = None;
@@ -374,35 +375,21 @@ fn run(owned: OwnedConn, rx: Receiver<Msg>, logs: Arc<Mutex<LogBuf>>, workers: O
             }
             let buf = take_logs();
             if buf.len() > 0 {
-                commit_group(conn, &mut g, buf);
+                commit_group(conn, Vec::new(), buf);
             }
             return;
         }
     }
 }
 
-/// Runs the group's jobs and log rows and reports the outcome to every job.
-///
-/// On SQLite, in one transaction: the file has one writer anyway, and one commit per group saves
-/// writing the same pages again for every call. On PostgreSQL each job commits on its own (the log
-/// rows in one transaction after them): a group transaction holds the row locks of all its jobs until
-/// the end, so two processes' groups would take the same seats in opposite orders and deadlock.
-fn commit_group(conn: Conn, g: &mut Group, buf: LogBuf) {
-    let jobs = std::mem::take(&mut g.jobs);
-    if matches!(conn, Conn::Pg(_)) {
-        for job in jobs {
-            commit_jobs(conn, vec![job], LogBuf::default());
-        }
-        if buf.len() > 0 {
-            commit_jobs(conn, Vec::new(), buf);
-        }
-        return;
-    }
-    commit_jobs(conn, jobs, buf);
-}
-
 /// Runs `jobs` and log rows in one transaction and reports its outcome to every job.
-fn commit_jobs(conn: Conn, jobs: Vec<Job>, buf: LogBuf) {
+///
+/// On SQLite the writer commits the whole group so: the file has one writer anyway, and one commit per
+/// group saves writing the same pages again for every call. On PostgreSQL the jobs never reach the
+/// writer's own session: each is committed alone by a worker ([`Workers`]), since a group transaction
+/// holds the row locks of all its jobs until the end, and two processes' groups took the same seats in
+/// opposite orders and deadlocked. Only the log rows are committed here, in one transaction.
+fn commit_group(conn: Conn, jobs: Vec<Job>, buf: LogBuf) {
     let (logs, logs1) = (buf.rows, buf.rows1);
     let mut finishes = Vec::with_capacity(jobs.len());
     let outcome = (|| -> ApiResult<()> {
