@@ -135,9 +135,8 @@ pub fn plan(
         let (expr, kind) = r.field_kind(&g.field)?;
         let name = g.alias.clone().unwrap_or_else(|| g.field.trim_start_matches("t0.").to_string());
         plan.group.push(expr.clone());
-        r.alias_exprs.insert(name.clone(), expr.clone());
-        push_col(&mut plan, dialect, expr, &name, kind, req.gres_hidden);
-        r.aliases.insert(name);
+        push_col(&mut plan, dialect, expr.clone(), &name, kind, req.gres_hidden);
+        r.aliases.insert(name, Some(expr));
     }
     plan.aggregated = !req.gres.is_empty();
 
@@ -332,20 +331,18 @@ fn add_res_item(plan: &mut Plan, r: &mut Resolver, decl: &Decl, item: &ResItem, 
             if let Some(e) = enums {
                 plan.enums.push((key.clone(), e.clone()));
             }
-            r.aliases.insert(key);
+            r.aliases.insert(key, None);
         }
         ResItem::Agg { alias, .. } | ResItem::CountIf { alias, .. } | ResItem::SumIf { alias, .. } => {
             let mut sql = Sql { text: String::new(), params: Vec::new() };
             query::render_agg(item, r, &mut sql)?;
             let kind = agg_kind(item, r);
-            if sql.params.is_empty() {
-                r.alias_exprs.insert(alias.clone(), sql.text.clone());
-            }
             plan.cols.push(format!("{} AS {}", sql.text, d.quote_ident(alias)));
+            let expr = sql.params.is_empty().then(|| sql.text.clone());
             plan.col_params.extend(sql.params);
             plan.out.push(OutCol { name: alias.clone(), kind, hidden: false });
             plan.aggregated = true;
-            r.aliases.insert(alias.clone());
+            r.aliases.insert(alias.clone(), expr);
         }
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! Name resolution: every identifier of a request's expressions becomes the schema's own SQL here, or is
 //! refused. This is where "readable by this role" holds for every expression form (issue 8).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use super::json::Kind;
 use crate::crud::object::Decl;
@@ -20,13 +20,12 @@ pub struct Resolver<'a> {
     pub decl: &'a Decl,
     pub dialect: &'a dyn Dialect,
     pub used: Vec<bool>,
-    /// Result aliases usable in orderby/gcond.
-    pub aliases: HashSet<String>,
-    /// The expressions behind result aliases that have no bound values (`cnt` for `COUNT(*) cnt`, a
-    /// `gres` alias for its column): `gcond` names them by alias, and a HAVING clause must repeat the
-    /// expression on PostgreSQL (only SQLite resolves output aliases there).
-    pub alias_exprs: std::collections::HashMap<String, String>,
-    /// Set while `gcond` is resolved: aliases in [`Resolver::alias_exprs`] stand for their expression.
+    /// Result aliases usable in orderby/gcond, each with the expression behind it when that binds no
+    /// values (`cnt` for `COUNT(*) cnt`, a `gres` alias for its column): `gcond` names them by alias,
+    /// and a HAVING clause must repeat the expression on PostgreSQL (only SQLite resolves output
+    /// aliases there).
+    pub aliases: HashMap<String, Option<String>>,
+    /// Set while `gcond` is resolved: aliases with an expression stand for it.
     pub expand_aliases: bool,
     /// The column the time dimensions are taken from (`tmField`, else the object's `tm_col`).
     pub tm_col: Option<String>,
@@ -39,8 +38,7 @@ impl<'a> Resolver<'a> {
             decl,
             dialect,
             used: vec![false; decl.vcols.len()],
-            aliases: HashSet::new(),
-            alias_exprs: std::collections::HashMap::new(),
+            aliases: HashMap::new(),
             expand_aliases: false,
             tm_col: decl.tm_col.map(str::to_string),
         }
@@ -96,7 +94,7 @@ impl<'a> Resolver<'a> {
             return Err(ApiError::bad_param(format!("bad property `{name}`")));
         }
         if self.expand_aliases {
-            if let Some(e) = self.alias_exprs.get(name) {
+            if let Some(Some(e)) = self.aliases.get(name) {
                 return Ok((e.clone(), Kind::Auto));
             }
         }
@@ -110,7 +108,7 @@ impl<'a> Resolver<'a> {
         if let Some(e) = self.time_dim(name) {
             return Ok((e, Kind::Int));
         }
-        if self.aliases.contains(name) {
+        if self.aliases.contains_key(name) {
             return Ok((self.dialect.quote_ident(name), Kind::Auto));
         }
         Err(unknown(name))
