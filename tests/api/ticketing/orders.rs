@@ -580,26 +580,27 @@ fn staff_see_their_stores_orders_and_not_another_stores() {
     refused(&mut app, &s.other_mgr, "Ticket.get", &[("id", &ticket)], &[], 1);
 }
 
-#[test]
-fn many_buyers_racing_for_the_same_seats_and_places_through_http_never_double_sell() {
-    let (mut app, s) = spawn_shop();
+/// A second showing of the shop's event with one general-admission class of ten places: (showing, class).
+pub(super) fn ten_places(app: &mut TestApp, s: &Shop) -> (String, String) {
     let ev = s.event.to_string();
-    let ga = ok(
-        &mut app,
-        &s.mgr,
-        "Showing.add",
-        &[],
-        &[("eventId", &ev), ("startTm", &at(9, 20, 0)), ("endTm", &at(9, 22, 0))],
-    )
-    .to_string();
+    let ga =
+        ok(app, &s.mgr, "Showing.add", &[], &[("eventId", &ev), ("startTm", &at(9, 20, 0)), ("endTm", &at(9, 22, 0))])
+            .to_string();
     let cls = ok(
-        &mut app,
+        app,
         &s.mgr,
         "PriceClass.add",
         &[],
         &[("showingId", &ga), ("name", "站票"), ("price", "50"), ("capacity", "10")],
     )
     .to_string();
+    (ga, cls)
+}
+
+#[test]
+fn many_buyers_racing_for_the_same_seats_and_places_through_http_never_double_sell() {
+    let (mut app, s) = spawn_shop();
+    let (ga, cls) = ten_places(&mut app, &s);
     let buyers: Vec<String> = (0..24).map(|i| buyer(&mut app, &format!("1390000{:04}", i)).token.unwrap()).collect();
     let pair = seats(&mut app, &s, &["1排1座", "1排2座"]);
     let overlap = seats(&mut app, &s, &["1排2座", "1排3座"]);

@@ -74,23 +74,7 @@ fn code(v: &Value) -> i64 {
 fn three_servers_on_one_database_never_double_sell_and_log_every_call_once() {
     let mut app = spawn_with(|c| c.session_recheck = 1);
     let s = shop(&mut app);
-    let ev = s.event.to_string();
-    let ga = ok(
-        &mut app,
-        &s.mgr,
-        "Showing.add",
-        &[],
-        &[("eventId", &ev), ("startTm", &at(9, 20, 0)), ("endTm", &at(9, 22, 0))],
-    )
-    .to_string();
-    let cls = ok(
-        &mut app,
-        &s.mgr,
-        "PriceClass.add",
-        &[],
-        &[("showingId", &ga), ("name", "站票"), ("price", "50"), ("capacity", "10")],
-    )
-    .to_string();
+    let (ga, cls) = super::orders::ten_places(&mut app, &s);
     let buyers: Vec<String> = (0..24).map(|i| buyer(&mut app, &format!("1391000{:04}", i)).token.unwrap()).collect();
     let pair = seats(&mut app, &s, &["1排1座", "1排2座"]);
     let overlap = seats(&mut app, &s, &["1排2座", "1排3座"]);
@@ -333,19 +317,7 @@ fn three_servers_racing_for_overlapping_train_segments_never_sell_a_segment_twic
         .map(|(i, (token, pid))| {
             let addr = servers[i % 3];
             std::thread::spawn(move || {
-                let trips = [(0, 1), (1, 2), (2, 3), (0, 2), (1, 3), (0, 3)];
-                let (a, b) = trips[(i / 3) % trips.len()];
-                let form = [
-                    ("runId", run.to_string()),
-                    ("fromStationId", st[a].to_string()),
-                    ("toStationId", st[b].to_string()),
-                    ("seatClass", "ZY".to_string()),
-                    ("passengerIds", pid.to_string()),
-                    ("contactName", "抢".to_string()),
-                    ("contactPhone", "13900000000".to_string()),
-                ];
-                let f: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                let v = post_form_as(addr, &token, "/api/Ordr.add", &f);
+                let v = super::trains::race_order(addr, &token, run, st, super::trains::TRIPS[(i / 3) % 6], pid);
                 (code(&v), v)
             })
         })
@@ -354,14 +326,8 @@ fn three_servers_racing_for_overlapping_train_segments_never_sell_a_segment_twic
     assert!(results.iter().all(|(c, _)| matches!(c, 0 | 5)), "{results:?}");
     let wins = results.iter().filter(|(c, _)| *c == 0).count();
     assert!((1..=3).contains(&wins), "one seat, three segments: {results:?}");
-    let rows = app.sql(&format!("SELECT mask FROM Ticket WHERE runId={run} AND status IN ('HD','OK')"));
-    let masks: Vec<i64> = rows.as_array().unwrap().iter().map(|r| r["mask"].as_i64().unwrap()).collect();
+    let masks = super::trains::live_masks_disjoint(&mut app, run);
     assert_eq!(masks.len(), wins, "one live ticket per winning order");
-    for (i, a) in masks.iter().enumerate() {
-        for b in &masks[i + 1..] {
-            assert_eq!(a & b, 0, "a segment sold twice: {masks:?}");
-        }
-    }
     let seat = app.count(&format!("SELECT id FROM RunSeat WHERE runId={run} AND seatClass='ZY'"));
     assert_eq!(app.count(&format!("SELECT held FROM RunSeat WHERE id={seat}")), masks.iter().fold(0, |a, b| a | b));
     assert_eq!(app.count(&format!("SELECT sold FROM RunSeat WHERE id={seat}")), 0);

@@ -355,6 +355,44 @@ fn a_late_train_payment_retakes_its_segments_if_free_and_is_refunded_if_not() {
     assert_eq!(app.count(&format!("SELECT sold FROM RunSeat WHERE id={seat}")), 0b100, "C→D sold again");
 }
 
+/// The trips of a race over the four stops: every length, many overlapping.
+pub(super) const TRIPS: [(usize, usize); 6] = [(0, 1), (1, 2), (2, 3), (0, 2), (1, 3), (0, 3)];
+
+/// `Ordr.add` of one first-class seat from stop `a` to stop `b` for passenger `pid`, sent to `addr` on a
+/// connection of its own (for racing threads).
+pub(super) fn race_order(
+    addr: std::net::SocketAddr,
+    token: &str,
+    run: i64,
+    st: [i64; 4],
+    (a, b): (usize, usize),
+    pid: i64,
+) -> Value {
+    let form = [
+        ("runId", run.to_string()),
+        ("fromStationId", st[a].to_string()),
+        ("toStationId", st[b].to_string()),
+        ("seatClass", "ZY".to_string()),
+        ("passengerIds", pid.to_string()),
+        ("contactName", "抢".to_string()),
+        ("contactPhone", "13900000000".to_string()),
+    ];
+    let f: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    crate::helpers::post_form_as(addr, token, "/api/Ordr.add", &f)
+}
+
+/// The segment masks of the run's live tickets, checked pairwise disjoint.
+pub(super) fn live_masks_disjoint(app: &mut TestApp, run: i64) -> Vec<i64> {
+    let rows = app.sql(&format!("SELECT mask FROM Ticket WHERE runId={run} AND status IN ('HD','OK')"));
+    let masks: Vec<i64> = rows.as_array().unwrap().iter().map(|r| r["mask"].as_i64().unwrap()).collect();
+    for (i, a) in masks.iter().enumerate() {
+        for b in &masks[i + 1..] {
+            assert_eq!(a & b, 0, "a segment sold twice: {masks:?}");
+        }
+    }
+    masks
+}
+
 #[test]
 fn buyers_racing_for_overlapping_segments_through_http_never_share_a_segment_and_every_sold_one_is_paid() {
     let mut app = spawn_app();
@@ -373,20 +411,7 @@ fn buyers_racing_for_overlapping_segments_through_http_never_share_a_segment_and
         .enumerate()
         .map(|(i, (token, pid))| {
             std::thread::spawn(move || {
-                // Trips of every length over the four stops, many overlapping.
-                let trips = [(0, 1), (1, 2), (2, 3), (0, 2), (1, 3), (0, 3)];
-                let (a, b) = trips[i % trips.len()];
-                let form = [
-                    ("runId", run.to_string()),
-                    ("fromStationId", st[a].to_string()),
-                    ("toStationId", st[b].to_string()),
-                    ("seatClass", "ZY".to_string()),
-                    ("passengerIds", pid.to_string()),
-                    ("contactName", "抢".to_string()),
-                    ("contactPhone", "13900000000".to_string()),
-                ];
-                let f: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                let v = crate::helpers::post_form_as(addr, &token, "/api/Ordr.add", &f);
+                let v = race_order(addr, &token, run, st, TRIPS[i % TRIPS.len()], pid);
                 // Winners pay at once, racing with the others' holds.
                 if v[0] == json!(0) {
                     let p = crate::helpers::post_form_as(addr, &token, &format!("/api/Ordr.pay?id={}", v[1]), &[]);
@@ -425,14 +450,8 @@ fn buyers_racing_for_overlapping_segments_through_http_never_share_a_segment_and
     assert!(codes.iter().all(|(c, _)| matches!(c, 0 | 5)), "{codes:?}");
     let wins = codes.iter().filter(|(c, _)| *c == 0).count();
     assert!((1..=3).contains(&wins), "one first-class seat, three segments: {codes:?}");
-    // Every pair of live tickets of the seat uses disjoint segments, and the seat's held mask is their union.
-    let rows = app.sql(&format!("SELECT runSeatId, mask FROM Ticket WHERE runId={run} AND status IN ('HD','OK')"));
-    let masks: Vec<i64> = rows.as_array().unwrap().iter().map(|r| r["mask"].as_i64().unwrap()).collect();
-    for (i, a) in masks.iter().enumerate() {
-        for b in &masks[i + 1..] {
-            assert_eq!(a & b, 0, "segments sold twice: {masks:?}");
-        }
-    }
+    // Every pair of live tickets of the seat uses disjoint segments, and the seat's sold mask is their union.
+    let masks = live_masks_disjoint(&mut app, run);
     let union = masks.iter().fold(0, |a, b| a | b);
     let seat = app.count(&format!("SELECT id FROM RunSeat WHERE runId={run} AND seatClass='ZY'"));
     // Every winner paid: the seat's sold mask is exactly their segments, nothing is left held, and every
