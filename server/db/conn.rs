@@ -500,17 +500,17 @@ impl<'a> Stmt<'a> {
         Ok(out.into_iter().map(Ok as fn(T) -> ApiResult<T>))
     }
 
-    /// The first row mapped by `f`, if there is one.
+    /// The first row mapped by `f`, if there is one (on SQLite the rest are never stepped through).
     pub fn query_opt<T>(&mut self, params: impl Params, f: impl FnOnce(&Row) -> ApiResult<T>) -> ApiResult<Option<T>> {
-        let mut f = Some(f);
-        let mut out = None;
-        self.for_each(params, |r| {
-            if let Some(f) = f.take() {
-                out = Some(f(r)?);
-            }
-            Ok(())
-        })?;
-        Ok(out)
+        if let Stmt::Pg(c, st, _) = self {
+            let rows = params.with(|p| c.query(st, p))?;
+            return rows.first().map(|r| f(&Row::Pg(r))).transpose();
+        }
+        let s = self.sqlite().expect("sqlite statement");
+        params.with(|p| match s.query(rusqlite::params_from_iter(p.iter()))?.next()? {
+            Some(r) => f(&Row::Sqlite(r)).map(Some),
+            None => Ok(None),
+        })
     }
 
     /// The first row mapped by `f`; a server error if there is none.
