@@ -114,8 +114,8 @@ pub fn run(state: &Arc<AppState>, auth: &mut Auth, req: &Request, apilog_id: i64
             };
             let data = match &outcome {
                 Outcome::Ran(r) => match &r.result {
-                    Ok(Reply::Data(v)) => v.clone(),
-                    _ => Value::Null,
+                    Ok(reply) => reply.value().unwrap_or(Value::Null),
+                    Err(_) => Value::Null,
                 },
                 _ => Value::Null,
             };

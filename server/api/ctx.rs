@@ -213,6 +213,15 @@ impl Reply {
             Reply::Raw(_) => None,
         }
     }
+
+    /// A copy of the data as a value (see [`Reply::into_value`]).
+    pub fn value(&self) -> Option<Value> {
+        match self {
+            Reply::Data(v) => Some(v.clone()),
+            Reply::Json(t) => Some(serde_json::from_str(t).unwrap_or(Value::Null)),
+            Reply::Raw(_) => None,
+        }
+    }
 }
 
 impl From<Value> for Reply {

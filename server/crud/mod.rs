@@ -14,6 +14,7 @@ pub mod registry;
 pub mod rows;
 pub mod select;
 pub mod subwrite;
+pub mod text;
 pub mod write;
 
 use serde_json::{Map, Value};
@@ -81,7 +82,7 @@ pub fn run_op_with(
         Op::Add => write::add_with(ctx, obj, table, p, forced)?,
         Op::Set => write::set(ctx, obj, table, p)?,
         Op::Del => write::del(ctx, obj, table, p)?,
-        Op::Get => read::get(ctx, obj, table, p)?,
+        Op::Get => return read::get(ctx, obj, table, p),
         Op::Query => return read::query(ctx, obj, table, p),
         Op::SetIf => write::set_if(ctx, obj, table, p)?,
         Op::DelIf => write::del_if(ctx, obj, table, p)?,

@@ -254,6 +254,9 @@ pub struct Decl {
     pub tm_col: Option<&'static str>,
     /// Write ObjLog rows for writes (default true; log tables turn it off).
     pub no_objlog: bool,
+    /// The object implements [`Object::on_handle_row`]: reads then build each row as values for it.
+    /// Without it the hook is never called, and reads write their rows straight to text (`crud::text`).
+    pub row_hook: bool,
 }
 
 impl Decl {
@@ -281,6 +284,7 @@ impl Decl {
             q_fields: None,
             tm_col: None,
             no_objlog: false,
+            row_hook: false,
         }
     }
 
@@ -370,6 +374,12 @@ impl Decl {
     /// The column of the time dimensions (`y q m w d wd h`).
     pub const fn tm_col(mut self, col: &'static str) -> Decl {
         self.tm_col = Some(col);
+        self
+    }
+
+    /// Declares that the object implements [`Object::on_handle_row`].
+    pub const fn row_hook(mut self) -> Decl {
+        self.row_hook = true;
         self
     }
 
@@ -490,7 +500,8 @@ pub trait Object: Send + Sync {
     }
 
     /// Adjusts one output row before enum labels and hiding: its values by column name ([`Row`]); a
-    /// value the hook computes needs a column, declared as a vcol.
+    /// value the hook computes needs a column, declared as a vcol. Called only for an object whose
+    /// declaration says so ([`Decl::row_hook`]).
     fn on_handle_row(&self, _ctx: &mut Ctx, _row: &mut Row) -> ApiResult<()> {
         Ok(())
     }

@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 use super::object::{Object, Op, Scope, SubShape};
 use super::rows::{Row, RowSet};
 use super::select::{self, map_enum, to_json, Kind, OutCol, Paging, Plan, ReadMode, ReadReq};
+use super::text::{self, Shape, TextRows};
 use super::{fmt, registry};
 use crate::api::ctx::{Ctx, Reply};
 use crate::api::params::Params;
@@ -15,9 +16,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::meta::Table;
 use crate::query::{self, SqlValue};
 
-/// Runs the plan's SELECT with ORDER BY and LIMIT/OFFSET: every selected column, helpers included
-/// until `finish_rows`, in the plan's order.
-fn fetch(ctx: &mut Ctx, plan: &Plan, limit: i64, offset: i64) -> ApiResult<RowSet> {
+/// The plan's SELECT with ORDER BY and LIMIT/OFFSET.
+fn page_sql(plan: &Plan, limit: i64, offset: i64) -> (String, Vec<SqlValue>) {
     let (mut sql, mut params) = plan.base_sql();
     if !plan.order.is_empty() {
         sql.push_str(" ORDER BY ");
@@ -28,6 +28,13 @@ fn fetch(ctx: &mut Ctx, plan: &Plan, limit: i64, offset: i64) -> ApiResult<RowSe
     // is a parameter (the value can change the plan), which cost a tenth of a query's time. Both values
     // are integers the server computed, never request text.
     sql.push_str(&format!(" LIMIT {} OFFSET {}", limit.max(0), offset.max(0)));
+    (sql, params)
+}
+
+/// Runs the plan's SELECT with ORDER BY and LIMIT/OFFSET: every selected column, helpers included
+/// until `finish_rows`, in the plan's order.
+fn fetch(ctx: &mut Ctx, plan: &Plan, limit: i64, offset: i64) -> ApiResult<RowSet> {
+    let (sql, params) = page_sql(plan, limit, offset);
     let cols = &plan.out;
     let mut out = RowSet::with_cols(cols.iter().map(|c| c.name.clone()).collect());
     ctx.query(&sql, &params, |r| {
@@ -39,6 +46,11 @@ fn fetch(ctx: &mut Ctx, plan: &Plan, limit: i64, offset: i64) -> ApiResult<RowSe
         Ok(())
     })?;
     Ok(out)
+}
+
+/// A text answer (`crud::text`) as a reply.
+fn text_reply(text: Vec<u8>) -> ApiResult<Reply> {
+    String::from_utf8(text).map(Reply::Json).map_err(|e| ApiError::server(format!("answer is not UTF-8: {e}")))
 }
 
 /// Counts the rows the plan would return without paging.
@@ -171,7 +183,9 @@ pub fn finish_rows(ctx: &mut Ctx, obj: &dyn Object, plan: &Plan, p: &Params, rs:
     let enums: Vec<(usize, &[(String, String)])> =
         plan.enums.iter().filter_map(|(f, labels)| Some((rs.col(f)?, labels.as_slice()))).collect();
     for row in rs.rows.iter_mut() {
-        obj.on_handle_row(ctx, &mut Row::new(&rs.cols, row))?;
+        if decl.row_hook {
+            obj.on_handle_row(ctx, &mut Row::new(&rs.cols, row))?;
+        }
         for (i, labels) in &enums {
             row[*i] = map_enum(&row[*i], labels);
         }
@@ -184,12 +198,21 @@ pub fn finish_rows(ctx: &mut Ctx, obj: &dyn Object, plan: &Plan, p: &Params, rs:
 }
 
 /// `Obj.get(id, res?, cond?)`.
-pub fn get(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiResult<Value> {
+pub fn get(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiResult<Reply> {
     let req = ReadReq::parse(p)?;
     let mut id = p.int("id")?;
     obj.on_validate_id(ctx, Op::Get, &mut id)?;
     let id = id.ok_or_else(|| ApiError::missing("id"))?;
-    get_with(ctx, obj, table, id, &req, p)
+    let plan = get_plan(ctx, obj, table, id, &req, p)?;
+    if let Some(tr) = TextRows::new(obj, &plan, p, Shape::Object) {
+        let (sql, params) = page_sql(&plan, 1, 0);
+        let page = text::write_page(ctx, &tr, &sql, &params, 1, |_, _| (None, None, None))?;
+        if page.rows == 0 {
+            return Err(not_found(table, id));
+        }
+        return text_reply(page.text);
+    }
+    get_rows(ctx, obj, table, id, &plan, p).map(Reply::Data)
 }
 
 /// A get of row `id` with a request built by the caller (add with `res`); `p` is handed to the hooks.
@@ -201,16 +224,30 @@ pub fn get_with(
     req: &ReadReq,
     p: &Params,
 ) -> ApiResult<Value> {
+    let plan = get_plan(ctx, obj, table, id, req, p)?;
+    get_rows(ctx, obj, table, id, &plan, p)
+}
+
+fn get_plan(ctx: &mut Ctx, obj: &dyn Object, table: &Table, id: i64, req: &ReadReq, p: &Params) -> ApiResult<Plan> {
     let mut scope = Scope::default();
     obj.on_query(ctx, p, &mut scope)?;
     let mut plan = select::plan(ctx, obj, table, req, &scope, ReadMode::Get)?;
     plan.add_where("t0.id=?".into(), vec![SqlValue::Int(id)]);
-    let mut rows = fetch(ctx, &plan, 1, 0)?;
+    Ok(plan)
+}
+
+fn not_found(table: &Table, id: i64) -> ApiError {
+    ApiError::new(crate::error::Code::Param).internal(format!("not found `{}.id`=`{id}`", table.name))
+}
+
+/// The general path of a get: the row as values, its sub-objects, the row processing.
+fn get_rows(ctx: &mut Ctx, obj: &dyn Object, table: &Table, id: i64, plan: &Plan, p: &Params) -> ApiResult<Value> {
+    let mut rows = fetch(ctx, plan, 1, 0)?;
     if rows.rows.is_empty() {
-        return Err(ApiError::new(crate::error::Code::Param).internal(format!("not found `{}.id`=`{id}`", table.name)));
+        return Err(not_found(table, id));
     }
-    attach_subs(ctx, &plan, p, &mut rows)?;
-    finish_rows(ctx, obj, &plan, p, &mut rows)?;
+    attach_subs(ctx, plan, p, &mut rows)?;
+    finish_rows(ctx, obj, plan, p, &mut rows)?;
     Ok(Value::Object(rows.into_maps().pop().unwrap_or_default()))
 }
 
@@ -243,6 +280,19 @@ pub fn query(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiR
     }
     // One row more than the page: a next page exists only if it came back (a full last page has no
     // `nextkey`, so a client never offers an empty page).
+    if let Some(tr) = Shape::of_fmt(&fmt).and_then(|shape| TextRows::new(obj, &plan, p, shape)) {
+        let (sql, params) = page_sql(&plan, pg.size.saturating_add(1), offset);
+        let size = pg.size.max(0) as usize;
+        let page = text::write_page(ctx, &tr, &sql, &params, size, |more, last_id| {
+            let nextkey = match (more && pg.size > 0, keyset) {
+                (false, _) => None,
+                (true, true) => last_id,
+                (true, false) => Some(json!(page_no + 1)),
+            };
+            (nextkey, total_n, stat)
+        })?;
+        return text_reply(page.text);
+    }
     let mut rows = fetch(ctx, &plan, pg.size.saturating_add(1), offset)?;
     let more = rows.rows.len() as i64 > pg.size && pg.size > 0;
     rows.rows.truncate(pg.size.max(0) as usize);

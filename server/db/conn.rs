@@ -93,7 +93,11 @@ impl<'a> Val<'a> {
             ValueRef::Null => Val::Null,
             ValueRef::Integer(i) => Val::Int(i),
             ValueRef::Real(f) => Val::Real(f),
-            ValueRef::Text(t) | ValueRef::Blob(t) => Val::Text(String::from_utf8_lossy(t)),
+            // Checked as UTF-8 first: the lossy decoder walks text char by char even when it is valid.
+            ValueRef::Text(t) | ValueRef::Blob(t) => match std::str::from_utf8(t) {
+                Ok(s) => Val::Text(Cow::Borrowed(s)),
+                Err(_) => Val::Text(String::from_utf8_lossy(t)),
+            },
         }
     }
 }

@@ -6,7 +6,7 @@ pub mod plan;
 pub mod request;
 pub mod resolve;
 
-pub use json::{cents_text, map_enum, to_json, Kind};
+pub use json::{cents_text, map_enum, to_json, write_json, write_str, Kind};
 pub use plan::{joins_of, plan, where_parts, OutCol, Plan, ReadMode, SubReq};
 pub use request::{paging, Paging, ReadReq};
 pub use resolve::{not_readable, Resolver, TIME_DIMS};
