@@ -174,6 +174,10 @@ fn insert_rows<R>(conn: Conn, sql: &[String], rows: &[R], bind: impl Fn(&R, &mut
 
 /// Truncates to at most `n` characters (on a char boundary), marking the cut.
 pub fn truncate(s: &str, n: usize) -> String {
+    // No more bytes than `n` means no more characters.
+    if s.len() <= n {
+        return s.to_string();
+    }
     match s.char_indices().nth(n) {
         Some((i, _)) => format!("{}...", &s[..i]),
         None => s.to_string(),

@@ -54,7 +54,18 @@ fn mask(v: &Value, keys: &[&str]) -> Option<Value> {
 /// prefix, so a large query result is neither walked nor fully decoded.
 pub fn res_text(body: &[u8], n: usize) -> String {
     // n characters take at most 4n bytes of UTF-8; a token cut by that bound is masked to the end.
-    let prefix = String::from_utf8_lossy(&body[..body.len().min(n * 4 + 80)]);
+    let cut = &body[..body.len().min(n * 4 + 80)];
+    let prefix = match std::str::from_utf8(cut) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        // The bound fell inside a character: keep the characters before it.
+        Err(e) if e.error_len().is_none() => {
+            std::borrow::Cow::Borrowed(std::str::from_utf8(&cut[..e.valid_up_to()]).unwrap_or_default())
+        }
+        Err(_) => String::from_utf8_lossy(cut),
+    };
+    if !prefix.contains("\"_token\"") {
+        return apilog::truncate(&prefix, n);
+    }
     apilog::truncate(&mask_tokens(&prefix), n)
 }
 
@@ -185,6 +196,10 @@ mod tests {
         let cut = format!("[0,{{\"_token\":\"{}", "a".repeat(300));
         assert_eq!(res_text(cut.as_bytes(), 200), "[0,{\"_token\":\"?\"");
         assert_eq!(res_text("[0,\"中文\"]".as_bytes(), 5), "[0,\"中...");
+        // The byte bound (4n+80) falls inside a character: the characters before it are kept.
+        let long = format!("[0,\"{}\"]", "中".repeat(60));
+        assert_eq!(res_text(long.as_bytes(), 40), format!("[0,\"{}...", "中".repeat(36)));
+        assert_eq!(res_text(long.as_bytes(), 5), "[0,\"中...");
     }
 
     #[test]
