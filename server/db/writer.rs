@@ -416,9 +416,10 @@ fn commit_group(conn: Conn, jobs: Vec<Job>, buf: LogBuf) {
             }
             finishes.push(done.finish);
         }
-        if let Err(e) = crate::log::apilog::insert(conn, &logs, &logs1) {
+        let n = logs.len() + logs1.len();
+        if let Err(e) = crate::log::apilog::insert(conn, logs, logs1) {
             // Log rows must never cost a call its data: report and carry on with the commit.
-            log::error!("apilog: writing {} rows failed: {e}", logs.len() + logs1.len());
+            log::error!("apilog: writing {n} rows failed: {e}");
         }
         cached(conn, "COMMIT")?;
         Ok(())

@@ -103,8 +103,9 @@ impl ApiLogger {
 /// Inserts queued rows; the writer calls this inside its group transaction.
 ///
 /// Several rows per statement ([`insert_rows`]): on PostgreSQL each statement is a round trip to the
-/// server, which with one row per statement made the log the limit of every call (one row each).
-pub fn insert(conn: Conn, rows: &[ApiLogRow], rows1: &[ApiLog1Row]) -> ApiResult<()> {
+/// server, which with one row per statement made the log the limit of every call (one row each). The
+/// rows are consumed: their texts become the bound values as they are, not copies.
+pub fn insert(conn: Conn, rows: Vec<ApiLogRow>, rows1: Vec<ApiLog1Row>) -> ApiResult<()> {
     static HEAD: &str =
         "INSERT INTO ApiLog (id, tm, addr, ua, app, ses, userId, ac, t, retval, req, res, reqsz, ressz, ver, serverRev) VALUES ";
     static HEAD1: &str = "INSERT INTO ApiLog1 (id, apiLogId, ac, t, retval, req, res) VALUES ";
@@ -113,32 +114,32 @@ pub fn insert(conn: Conn, rows: &[ApiLogRow], rows1: &[ApiLog1Row]) -> ApiResult
     insert_rows(conn, SQL.get_or_init(|| statements(HEAD, 16)), rows, |r, v| {
         v.extend([
             SqlValue::Int(r.id),
-            r.tm.as_str().into(),
-            r.addr.as_str().into(),
-            r.ua.as_str().into(),
-            r.app.as_str().into(),
-            r.ses.as_str().into(),
+            SqlValue::Text(r.tm),
+            SqlValue::Text(r.addr),
+            SqlValue::Text(r.ua),
+            SqlValue::Text(r.app),
+            SqlValue::Text(r.ses),
             r.user_id.into(),
-            r.ac.as_str().into(),
+            SqlValue::Text(r.ac),
             SqlValue::Int(r.t),
             SqlValue::Int(r.retval),
-            r.req.as_str().into(),
-            r.res.as_str().into(),
+            SqlValue::Text(r.req),
+            SqlValue::Text(r.res),
             SqlValue::Int(r.reqsz),
             SqlValue::Int(r.ressz),
-            r.ver.as_str().into(),
-            r.server_rev.as_str().into(),
+            SqlValue::Text(r.ver),
+            SqlValue::Text(r.server_rev),
         ])
     })?;
     insert_rows(conn, SQL1.get_or_init(|| statements(HEAD1, 7)), rows1, |r, v| {
         v.extend([
             SqlValue::Int(r.id),
             SqlValue::Int(r.api_log_id),
-            r.ac.as_str().into(),
+            SqlValue::Text(r.ac),
             SqlValue::Int(r.t),
             SqlValue::Int(r.retval),
-            r.req.as_str().into(),
-            r.res.as_str().into(),
+            SqlValue::Text(r.req),
+            SqlValue::Text(r.res),
         ])
     })
 }
@@ -154,19 +155,20 @@ fn statements(head: &str, cols: usize) -> Vec<String> {
     CHUNKS.iter().map(|&k| format!("{head}{}", vec![group.as_str(); k].join(","))).collect()
 }
 
-/// Inserts `rows` with the statements of [`statements`], `bind` giving each row's values in order.
-fn insert_rows<R>(conn: Conn, sql: &[String], rows: &[R], bind: impl Fn(&R, &mut Vec<SqlValue>)) -> ApiResult<()> {
-    let mut rest = rows;
+/// Inserts `rows` with the statements of [`statements`], `bind` turning each row into its values in
+/// order.
+fn insert_rows<R>(conn: Conn, sql: &[String], rows: Vec<R>, bind: impl Fn(R, &mut Vec<SqlValue>)) -> ApiResult<()> {
+    let mut left = rows.len();
+    let mut rows = rows.into_iter();
     let mut values = Vec::new();
     for (k, text) in CHUNKS.iter().zip(sql) {
-        while rest.len() >= *k {
-            let (now, later) = rest.split_at(*k);
+        while left >= *k {
             values.clear();
-            for r in now {
+            for r in rows.by_ref().take(*k) {
                 bind(r, &mut values);
             }
             conn.prepare_cached(text)?.execute(&values)?;
-            rest = later;
+            left -= k;
         }
     }
     Ok(())
@@ -209,7 +211,7 @@ mod tests {
             .collect();
         let rows1: Vec<ApiLog1Row> =
             (1..=5).map(|i| ApiLog1Row { id: i, api_log_id: 1, ac: format!("sub{i}"), ..Default::default() }).collect();
-        insert(conn, &rows, &rows1).unwrap();
+        insert(conn, rows, rows1).unwrap();
         let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<i64>(0)).unwrap();
         assert_eq!(count("SELECT COUNT(*) FROM ApiLog"), 87);
         assert_eq!(count("SELECT COUNT(*) FROM ApiLog WHERE ac = 'ac' || id"), 87, "each row's values with its id");
@@ -220,6 +222,6 @@ mod tests {
         assert_eq!(sql[3], "INSERT INTO ApiLog1 (id, ac) VALUES (?,?)");
         assert_eq!(sql[2].matches("(?,?)").count(), 4);
         assert_eq!(sql[0].matches('?').count(), 128);
-        insert(conn, &[], &[]).unwrap();
+        insert(conn, Vec::new(), Vec::new()).unwrap();
     }
 }
