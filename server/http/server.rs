@@ -283,16 +283,21 @@ async fn call(state: Arc<AppState>, peer: SocketAddr, req: Request<Incoming>) ->
         if declared > max {
             return Err(too_large(max));
         }
-        let read = tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, max).collect()).await;
-        let Ok(read) = read else {
-            return Err(
-                ApiError::param("请求超时").internal(format!("request body not received within {BODY_TIMEOUT:?}"))
-            );
-        };
-        let bytes = match read {
-            Ok(b) => b.to_bytes(),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large(max)),
-            Err(e) => return Err(ApiError::bad_param(format!("reading the body failed: {e}"))),
+        // A request without a body (most GETs) needs no read, and so no timer for it.
+        let bytes = if hyper::body::Body::is_end_stream(&body) {
+            Bytes::new()
+        } else {
+            let read = tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, max).collect()).await;
+            let Ok(read) = read else {
+                return Err(
+                    ApiError::param("请求超时").internal(format!("request body not received within {BODY_TIMEOUT:?}"))
+                );
+            };
+            match read {
+                Ok(b) => b.to_bytes(),
+                Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large(max)),
+                Err(e) => return Err(ApiError::bad_param(format!("reading the body failed: {e}"))),
+            }
         };
         let raw_upload = matches!(url.get("fmt").and_then(Value::as_str), Some("raw" | "raw_b64"));
         let receives = state.functions.get(&route.ac).map(|f| f.receives).unwrap_or_default();
