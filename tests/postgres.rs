@@ -135,7 +135,7 @@ fn ids_are_generated_never_reused_and_an_explicit_id_is_kept() {
     // A unique key of the design holds.
     c.batch_execute("INSERT INTO \"Ordr\" (\"status\", \"liveKey\") VALUES ('CR', 'u1-s1')").unwrap();
     let dup = c.batch_execute("INSERT INTO \"Ordr\" (\"status\", \"liveKey\") VALUES ('CR', 'u1-s1')");
-    assert!(dup.is_err(), "ux_Ordr_liveKey must refuse a second live order");
+    assert!(dup.is_err(), "su_Ordr_liveKey must refuse a second live order");
 }
 
 #[test]
@@ -153,6 +153,31 @@ fn a_missing_column_and_index_are_planned_by_diff_and_added_by_upgrade() {
     assert_eq!(stdout(&db.upgrade(&[])), plan);
     assert!(columns(&mut c, "Ordr").iter().any(|(n, _)| n == "cmt"));
     assert!(index_names(&mut c).contains(&"ix_Ordr_userId".to_string()));
+}
+
+#[test]
+fn an_index_in_full_where_the_design_declares_it_sparse_is_replaced_by_upgrade() {
+    let Some(db) = TestDb::new("sparse") else { return };
+    stdout(&db.upgrade(&[]));
+    let mut c = db.client();
+    let def = |c: &mut Client, name: &str| -> Option<String> {
+        c.query_opt("SELECT indexdef FROM pg_indexes WHERE indexname = $1", &[&name]).unwrap().map(|r| r.get(0))
+    };
+    assert!(def(&mut c, "su_Ordr_liveKey").unwrap().contains("WHERE (\"liveKey\" IS NOT NULL)"));
+    // A database made before the index was sparse has its full twin.
+    c.batch_execute(
+        "DROP INDEX \"su_Ordr_liveKey\"; CREATE UNIQUE INDEX \"ux_Ordr_liveKey\" ON \"Ordr\" (\"liveKey\")",
+    )
+    .unwrap();
+    let plan = stdout(&db.upgrade(&["--diff"]));
+    assert_eq!(
+        plan,
+        "DROP INDEX \"ux_Ordr_liveKey\";\nCREATE UNIQUE INDEX \"su_Ordr_liveKey\" ON \"Ordr\" (\"liveKey\") WHERE \"liveKey\" IS NOT NULL;\n"
+    );
+    assert_eq!(stdout(&db.upgrade(&[])), plan);
+    assert!(def(&mut c, "ux_Ordr_liveKey").is_none());
+    assert!(def(&mut c, "su_Ordr_liveKey").is_some());
+    assert_eq!(stdout(&db.upgrade(&["--diff"])), "", "converged");
 }
 
 #[test]

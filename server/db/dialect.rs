@@ -100,13 +100,18 @@ pub trait Dialect: Send + Sync {
     /// CREATE INDEX for a declared index.
     fn create_index(&self, ix: &Index) -> String {
         let cols: Vec<String> = ix.columns.iter().map(|c| self.quote_ident(c)).collect();
-        format!(
+        let mut sql = format!(
             "CREATE {}INDEX {} ON {} ({})",
             if ix.unique { "UNIQUE " } else { "" },
             self.quote_ident(&ix.name),
             self.quote_ident(&ix.table),
             cols.join(", ")
-        )
+        );
+        // Both databases use a partial index for `col = ?` (which implies `col IS NOT NULL`).
+        if ix.sparse {
+            sql.push_str(&format!(" WHERE {} IS NOT NULL", cols[0]));
+        }
+        sql
     }
 
     /// The SQL of time dimension `dim` (protocol §3.5) of the date/time expression `expr`, as an integer:

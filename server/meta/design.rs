@@ -6,6 +6,8 @@
 //!   and each field's type follows from its name (`types::derive_type`);
 //! - `@index Ordr(userId, createTm)` / `@unique Session(tokenHash)` at column 0 declares an index (this project's
 //!   addition: the reference tool creates none, but a server that looks up orders by user needs them);
+//!   `@index Ordr(showingId, status) sparse` leaves out the rows whose first column is null (a partial index:
+//!   an order of no showing costs no entry, and lookups by showing use it as before);
 //! - `@include path` pulls in another file, relative to the including file; `*` and `?` may appear in any path
 //!   component (`plugin/*/DESIGN.md`);
 //! - everything else, including indented lines, `@see @T: ...`, `@ver=N` and code fences, is prose.
@@ -55,8 +57,28 @@ pub struct Index {
     pub table: String,
     pub columns: Vec<String>,
     pub unique: bool,
+    /// Rows whose first column is null are not indexed (`sparse`; named `sx_`/`su_`).
+    pub sparse: bool,
     pub file: PathBuf,
     pub line: usize,
+}
+
+impl Index {
+    /// The name the same index has in the other form (sparse or not), which an upgrade replaces.
+    pub fn twin_name(&self) -> String {
+        let (_, rest) = self.name.split_once('_').unwrap_or(("", &self.name));
+        format!("{}_{rest}", prefix(self.unique, !self.sparse))
+    }
+}
+
+/// The name prefix of an index of this kind.
+fn prefix(unique: bool, sparse: bool) -> &'static str {
+    match (unique, sparse) {
+        (false, false) => "ix",
+        (true, false) => "ux",
+        (false, true) => "sx",
+        (true, true) => "su",
+    }
 }
 
 /// Every table of a design, the single source of truth for the schema.
@@ -182,11 +204,17 @@ impl Loader {
         Ok(())
     }
 
-    /// `Table(col1, col2)` of an `@index`/`@unique` line.
+    /// `Table(col1, col2)` of an `@index`/`@unique` line, optionally followed by `sparse`.
     fn add_index(&mut self, unique: bool, spec: &str, file: &Path, line: usize) -> Result<(), MetaError> {
-        let bad = || MetaError::new(file, line, format!("bad index `{spec}`: expected `Table(col1, col2)`"));
-        let (table, rest) = spec.split_once('(').ok_or_else(bad)?;
-        let cols = rest.trim_end().strip_suffix(')').ok_or_else(bad)?;
+        let bad = || {
+            MetaError::new(file, line, format!("bad index `{spec}`: expected `Table(col1, col2)`, optionally `sparse`"))
+        };
+        let (spec_cols, sparse) = match spec.trim_end().strip_suffix("sparse") {
+            Some(s) if s.ends_with([' ', '\t', ')']) => (s.trim_end(), true),
+            _ => (spec.trim_end(), false),
+        };
+        let (table, rest) = spec_cols.split_once('(').ok_or_else(bad)?;
+        let cols = rest.strip_suffix(')').ok_or_else(bad)?;
         let table = table.trim().to_string();
         let columns: Vec<String> =
             cols.split([',', '，']).map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
@@ -194,9 +222,10 @@ impl Loader {
         if !word(&table) || columns.is_empty() || !columns.iter().all(|c| word(c)) {
             return Err(bad());
         }
-        let name = format!("{}_{}_{}", if unique { "ux" } else { "ix" }, table, columns.join("_"));
-        self.indexes.retain(|i| i.name != name);
-        self.indexes.push(Index { name, table, columns, unique, file: file.to_path_buf(), line });
+        let name = format!("{}_{}_{}", prefix(unique, sparse), table, columns.join("_"));
+        let twin = format!("{}_{}_{}", prefix(unique, !sparse), table, columns.join("_"));
+        self.indexes.retain(|i| i.name != name && i.name != twin);
+        self.indexes.push(Index { name, table, columns, unique, sparse, file: file.to_path_buf(), line });
         Ok(())
     }
 
@@ -415,6 +444,22 @@ mod tests {
         assert!(err("@index X(id)\n").contains("unknown table"));
         assert!(err("@T: id\n@index T(id; drop)\n").contains("bad index"));
         assert!(err("@T: id\n@index T id\n").contains("bad index"));
+        assert!(err("@T: id\n@index T(id) sparsely\n").contains("bad index"));
+    }
+
+    #[test]
+    fn a_sparse_index_has_a_name_of_its_own_and_knows_its_twin() {
+        let d = parse("@T: id, showingId, status, k\n@index T(showingId, status) sparse\n@unique T(k)\tsparse\n");
+        assert_eq!(d.indexes.len(), 2);
+        assert_eq!((d.indexes[0].name.as_str(), d.indexes[0].sparse), ("sx_T_showingId_status", true));
+        assert_eq!(d.indexes[0].twin_name(), "ix_T_showingId_status");
+        assert_eq!((d.indexes[1].name.as_str(), d.indexes[1].unique), ("su_T_k", true));
+        assert_eq!(d.indexes[1].twin_name(), "ux_T_k");
+        // A later declaration of the same columns replaces the earlier one, sparse or not.
+        let d = parse("@T: id, k\n@index T(k)\n@index T(k) sparse\n");
+        assert_eq!(d.indexes.len(), 1);
+        assert!(d.indexes[0].sparse);
+        assert_eq!(parse("@T: id, k\n@index T(k)\n").indexes[0].twin_name(), "sx_T_k");
     }
 
     #[test]

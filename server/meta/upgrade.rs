@@ -50,14 +50,19 @@ pub fn plan(design: &Design, existing: &BTreeMap<String, Vec<String>>, d: &dyn D
 }
 
 /// CREATE INDEX for each declared index the database does not have yet (`existing`: lower-cased names).
-/// Runs after the table statements, so an index on a column added in the same upgrade works.
+/// Runs after the table statements, so an index on a column added in the same upgrade works. An index
+/// declared sparse that the database has in full (or the reverse) is replaced: its twin is dropped first,
+/// and nothing else is ever dropped.
 pub fn plan_indexes(design: &Design, existing: &BTreeSet<String>, d: &dyn Dialect) -> Vec<String> {
-    design
-        .indexes
-        .iter()
-        .filter(|ix| !existing.contains(&ix.name.to_ascii_lowercase()))
-        .map(|ix| d.create_index(ix))
-        .collect()
+    let mut sql = Vec::new();
+    for ix in design.indexes.iter().filter(|ix| !existing.contains(&ix.name.to_ascii_lowercase())) {
+        let twin = ix.twin_name();
+        if existing.contains(&twin.to_ascii_lowercase()) {
+            sql.push(format!("DROP INDEX {}", d.quote_ident(&twin)));
+        }
+        sql.push(d.create_index(ix));
+    }
+    sql
 }
 
 /// Everything an upgrade of a database with these tables (and their columns) and indexes would run, in
@@ -122,6 +127,36 @@ mod tests {
         assert!(upgrade(&mut conn, &d, &Sqlite).unwrap().is_empty());
         let d2 = design("@T: id, userId, tm\n@index T(userId)\n@unique T(tm)\n");
         assert_eq!(diff(&conn, &d2, &Sqlite).unwrap().len(), 2, "a new column and its unique index");
+    }
+
+    #[test]
+    fn an_index_declared_sparse_replaces_its_full_twin_and_serves_lookups_of_its_column() {
+        let full = design("@T: id, showingId, status\n@index T(showingId, status)\n");
+        let sparse = design("@T: id, showingId, status\n@index T(showingId, status) sparse\n");
+        let mut conn = Connection::open_in_memory().unwrap();
+        upgrade(&mut conn, &full, &Sqlite).unwrap();
+        conn.execute_batch("INSERT INTO T (showingId, status) VALUES (NULL, 'CR'), (NULL, 'PA'), (7, 'CR')").unwrap();
+        let ran = upgrade(&mut conn, &sparse, &Sqlite).unwrap();
+        assert_eq!(
+            ran,
+            [
+                "DROP INDEX \"ix_T_showingId_status\"",
+                "CREATE INDEX \"sx_T_showingId_status\" ON \"T\" (\"showingId\", \"status\") WHERE \"showingId\" IS NOT NULL"
+            ]
+        );
+        assert!(upgrade(&mut conn, &sparse, &Sqlite).unwrap().is_empty(), "converged");
+        let plan: String = conn
+            .query_row("EXPLAIN QUERY PLAN SELECT id FROM T WHERE showingId = ?1 AND status = 'CR'", [7], |r| r.get(3))
+            .unwrap();
+        assert!(plan.contains("sx_T_showingId_status"), "{plan}");
+        // Only the non-null row is in the index.
+        let n: i64 = conn
+            .query_row("SELECT COUNT(*) FROM T INDEXED BY sx_T_showingId_status WHERE showingId > 0", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+        // And back: declared full again, the sparse one gives way.
+        let back = upgrade(&mut conn, &full, &Sqlite).unwrap();
+        assert_eq!(back[0], "DROP INDEX \"sx_T_showingId_status\"");
     }
 
     #[test]

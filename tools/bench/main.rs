@@ -344,13 +344,18 @@ impl Server {
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()?;
-        let s = Server { child, addr };
+        let mut s = Server { child, addr };
         for _ in 0..200 {
             if std::net::TcpStream::connect(&s.addr).is_ok() {
                 return Ok(s);
             }
+            // A server that exits (a design it cannot read, a port taken) ends the run at once.
+            if let Some(status) = s.child.try_wait()? {
+                return Err(format!("the server exited before it listened: {status}").into());
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
+        let _ = s.child.kill();
         Err("server did not start".into())
     }
 
@@ -888,7 +893,14 @@ impl BareServer {
         Err("bare server did not start".into())
     }
 
-    fn stop(mut self) {
+    fn stop(self) {
+        // Drop kills it.
+    }
+}
+
+impl Drop for BareServer {
+    /// Also on an early error: a reference server left running would hold the run's output open.
+    fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
