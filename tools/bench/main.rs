@@ -537,6 +537,15 @@ struct RunResult {
     p50_ms: f64,
     p99_ms: f64,
     errors: u64,
+    /// The reference measured right before this run, at the same connections (`None` for `bare`).
+    bare_rps: Option<f64>,
+}
+
+impl RunResult {
+    /// The rate as a share of the reference measured next to it.
+    fn vs_bare(&self) -> Option<f64> {
+        self.bare_rps.filter(|b| *b > 0.0).map(|b| self.rps / b)
+    }
 }
 
 /// Keeps one connection per session busy for `seconds`; connection i goes to server `i % addrs.len()`.
@@ -620,6 +629,7 @@ async fn run(
         p50_ms: pct(0.50),
         p99_ms: pct(0.99),
         errors,
+        bare_rps: None,
     }
 }
 
@@ -692,12 +702,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let (_, json, good) = main_run(&o, &dir, &rt, &bare, n, Some(conns))?;
             let r = &json["results"];
             let q = r.as_array().and_then(|a| a.iter().find(|x| x["scenario"] == "Ordr.query")).cloned();
-            let b = r.as_array().and_then(|a| a.iter().find(|x| x["scenario"] == "bare")).cloned();
-            if let (Some(q), Some(b)) = (q, b) {
-                let (qr, br) = (q["rps"].as_f64().unwrap_or(0.0), b["rps"].as_f64().unwrap_or(1.0));
+            if let Some(q) = q {
+                let qr = q["rps"].as_f64().unwrap_or(0.0);
                 report.push_str(&format!(
                     "| {n} | {qr:.0} | {:.0}% | {:.2} | {:.1} |\n",
-                    100.0 * qr / br,
+                    100.0 * q["vs_bare"].as_f64().unwrap_or(0.0),
                     q["p99_ms"].as_f64().unwrap_or(0.0),
                     json["server_rss_kb"].as_f64().unwrap_or(0.0) / 1024.0
                 ));
@@ -771,9 +780,16 @@ fn main_run(
             }
             let s: Vec<Session> =
                 if shared { vec![sessions[0].clone(); n] } else { sessions.iter().cycle().take(n).cloned().collect() };
+            // The reference again, just before this run and at its connections: on a shared machine its
+            // rate moves by a fifth within minutes, so each share is of a reference measured seconds away.
+            let bare_now = (name != "bare").then(|| {
+                let b: Vec<Session> = (0..n).map(|i| Session { user: i, cookie: String::new(), order_id: 0 }).collect();
+                rt.block_on(run(&bare_addr, "bare", &b, (o.seconds / 2.0).max(0.5), Arc::new(Counters::default()))).rps
+            });
             // A short warm-up so each run starts with open connections and warm caches.
             rt.block_on(run(addr, name, &s, (o.seconds / 10.0).min(0.5), counters.clone()));
-            let r = rt.block_on(run(addr, name, &s, o.seconds, counters.clone()));
+            let mut r = rt.block_on(run(addr, name, &s, o.seconds, counters.clone()));
+            r.bare_rps = bare_now;
             // The WAL file's size shows whether checkpoints keep up (it is reused from its start, and cut
             // back to 64 MB, only when they do).
             let wal_mb = match &target {
@@ -820,13 +836,13 @@ fn main_run(
         rss_parts[2] as f64 / 1024.0
     ));
     text.push_str(&format!("largest WAL file after a scenario: {wal_max_mb:.0} MB\n"));
-    let bare_rps = |c: usize| results.iter().find(|r| r.scenario == "bare" && r.conns == c).map(|r| r.rps);
     let json = json!({
         "machine": machine(),
         "users": o.users, "orders": orders, "seconds": o.seconds,
         "results": results.iter().map(|r| json!({
             "scenario": r.scenario, "conns": r.conns, "requests": r.requests, "rps": r.rps.round(),
-            "vs_bare": bare_rps(r.conns).map(|b| (1000.0 * r.rps / b).round() / 1000.0),
+            "bare_rps": r.bare_rps.map(f64::round),
+            "vs_bare": r.vs_bare().map(|v| (1000.0 * v).round() / 1000.0),
             "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "errors": r.errors,
         })).collect::<Vec<_>>(),
         "server_rss_kb": rss_kb,
@@ -852,14 +868,16 @@ fn report(
 ) -> String {
     let mut s = String::new();
     s.push_str(&format!("\n{} users, {orders} orders, {} s per run; machine: {}\n\n", o.users, o.seconds, machine()));
+    s.push_str("Each share is of the bare server measured just before that row, at the same connections.\n\n");
     s.push_str(
-        "| scenario | conns | req/s | vs bare | p50 ms | p99 ms | errors |\n|---|---:|---:|---:|---:|---:|---:|\n",
+        "| scenario | conns | req/s | bare req/s | vs bare | p50 ms | p99 ms | errors |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in results {
-        let bare = results.iter().find(|b| b.scenario == "bare" && b.conns == r.conns).map(|b| b.rps);
-        let ratio = bare.filter(|b| *b > 0.0).map(|b| format!("{:.0}%", 100.0 * r.rps / b)).unwrap_or_default();
+        let bare = r.bare_rps.map(|b| format!("{b:.0}")).unwrap_or_default();
+        let ratio = r.vs_bare().map(|v| format!("{:.0}%", 100.0 * v)).unwrap_or_else(|| "100%".into());
         s.push_str(&format!(
-            "| {} | {} | {:.0} | {ratio} | {:.2} | {:.2} | {} |\n",
+            "| {} | {} | {:.0} | {bare} | {ratio} | {:.2} | {:.2} | {} |\n",
             r.scenario, r.conns, r.rps, r.p50_ms, r.p99_ms, r.errors
         ));
     }
