@@ -309,7 +309,13 @@ describe('ticketing: stores, catalogue, halls, showings and the buyer catalogue'
     await page.locator('.ticket img.qr').first().waitFor();
     assert.equal(await page.locator('.ticket img.qr').count(), 2);
     // The QR images are real PNGs the server drew.
-    const ok = await page.locator('.ticket img.qr').first().evaluate((img) => img.complete && img.naturalWidth > 100);
+    // Waited for, not read once: on a busy machine the image may still be loading.
+    const ok = await page
+      .waitForFunction(() => {
+        const img = document.querySelector('.ticket img.qr');
+        return img.complete && img.naturalWidth > 100;
+      }, null, { timeout: 10000 })
+      .then(() => true, () => false);
     assert.ok(ok, 'the QR image loaded');
     ticketCode = (await page.locator('.ticket .t-code').first().innerText()).trim();
     assert.equal(ticketCode.length, 26);

@@ -157,7 +157,13 @@ describe('QR login: the phone confirms, the desktop gets its own session', () =>
     await d.locator('#toQrLogin').click();
     await d.locator('#qrImg[data-qr]').waitFor({ state: 'attached' });
     await d.locator('#qrState', { hasText: '等待手机确认' }).waitFor();
-    const ok = await d.locator('#qrImg').evaluate((img) => img.complete && img.naturalWidth > 100);
+    // The state text can show before the image has loaded (a busy machine): wait for it, then check it.
+    const ok = await d
+      .waitForFunction(() => {
+        const img = document.querySelector('#qrImg');
+        return img.complete && img.naturalWidth > 100;
+      }, null, { timeout: 10000 })
+      .then(() => true, () => false);
     assert.ok(ok, 'a real QR image');
     const qr = await d.locator('#qrImg').getAttribute('data-qr');
     await shots(d, 'qr-login');
