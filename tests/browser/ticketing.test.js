@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startServer, launch, newPage, shots, seeToast, makePng, DESKTOP, PHONE } from './lib/harness.js';
+import { startServer, launch, newPage, shots, seeToast, makePng, imageLoaded, DESKTOP, PHONE } from './lib/harness.js';
 
 describe('ticketing: stores, catalogue, halls, showings and the buyer catalogue', () => {
   let server;
@@ -309,14 +309,7 @@ describe('ticketing: stores, catalogue, halls, showings and the buyer catalogue'
     await page.locator('.ticket img.qr').first().waitFor();
     assert.equal(await page.locator('.ticket img.qr').count(), 2);
     // The QR images are real PNGs the server drew.
-    // Waited for, not read once: on a busy machine the image may still be loading.
-    const ok = await page
-      .waitForFunction(() => {
-        const img = document.querySelector('.ticket img.qr');
-        return img.complete && img.naturalWidth > 100;
-      }, null, { timeout: 10000 })
-      .then(() => true, () => false);
-    assert.ok(ok, 'the QR image loaded');
+    assert.ok(await imageLoaded(page, '.ticket img.qr'), 'the QR image loaded');
     ticketCode = (await page.locator('.ticket .t-code').first().innerText()).trim();
     assert.equal(ticketCode.length, 26);
     await shots(page, 'm2-order-paid');

@@ -5,7 +5,7 @@
 
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, newPage, shots, seeToast, DESKTOP, PHONE } from './lib/harness.js';
+import { startServer, launch, newPage, shots, seeToast, imageLoaded, DESKTOP, PHONE } from './lib/harness.js';
 
 describe('trains: a rail store and a buyer', () => {
   let server;
@@ -157,14 +157,7 @@ describe('QR login: the phone confirms, the desktop gets its own session', () =>
     await d.locator('#toQrLogin').click();
     await d.locator('#qrImg[data-qr]').waitFor({ state: 'attached' });
     await d.locator('#qrState', { hasText: '等待手机确认' }).waitFor();
-    // The state text can show before the image has loaded (a busy machine): wait for it, then check it.
-    const ok = await d
-      .waitForFunction(() => {
-        const img = document.querySelector('#qrImg');
-        return img.complete && img.naturalWidth > 100;
-      }, null, { timeout: 10000 })
-      .then(() => true, () => false);
-    assert.ok(ok, 'a real QR image');
+    assert.ok(await imageLoaded(d, '#qrImg'), 'a real QR image');
     const qr = await d.locator('#qrImg').getAttribute('data-qr');
     await shots(d, 'qr-login');
     // The phone "scans" the code: it opens the confirm page, logs in on the way, confirms.

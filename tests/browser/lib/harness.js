@@ -220,6 +220,21 @@ export async function seeToast(page, text) {
  * `logout` made outside the browser (the server caches sessions in memory, so deleting rows alone is not seen
  * at once). Both the cookie and the token saved in localStorage stop working.
  */
+/** True once the first image matching `selector` has loaded with a width over `minWidth` (false after
+ *  10 s): waited for, not read once, since on a busy machine the image may still be on its way. */
+export async function imageLoaded(page, selector, minWidth = 100) {
+  return page
+    .waitForFunction(
+      ([sel, w]) => {
+        const img = document.querySelector(sel);
+        return !!img && img.complete && img.naturalWidth > w;
+      },
+      [selector, minWidth],
+      { timeout: 10000 },
+    )
+    .then(() => true, () => false);
+}
+
 export async function expireSessions(server, context, appType) {
   const name = `${appType}id`;
   const cookie = (await context.cookies(server.base)).find((c) => c.name === name);
