@@ -355,7 +355,6 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = s.child.kill();
         Err("server did not start".into())
     }
 
@@ -381,6 +380,16 @@ impl Server {
         }
         self.child.kill()?;
         Err("server did not stop within 15 s".into())
+    }
+}
+
+impl Drop for Server {
+    /// A server not stopped (an early error, one that did not start) is killed: none outlives the run.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
@@ -679,7 +688,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         } else {
             train::run(&o.server, &dir, o.seconds, conns, &rt, &bare)?
         };
-        bare.stop();
+        drop(bare);
         let _ = std::fs::remove_dir_all(&dir);
         return if ok { Ok(()) } else { Err("a database check failed".into()) };
     }
@@ -715,7 +724,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ok &= good;
         }
     }
-    bare.stop();
+    drop(bare);
     println!("{report}");
     if let Some(p) = o.out.parent() {
         std::fs::create_dir_all(p)?;
@@ -782,10 +791,7 @@ fn main_run(
                 if shared { vec![sessions[0].clone(); n] } else { sessions.iter().cycle().take(n).cloned().collect() };
             // The reference again, just before this run and at its connections: on a shared machine its
             // rate moves by a fifth within minutes, so each share is of a reference measured seconds away.
-            let bare_now = (name != "bare").then(|| {
-                let b: Vec<Session> = (0..n).map(|i| Session { user: i, cookie: String::new(), order_id: 0 }).collect();
-                rt.block_on(run(&bare_addr, "bare", &b, (o.seconds / 2.0).max(0.5), Arc::new(Counters::default()))).rps
-            });
+            let bare_now = (name != "bare").then(|| rt.block_on(bare_rate(&bare.addr, n, (o.seconds / 2.0).max(0.5))));
             // A short warm-up so each run starts with open connections and warm caches.
             rt.block_on(run(addr, name, &s, (o.seconds / 10.0).min(0.5), counters.clone()));
             let mut r = rt.block_on(run(addr, name, &s, o.seconds, counters.clone()));
@@ -902,17 +908,15 @@ impl BareServer {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let addr = format!("127.0.0.1:{port}");
         let child = Command::new(std::env::current_exe()?).args(["--bare", &addr]).stdout(Stdio::null()).spawn()?;
+        // Held from the start, so that a reference that never listens is killed too.
+        let b = BareServer { child, addr };
         for _ in 0..200 {
-            if std::net::TcpStream::connect(&addr).is_ok() {
-                return Ok(BareServer { child, addr });
+            if std::net::TcpStream::connect(&b.addr).is_ok() {
+                return Ok(b);
             }
             std::thread::sleep(Duration::from_millis(25));
         }
         Err("bare server did not start".into())
-    }
-
-    fn stop(self) {
-        // Drop kills it.
     }
 }
 
