@@ -176,10 +176,7 @@ fn attach_subs(ctx: &mut Ctx, plan: &Plan, p: &Params, rs: &mut RowSet) -> ApiRe
 /// Row processing: on_handle_row → enum labels → hidden fields removed (protocol §3.3).
 pub fn finish_rows(ctx: &mut Ctx, obj: &dyn Object, plan: &Plan, p: &Params, rs: &mut RowSet) -> ApiResult<()> {
     let decl = obj.decl();
-    let extra_hidden: Vec<String> = p
-        .str("hiddenFields")
-        .map(|s| s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
-        .unwrap_or_default();
+    let extra_hidden = select::hidden_fields(p);
     let enums: Vec<(usize, &[(String, String)])> =
         plan.enums.iter().filter_map(|(f, labels)| Some((rs.col(f)?, labels.as_slice()))).collect();
     for row in rs.rows.iter_mut() {
@@ -284,31 +281,31 @@ pub fn query(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiR
         let (sql, params) = page_sql(&plan, pg.size.saturating_add(1), offset);
         let size = pg.size.max(0) as usize;
         let page = text::write_page(ctx, &tr, &sql, &params, size, |more, last_id| {
-            let nextkey = match (more && pg.size > 0, keyset) {
-                (false, _) => None,
-                (true, true) => last_id,
-                (true, false) => Some(json!(page_no + 1)),
-            };
-            (nextkey, total_n, stat)
+            (next_key(more && pg.size > 0, keyset, last_id, page_no), total_n, stat)
         })?;
         return text_reply(page.text);
     }
     let mut rows = fetch(ctx, &plan, pg.size.saturating_add(1), offset)?;
-    let more = rows.rows.len() as i64 > pg.size && pg.size > 0;
+    let more = rows.rows.len() as i64 > pg.size;
     rows.rows.truncate(pg.size.max(0) as usize);
-    let nextkey = if !more {
-        None
-    } else if keyset {
-        rows.col("id").and_then(|i| rows.rows.last().map(|r| r[i].clone()))
-    } else {
-        Some(json!(page_no + 1))
-    };
+    let last_id = rows.col("id").and_then(|i| rows.rows.last().map(|r| r[i].clone()));
+    let nextkey = next_key(more && pg.size > 0, keyset, last_id, page_no);
     attach_subs(ctx, &plan, p, &mut rows)?;
     finish_rows(ctx, obj, &plan, p, &mut rows)?;
     if let Some(sf) = p.str("sumFields") {
         add_sum_row(&mut rows, &sf, stat.as_ref());
     }
     fmt::format(&fmt, p, &table.name, rows, nextkey, total_n, stat)
+}
+
+/// The `nextkey` of a page: none on the last page; else the last row's id (keyset paging, none if the
+/// page has no `id` column) or the next page number.
+fn next_key(more: bool, keyset: bool, last_id: Option<Value>, page_no: i64) -> Option<Value> {
+    match (more, keyset) {
+        (false, _) => None,
+        (true, true) => last_id,
+        (true, false) => Some(json!(page_no + 1)),
+    }
 }
 
 /// `statRes`: aggregates over the whole filtered set.

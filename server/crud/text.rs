@@ -11,7 +11,7 @@
 use serde_json::Value;
 
 use super::object::Object;
-use super::select::{map_enum, to_json, write_json, write_str, Kind, Plan};
+use super::select::{hidden_fields, map_enum, to_json, write_json, write_str, Kind, Plan};
 use crate::api::ctx::Ctx;
 use crate::api::params::Params;
 use crate::error::ApiResult;
@@ -70,14 +70,10 @@ impl<'p> TextRows<'p> {
         if !plan.subs.is_empty() || decl.row_hook || p.str("sumFields").is_some() {
             return None;
         }
-        let extra_hidden = p.str("hiddenFields");
-        let extra_hidden: Vec<&str> = extra_hidden
-            .as_deref()
-            .map(|s| s.split(',').map(str::trim).filter(|x| !x.is_empty()).collect())
-            .unwrap_or_default();
+        let extra_hidden = hidden_fields(p);
         let mut cols = Vec::with_capacity(plan.out.len());
         for (at, c) in plan.out.iter().enumerate() {
-            if c.hidden || decl.is_hidden(&c.name) || extra_hidden.contains(&c.name.as_str()) {
+            if c.hidden || decl.is_hidden(&c.name) || extra_hidden.contains(&c.name) {
                 continue;
             }
             if shape.objects() && plan.out[..at].iter().any(|o| o.name == c.name) {

@@ -129,3 +129,10 @@ pub fn paging(p: &Params, fmt: &str, cap: i64) -> ApiResult<Paging> {
     }
     Ok(Paging { size, key, page })
 }
+
+/// `hiddenFields=a,b`: output fields the caller asks to leave out.
+pub fn hidden_fields(p: &Params) -> Vec<String> {
+    p.str("hiddenFields")
+        .map(|s| s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
+        .unwrap_or_default()
+}
