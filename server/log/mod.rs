@@ -49,19 +49,25 @@ fn mask(v: &Value, keys: &[&str]) -> Option<Value> {
     Some(v)
 }
 
+/// `bytes` as text when they are UTF-8 up to a cut made by a byte bound (a character cut at the end is
+/// left out); `None` when they are not text.
+fn text_before_cut(bytes: &[u8]) -> Option<&str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Some(s),
+        Err(e) if e.error_len().is_none() => std::str::from_utf8(&bytes[..e.valid_up_to()]).ok(),
+        Err(_) => None,
+    }
+}
+
 /// What ApiLog records as `res`: the first `n` characters of a response body, with every `_token`
 /// value shown as `?` (managers read the log; a batch nests login replies). Works on the text
 /// prefix, so a large query result is neither walked nor fully decoded.
 pub fn res_text(body: &[u8], n: usize) -> String {
     // n characters take at most 4n bytes of UTF-8; a token cut by that bound is masked to the end.
     let cut = &body[..body.len().min(n * 4 + 80)];
-    let prefix = match std::str::from_utf8(cut) {
-        Ok(s) => std::borrow::Cow::Borrowed(s),
-        // The bound fell inside a character: keep the characters before it.
-        Err(e) if e.error_len().is_none() => {
-            std::borrow::Cow::Borrowed(std::str::from_utf8(&cut[..e.valid_up_to()]).unwrap_or_default())
-        }
-        Err(_) => String::from_utf8_lossy(cut),
+    let prefix = match text_before_cut(cut) {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => String::from_utf8_lossy(cut),
     };
     if !prefix.contains("\"_token\"") {
         return apilog::truncate(&prefix, n);
@@ -132,13 +138,9 @@ pub fn req_text(p: &Params) -> String {
         Value::Null => {
             if !p.raw.is_empty() {
                 // Binary bodies (raw uploads) are noted by size instead of filling the log with mojibake.
-                body = match std::str::from_utf8(&p.raw[..p.raw.len().min(4000)]) {
-                    Ok(s) => s.to_string(),
-                    Err(e) if e.error_len().is_none() => {
-                        // Text cut inside its last character by the 4000-byte limit.
-                        String::from_utf8_lossy(&p.raw[..e.valid_up_to()]).into_owned()
-                    }
-                    Err(_) => format!("[binary {}B]", p.raw.len()),
+                body = match text_before_cut(&p.raw[..p.raw.len().min(4000)]) {
+                    Some(s) => s.to_string(),
+                    None => format!("[binary {}B]", p.raw.len()),
                 };
                 // A text import (batchAdd) whose header names a secret column carries passwords in
                 // every row: note its size instead.

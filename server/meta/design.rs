@@ -223,9 +223,10 @@ impl Loader {
             return Err(bad());
         }
         let name = format!("{}_{}_{}", prefix(unique, sparse), table, columns.join("_"));
-        let twin = format!("{}_{}_{}", prefix(unique, !sparse), table, columns.join("_"));
-        self.indexes.retain(|i| i.name != name && i.name != twin);
-        self.indexes.push(Index { name, table, columns, unique, sparse, file: file.to_path_buf(), line });
+        let ix = Index { name, table, columns, unique, sparse, file: file.to_path_buf(), line };
+        let twin = ix.twin_name();
+        self.indexes.retain(|i| i.name != ix.name && i.name != twin);
+        self.indexes.push(ix);
         Ok(())
     }
 
