@@ -85,7 +85,9 @@ impl Application {
                     };
                     let _ = stream.set_nodelay(true);
                     let state = self.state.clone();
-                    let svc = service_fn(move |req| serve(state.clone(), peer, req));
+                    // The caller's address as ApiLog writes it, formatted once per connection, not per call.
+                    let ip: Arc<str> = peer.ip().to_string().into();
+                    let svc = service_fn(move |req| serve(state.clone(), ip.clone(), req));
                     // A client that never finishes its request head is dropped instead of holding a
                     // connection (and its memory) forever.
                     let conn = http1::Builder::new()
@@ -147,9 +149,9 @@ type Resp = Response<Full<Bytes>>;
 
 /// Request headers handed to handlers (`Params::header`): only what conditional and partial downloads
 /// (`att`) need, so cookies and credentials never travel further than this file.
-const HANDLER_HEADERS: [&str; 3] = ["if-none-match", "range", "if-range"];
+const HANDLER_HEADERS: [HeaderName; 3] = [hyper::header::IF_NONE_MATCH, hyper::header::RANGE, hyper::header::IF_RANGE];
 
-async fn serve(state: Arc<AppState>, peer: SocketAddr, req: Request<Incoming>) -> Result<Resp, Infallible> {
+async fn serve(state: Arc<AppState>, peer: Arc<str>, req: Request<Incoming>) -> Result<Resp, Infallible> {
     let path = req.uri().path().to_string();
     if !route::is_api(&path) {
         return Ok(static_files::serve(&state.config.web_root, req.method().as_str(), &path, req.headers()));
@@ -163,8 +165,8 @@ async fn serve(state: Arc<AppState>, peer: SocketAddr, req: Request<Incoming>) -
         r.headers_mut().insert("Cache-Control", HeaderValue::from_static("no-store"));
         return Ok(r);
     }
-    let origin = req.headers().get("origin").cloned();
-    let acrh = req.headers().get("access-control-request-headers").cloned();
+    let origin = req.headers().get(hyper::header::ORIGIN).cloned();
+    let acrh = req.headers().get(hyper::header::ACCESS_CONTROL_REQUEST_HEADERS).cloned();
     let method = req.method().as_str().to_string();
     let mut resp = if method == "OPTIONS" || method == "HEAD" {
         let mut r = Response::new(Full::new(Bytes::new()));
@@ -234,41 +236,49 @@ fn api_headers(h: &mut HeaderMap, state: &AppState, origin: Option<HeaderValue>,
         h.insert(CONTENT_TYPE, HeaderValue::from_static(TEXT_PLAIN));
     }
     if let Some(o) = origin {
-        h.insert("Access-Control-Allow-Origin", o);
-        h.insert("Access-Control-Allow-Credentials", HeaderValue::from_static("true"));
+        h.insert(hyper::header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
+        h.insert(hyper::header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
         h.insert(
-            "Access-Control-Expose-Headers",
+            hyper::header::ACCESS_CONTROL_EXPOSE_HEADERS,
             HeaderValue::from_static("X-Daca-Server-Rev, X-Daca-Test-Mode, X-Daca-Mock-Mode"),
         );
-        h.insert("Access-Control-Allow-Methods", HeaderValue::from_static("GET, POST, PATCH, DELETE, OPTIONS"));
+        h.insert(
+            hyper::header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, PATCH, DELETE, OPTIONS"),
+        );
         if let Some(a) = acrh {
-            h.insert("Access-Control-Allow-Headers", a);
+            h.insert(hyper::header::ACCESS_CONTROL_ALLOW_HEADERS, a);
         }
     }
 }
 
 /// Reads the request into a protocol request and runs it (see `dispatch::handle` for where).
-async fn call(state: Arc<AppState>, peer: SocketAddr, req: Request<Incoming>) -> Output {
+///
+/// Headers are looked up by `HeaderName` constants: a lookup by `&str` parses the name first, and a
+/// call makes a dozen of them.
+async fn call(state: Arc<AppState>, peer: Arc<str>, req: Request<Incoming>) -> Output {
+    use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
+    const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
     let (parts, body) = req.into_parts();
     let url = form::parse_urlencoded(parts.uri.query().unwrap_or("").as_bytes());
-    let header = |k: &str| parts.headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let header = |k: &HeaderName| parts.headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let app = url.get("_app").and_then(Value::as_str).filter(|s| !s.is_empty()).unwrap_or("user").to_string();
     let (app_type, type_name) = AppType::of_app(&app);
-    let ua = header("user-agent");
+    let ua = header(&USER_AGENT);
     let mut r = dispatch::Request {
         post: parts.method == hyper::Method::POST,
         app,
         token: token(&parts.headers, &type_name, app_type),
-        addr: match header("x-forwarded-for") {
-            f if f.is_empty() => peer.ip().to_string(),
-            f => format!("{}; {f}", peer.ip()),
+        addr: match header(&X_FORWARDED_FOR) {
+            f if f.is_empty() => peer.to_string(),
+            f => format!("{peer}; {f}"),
         },
         ver: version(&url, &ua),
         ua,
         ..Default::default()
     };
-    let content_type = header("content-type");
-    let declared: usize = header("content-length").parse().unwrap_or(0);
+    let content_type = header(&CONTENT_TYPE);
+    let declared: usize = header(&CONTENT_LENGTH).parse().unwrap_or(0);
     let target = parts.uri.path_and_query().map_or(parts.uri.path().len(), |pq| pq.as_str().len());
     r.reqsz = (target + declared) as i64;
 
@@ -314,10 +324,11 @@ async fn call(state: Arc<AppState>, peer: SocketAddr, req: Request<Incoming>) ->
             p
         };
         p.url = url.clone();
+        let value = |v: &HeaderValue| v.to_str().ok().map(str::to_string);
         p.headers = HANDLER_HEADERS
             .iter()
-            .chain(receives.headers.iter())
-            .filter_map(|k| parts.headers.get(*k).and_then(|v| v.to_str().ok()).map(|v| (k.to_string(), v.to_string())))
+            .filter_map(|k| Some((k.as_str().to_string(), value(parts.headers.get(k)?)?)))
+            .chain(receives.headers.iter().filter_map(|k| Some((k.to_string(), value(parts.headers.get(*k)?)?))))
             .collect();
         if let Some(id) = route.id {
             p.set_url("id", id);
@@ -371,14 +382,15 @@ async fn body_params(method: &hyper::Method, content_type: &str, bytes: Bytes) -
 
 /// The caller's token: `Authorization: Bearer`, else the `{appType}id` cookie.
 fn token(h: &HeaderMap, type_name: &str, app_type: AppType) -> Option<String> {
-    if let Some(b) = h.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")) {
+    use hyper::header::{AUTHORIZATION, COOKIE};
+    if let Some(b) = h.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")) {
         return Some(b.trim().to_string());
     }
     if app_type == AppType::Other {
         return None;
     }
     let name = format!("{type_name}id");
-    h.get_all("cookie").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| {
+    h.get_all(COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| {
         let (k, v) = kv.trim().split_once('=')?;
         (k == name && !v.is_empty()).then(|| v.to_string())
     })
