@@ -20,7 +20,7 @@ fn now() -> String {
 
 fn plus(now: &str, secs: i64) -> String {
     NaiveDateTime::parse_from_str(now, "%Y-%m-%d %H:%M:%S")
-        .map(|t| (t + Duration::seconds(secs)).format("%Y-%m-%d %H:%M:%S").to_string())
+        .map(|t| crate::db::datetime_text(&(t + Duration::seconds(secs))))
         .unwrap_or_else(|_| now.to_string())
 }
 

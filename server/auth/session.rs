@@ -106,7 +106,7 @@ pub fn now() -> i64 {
 /// Unix seconds as the protocol prints local time.
 pub fn fmt_time(t: i64) -> String {
     chrono::DateTime::from_timestamp(t, 0)
-        .map(|d| d.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string())
+        .map(|d| crate::db::datetime_text(&d.with_timezone(&chrono::Local).naive_local()))
         .unwrap_or_default()
 }
 

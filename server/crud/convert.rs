@@ -66,7 +66,7 @@ pub fn to_column(col: &Column, v: &Value) -> ApiResult<SqlValue> {
         }
         ColType::DateTime => {
             let t = parse_datetime(&text()).ok_or_else(|| bad(col, "datetime", v))?;
-            SqlValue::Text(t.format("%Y-%m-%d %H:%M:%S").to_string())
+            SqlValue::Text(crate::db::datetime_text(&t))
         }
         ColType::Date => {
             let t = parse_datetime(&text()).ok_or_else(|| bad(col, "date", v))?;

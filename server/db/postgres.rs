@@ -341,7 +341,7 @@ fn decode<'a>(ty: &Type, b: &'a [u8]) -> Result<Val<'a>, String> {
         Type::TIMESTAMP | Type::TIMESTAMPTZ => {
             let us = int(8)?;
             let t = epoch() + chrono::Duration::microseconds(us);
-            Val::Text(t.format("%Y-%m-%d %H:%M:%S").to_string().into())
+            Val::Text(super::datetime_text(&t).into())
         }
         Type::DATE => {
             let days = int(4)?;

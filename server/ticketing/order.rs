@@ -139,7 +139,7 @@ pub fn money(c: i64) -> String {
 
 pub fn plus_minutes(now: &str, m: i64) -> String {
     NaiveDateTime::parse_from_str(now, "%Y-%m-%d %H:%M:%S")
-        .map(|t| (t + Duration::minutes(m)).format("%Y-%m-%d %H:%M:%S").to_string())
+        .map(|t| crate::db::datetime_text(&(t + Duration::minutes(m))))
         .unwrap_or_else(|_| now.to_string())
 }
 

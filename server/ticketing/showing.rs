@@ -93,7 +93,7 @@ pub fn parse_tm(field: &str, s: &str) -> ApiResult<NaiveDateTime> {
 }
 
 fn tm_text(t: NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M:%S").to_string()
+    crate::db::datetime_text(&t)
 }
 
 /// `prices` of `Showing.add`: `A:380.00,B:180.00`, one price in cents per class code.

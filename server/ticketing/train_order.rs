@@ -96,7 +96,7 @@ pub fn validate(ctx: &mut Ctx, w: &mut Write, run: i64) -> ApiResult<()> {
     f.insert("qty".into(), json!(ids.len()));
     f.insert("amount".into(), json!(money(total)));
     f.insert("seatClass".into(), json!(class));
-    f.insert("departTm".into(), json!(depart.format("%Y-%m-%d %H:%M:%S").to_string()));
+    f.insert("departTm".into(), json!(crate::db::datetime_text(&depart)));
     f.insert("expireTm".into(), json!(plus_minutes(&now, HOLD_MINUTES)));
     f.insert("dscr".into(), json!(format!("{code} {}", run_dt)));
     if let Some(req) = str_field(w, "reqId") {
