@@ -548,6 +548,54 @@ struct RunResult {
     errors: u64,
     /// The reference measured right before this run, at the same connections (`None` for `bare`).
     bare_rps: Option<f64>,
+    /// CPU time the server process(es) used per call in this run, user plus system, in microseconds.
+    cpu_us: Option<f64>,
+    /// Share of the machine's CPU time the hypervisor gave to other guests during this run (`steal` in
+    /// /proc/stat): how much of the box the run did not have.
+    steal_pct: Option<f64>,
+}
+
+/// A reading of the machine's and some processes' CPU clocks, to tell what one run cost and how much
+/// of the machine it had.
+struct CpuClock {
+    steal: u64,
+    total: u64,
+    procs: u64,
+}
+
+impl CpuClock {
+    /// Reads /proc/stat and the user plus system time of `pids` (clock ticks).
+    fn read(pids: &[u32]) -> CpuClock {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        let f: Vec<u64> = stat
+            .lines()
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        let procs = pids
+            .iter()
+            .map(|pid| {
+                let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                // After the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+                let rest = s.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+                let v: Vec<u64> = rest.split_whitespace().skip(11).take(2).filter_map(|x| x.parse().ok()).collect();
+                v.iter().sum::<u64>()
+            })
+            .sum();
+        CpuClock { steal: f.get(7).copied().unwrap_or(0), total: f.iter().take(8).sum(), procs }
+    }
+
+    /// (CPU microseconds of the processes per call, steal percentage) since `start`. Clock ticks are
+    /// USER_HZ, 100 per second on Linux whatever the kernel's own tick.
+    fn since(&self, start: &CpuClock, calls: u64) -> (Option<f64>, Option<f64>) {
+        let cpu = (calls > 0).then(|| (self.procs - start.procs) as f64 * 10_000.0 / calls as f64);
+        let total = self.total.saturating_sub(start.total);
+        let steal = (total > 0).then(|| 100.0 * self.steal.saturating_sub(start.steal) as f64 / total as f64);
+        (cpu, steal)
+    }
 }
 
 impl RunResult {
@@ -639,6 +687,8 @@ async fn run(
         p99_ms: pct(0.99),
         errors,
         bare_rps: None,
+        cpu_us: None,
+        steal_pct: None,
     }
 }
 
@@ -704,7 +754,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let conns = *o.conns.iter().max().unwrap_or(&64);
         report.push_str(&format!(
             "\nGrowth: Ordr.query (20-row page) at {conns} conns as the orders table grows; machine: {}\n\n\
-             | orders | req/s | vs bare | p99 ms | RSS MB |\n|---:|---:|---:|---:|---:|\n",
+             | orders | req/s | vs bare | p99 ms | RSS MB | CPU µs/call | steal |\n|---:|---:|---:|---:|---:|---:|---:|\n",
             machine()
         ));
         for &n in &o.growth {
@@ -714,10 +764,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             if let Some(q) = q {
                 let qr = q["rps"].as_f64().unwrap_or(0.0);
                 report.push_str(&format!(
-                    "| {n} | {qr:.0} | {:.0}% | {:.2} | {:.1} |\n",
+                    "| {n} | {qr:.0} | {:.0}% | {:.2} | {:.1} | {:.0} | {:.0}% |\n",
                     100.0 * q["vs_bare"].as_f64().unwrap_or(0.0),
                     q["p99_ms"].as_f64().unwrap_or(0.0),
-                    json["server_rss_kb"].as_f64().unwrap_or(0.0) / 1024.0
+                    json["server_rss_kb"].as_f64().unwrap_or(0.0) / 1024.0,
+                    q["cpu_us_per_call"].as_f64().unwrap_or(0.0),
+                    q["steal_pct"].as_f64().unwrap_or(0.0)
                 ));
             }
             json_runs.push(json);
@@ -794,7 +846,11 @@ fn main_run(
             let bare_now = (name != "bare").then(|| rt.block_on(bare_rate(&bare.addr, n, (o.seconds / 2.0).max(0.5))));
             // A short warm-up so each run starts with open connections and warm caches.
             rt.block_on(run(addr, name, &s, (o.seconds / 10.0).min(0.5), counters.clone()));
+            let pids: Vec<u32> =
+                if name == "bare" { vec![bare.child.id()] } else { servers.iter().map(|s| s.child.id()).collect() };
+            let clock = CpuClock::read(&pids);
             let mut r = rt.block_on(run(addr, name, &s, o.seconds, counters.clone()));
+            (r.cpu_us, r.steal_pct) = CpuClock::read(&pids).since(&clock, r.requests);
             r.bare_rps = bare_now;
             // The WAL file's size shows whether checkpoints keep up (it is reused from its start, and cut
             // back to 64 MB, only when they do).
@@ -805,13 +861,15 @@ fn main_run(
                 / 1e6;
             wal_max_mb = wal_max_mb.max(wal_mb);
             eprintln!(
-                "  {:<13} {:>3} conns: {:>8.0} req/s  p50 {:.2} ms  p99 {:.2} ms  errors {}  (RSS {:.1} MB, anon {:.1}; WAL {:.0} MB)",
+                "  {:<13} {:>3} conns: {:>8.0} req/s  p50 {:.2} ms  p99 {:.2} ms  errors {}  cpu {:.0} us/call  steal {:.0}%  (RSS {:.1} MB, anon {:.1}; WAL {:.0} MB)",
                 r.scenario,
                 n,
                 r.rps,
                 r.p50_ms,
                 r.p99_ms,
                 r.errors,
+                r.cpu_us.unwrap_or(0.0),
+                r.steal_pct.unwrap_or(0.0),
                 server.status_kb("VmRSS") as f64 / 1024.0,
                 server.status_kb("RssAnon") as f64 / 1024.0,
                 wal_mb
@@ -850,6 +908,8 @@ fn main_run(
             "bare_rps": r.bare_rps.map(f64::round),
             "vs_bare": r.vs_bare().map(|v| (1000.0 * v).round() / 1000.0),
             "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "errors": r.errors,
+            "cpu_us_per_call": r.cpu_us.map(|v| (10.0 * v).round() / 10.0),
+            "steal_pct": r.steal_pct.map(|v| (10.0 * v).round() / 10.0),
         })).collect::<Vec<_>>(),
         "server_rss_kb": rss_kb,
         "server_rss_parts_kb": {"anon": rss_parts[0], "file": rss_parts[1], "shmem": rss_parts[2]},
@@ -874,16 +934,22 @@ fn report(
 ) -> String {
     let mut s = String::new();
     s.push_str(&format!("\n{} users, {orders} orders, {} s per run; machine: {}\n\n", o.users, o.seconds, machine()));
-    s.push_str("Each share is of the bare server measured just before that row, at the same connections.\n\n");
     s.push_str(
-        "| scenario | conns | req/s | bare req/s | vs bare | p50 ms | p99 ms | errors |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|\n",
+        "Each share is of the bare server measured just before that row, at the same connections. CPU is the \
+         server's (the bare server's on its rows), user plus system, per call; steal is the share of the \
+         machine's CPU time the hypervisor gave elsewhere during the row.\n\n",
+    );
+    s.push_str(
+        "| scenario | conns | req/s | bare req/s | vs bare | p50 ms | p99 ms | errors | CPU µs/call | steal |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in results {
         let bare = r.bare_rps.map(|b| format!("{b:.0}")).unwrap_or_default();
         let ratio = r.vs_bare().map(|v| format!("{:.0}%", 100.0 * v)).unwrap_or_else(|| "100%".into());
+        let cpu = r.cpu_us.map(|v| format!("{v:.0}")).unwrap_or_default();
+        let steal = r.steal_pct.map(|v| format!("{v:.0}%")).unwrap_or_default();
         s.push_str(&format!(
-            "| {} | {} | {:.0} | {bare} | {ratio} | {:.2} | {:.2} | {} |\n",
+            "| {} | {} | {:.0} | {bare} | {ratio} | {:.2} | {:.2} | {} | {cpu} | {steal} |\n",
             r.scenario, r.conns, r.rps, r.p50_ms, r.p99_ms, r.errors
         ));
     }
