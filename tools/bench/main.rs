@@ -567,14 +567,8 @@ impl CpuClock {
     /// Reads /proc/stat and the user plus system time of `pids` (clock ticks).
     fn read(pids: &[u32]) -> CpuClock {
         let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-        let f: Vec<u64> = stat
-            .lines()
-            .next()
-            .unwrap_or("")
-            .split_whitespace()
-            .skip(1)
-            .filter_map(|x| x.parse().ok())
-            .collect();
+        let f: Vec<u64> =
+            stat.lines().next().unwrap_or("").split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
         let procs = pids
             .iter()
             .map(|pid| {
