@@ -44,7 +44,7 @@ pub fn register(reg: &mut Registry) {
     let staff = showing_decl()
         .allow(STAFF_OPS)
         .required(&[&["eventId"], &["startTm"]])
-        .readonly(&["storeId", "venueId", "createTm"])
+        .readonly(&["storeId", "venueId", "createTm", "doneTm"])
         .readonly_on_set(&["eventId", "hallId"]);
     reg.register("Showing", &[Emp, Admin], Arc::new(Showing(staff)));
     reg.register("PriceClass", &[Guest, User], Arc::new(PriceClass(class_decl().allow(READ))));

@@ -250,6 +250,62 @@ fn an_expired_hold_never_blocks_a_buyer_and_the_sweeper_cancels_the_order() {
     assert_eq!(status(&mut app, taker), "RE");
     let log = app.sql(&format!("SELECT dscr FROM OrderLog WHERE orderId={taker} AND action='RE'"));
     assert_eq!(log[0]["dscr"], json!("系统: 场次已结束"));
+    let done = app.count(&format!("SELECT COUNT(*) FROM Showing WHERE id={} AND doneTm IS NOT NULL", s.showing));
+    assert_eq!(done, 1, "the showing is marked done once its paid orders are completed");
+}
+
+/// `n` paid orders of `showing` (NULL: of no showing, like a train's or a general order), made by SQL.
+fn paid_orders(app: &mut TestApp, n: usize, showing: Option<i64>) {
+    let showing = showing.map_or("NULL".to_string(), |s| s.to_string());
+    app.sql(&format!(
+        "INSERT INTO Ordr (userId, createTm, status, amount, showingId, qty) \
+         WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM k WHERE i<{n}) \
+         SELECT 1, '2026-01-01 00:00:00', 'PA', 10, {showing}, 1 FROM k"
+    ));
+}
+
+#[test]
+fn the_sweep_completes_ended_showings_a_thousand_orders_a_run_and_never_reads_other_paid_orders() {
+    let (mut app, s) = spawn_shop();
+    let sh = s.showing;
+    paid_orders(&mut app, 1500, Some(sh));
+    paid_orders(&mut app, 2000, None);
+    let paid =
+        |app: &mut TestApp, cond: &str| app.count(&format!("SELECT COUNT(*) FROM Ordr WHERE status='PA' AND {cond}"));
+    let done =
+        |app: &mut TestApp| app.count(&format!("SELECT COUNT(*) FROM Showing WHERE id={sh} AND doneTm IS NOT NULL"));
+    // Not ended: nothing happens.
+    jindouyun::ticketing::sweeper::sweep(&app.state).unwrap();
+    assert_eq!(paid(&mut app, &format!("showingId={sh}")), 1500);
+    assert_eq!(done(&mut app), 0);
+
+    app.sql(&format!("UPDATE Showing SET endTm='2000-01-01 00:00:00' WHERE id={sh}"));
+    jindouyun::ticketing::sweeper::sweep(&app.state).unwrap();
+    assert_eq!(paid(&mut app, &format!("showingId={sh}")), 500, "a run completes at most 1,000 orders");
+    assert_eq!(done(&mut app), 0, "a showing with paid orders left is not done yet");
+    jindouyun::ticketing::sweeper::sweep(&app.state).unwrap();
+    assert_eq!(paid(&mut app, &format!("showingId={sh}")), 0, "the next run completes the rest");
+    assert_eq!(done(&mut app), 1);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM OrderLog WHERE action='RE' AND orderId IN (SELECT id FROM Ordr WHERE showingId={sh})"
+        )),
+        1500
+    );
+    assert_eq!(paid(&mut app, "showingId IS NULL"), 2000, "paid orders of no showing are left alone");
+
+    // A done showing is not looked at again: an order marked paid there by hand stays as it is.
+    paid_orders(&mut app, 1, Some(sh));
+    jindouyun::ticketing::sweeper::sweep(&app.state).unwrap();
+    assert_eq!(paid(&mut app, &format!("showingId={sh}")), 1);
+    // Staff cannot set it.
+    let r = call(&mut app, &s.mgr, "Showing.set", &[("id", &sh.to_string())], &[("doneTm", "2001-01-01 00:00:00")]);
+    assert_eq!(done(&mut app), 1, "{r}");
+    assert_eq!(
+        app.count(&format!("SELECT COUNT(*) FROM Showing WHERE id={sh} AND doneTm < '2002-01-01 00:00:00'")),
+        0,
+        "{r}"
+    );
 }
 
 #[test]
