@@ -245,6 +245,16 @@ fn query_reads_sub_objects_in_one_batch_when_asked() {
     assert!(v["list"][0].get("atts").is_none(), "not by default in query (§9.4)");
     let v = app.ok("Ordr.query", &[ADM, ("fmt", "list"), ("res", "id,atts"), ("param_atts", "x")], Body::None);
     assert_eq!(v["list"].as_array().unwrap().len(), 3);
+    // A call's own res_X shapes that call's children only: the next read has the declared fields again
+    // (the declared request is parsed once and kept; an override never is).
+    let fields = |v: &Value| -> Vec<String> {
+        v["list"][0]["atts"][0].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default()
+    };
+    let declared = fields(&app.ok("Ordr.query", &[ADM, ("fmt", "list"), ("res", "id,atts")], Body::None));
+    assert!(declared.len() > 1, "{declared:?}");
+    let own = app.ok("Ordr.query", &[ADM, ("fmt", "list"), ("res", "id,atts"), ("res_atts", "id")], Body::None);
+    assert_eq!(fields(&own), vec!["id".to_string()]);
+    assert_eq!(fields(&app.ok("Ordr.query", &[ADM, ("fmt", "list"), ("res", "id,atts")], Body::None)), declared);
 }
 
 #[test]
