@@ -278,11 +278,21 @@ pub fn runs_on_pool(state: &AppState, req: &Request) -> bool {
     if let Some(f) = state.functions.get(&req.ac) {
         return f.blocking || f.prepare.is_some();
     }
-    let p = &req.params;
+    big_read(&req.params)
+}
+
+/// True if the read parameters may ask for many rows: an export format, a page size above 500 (or
+/// negative: the object's cap), or a whole-result format (`fmt=array`, `hash`, `tree`) with no page
+/// size, which reads up to the object's cap (10,000 rows by default).
+fn big_read(p: &Params) -> bool {
     let fmt = p.str("fmt").or_else(|| p.str("_fmt")).unwrap_or_default();
-    let big_page = ["pagesz", "rows", "_pagesz"]
-        .iter()
-        .any(|k| p.str(k).and_then(|v| v.parse::<i64>().ok()).is_some_and(|n| !(0..=500).contains(&n)));
+    let size = ["pagesz", "rows", "_pagesz"].iter().find_map(|k| p.str(k)).map(|v| v.parse::<i64>().ok());
+    let big_page = match size {
+        Some(Some(n)) => !(0..=500).contains(&n),
+        // Not a number: refused by the read itself, which then costs nothing.
+        Some(None) => false,
+        None => crate::crud::select::reads_whole(&fmt),
+    };
     EXPORT_FORMATS.contains(&fmt.as_str()) || big_page
 }
 
@@ -455,4 +465,37 @@ pub async fn handle(state: Arc<AppState>, mut req: Request, pre_error: Option<Ap
         server_rev: cfg.server_rev.clone(),
     });
     Output { status, content_type, headers, body }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::big_read;
+    use crate::api::params::Params;
+
+    fn params(kv: &[(&str, &str)]) -> Params {
+        Params::from_url(kv.iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect())
+    }
+
+    #[test]
+    fn reads_of_many_rows_go_to_the_pool_and_pages_stay_where_they_are() {
+        for (kv, big) in [
+            (&[][..], false),
+            (&[("fmt", "list")][..], false),
+            (&[("fmt", "one")][..], false),
+            (&[("pagesz", "500")][..], false),
+            (&[("pagesz", "501")][..], true),
+            (&[("rows", "-1")][..], true),
+            (&[("fmt", "csv")][..], true),
+            (&[("_fmt", "xlsx"), ("pagesz", "20")][..], true),
+            // Whole-result formats read up to the object's cap unless a page size is given.
+            (&[("fmt", "array")][..], true),
+            (&[("fmt", "hash:id,name")][..], true),
+            (&[("fmt", "multihash")][..], true),
+            (&[("fmt", "tree")][..], true),
+            (&[("fmt", "array"), ("pagesz", "50")][..], false),
+            (&[("fmt", "array"), ("pagesz", "x")][..], false),
+        ] {
+            assert_eq!(big_read(&params(kv)), big, "{kv:?}");
+        }
+    }
 }

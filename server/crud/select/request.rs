@@ -100,6 +100,12 @@ pub struct Paging {
 }
 
 /// Reads paging parameters; `cap` is the object's maximum page size.
+/// True for the output formats that read the whole result (up to the object's cap) when no page size is
+/// given: `array`, and the keyed shapes `hash`, `multihash` (with or without a key spec) and `tree`.
+pub fn reads_whole(fmt: &str) -> bool {
+    fmt == "array" || fmt == "tree" || fmt.starts_with("hash") || fmt.starts_with("multihash")
+}
+
 pub fn paging(p: &Params, fmt: &str, cap: i64) -> ApiResult<Paging> {
     let first_int = |names: &[&str]| -> ApiResult<Option<i64>> {
         for n in names {
@@ -113,9 +119,8 @@ pub fn paging(p: &Params, fmt: &str, cap: i64) -> ApiResult<Paging> {
         Some(0) => 20,
         Some(n) if n < 0 || n > cap => cap,
         Some(n) => n,
+        None if reads_whole(fmt) => cap,
         None => match fmt {
-            "array" | "hash" | "multihash" | "tree" => cap,
-            f if f.starts_with("hash") || f.starts_with("multihash") => cap,
             "one" | "one?" => 1,
             _ => 20,
         },
