@@ -73,7 +73,6 @@ fn total(ctx: &mut Ctx, plan: &Plan) -> ApiResult<i64> {
     Ok(ctx.scalar_int(&sql, &params)?.unwrap_or(0))
 }
 
-/// Reads the sub-objects of `rows` with one batched query per sub-object (protocol §5.3).
 /// The parsed request of a sub-object read the call does not change (no `param_X`, no `res_X`): a function of
 /// the declared `res` and `orderby` alone, so it is parsed once per process rather than at every read (7.8k
 /// instructions a sub-object, and `Ordr.get` reads three). The keys are the declarations' own texts.
@@ -90,6 +89,7 @@ fn declared_sub_req(def: &SubObj, cp: &Params) -> ApiResult<ReadReq> {
     Ok(r)
 }
 
+/// Reads the sub-objects of `rows` with one batched query per sub-object (protocol §5.3).
 fn attach_subs(ctx: &mut Ctx, plan: &Plan, p: &Params, rs: &mut RowSet) -> ApiResult<()> {
     // The columns are there even with no rows (an empty result still names them in `h`).
     for sub in &plan.subs {

@@ -99,13 +99,13 @@ pub struct Paging {
     pub page: Option<i64>,
 }
 
-/// Reads paging parameters; `cap` is the object's maximum page size.
 /// True for the output formats that read the whole result (up to the object's cap) when no page size is
 /// given: `array`, and the keyed shapes `hash`, `multihash` (with or without a key spec) and `tree`.
 pub fn reads_whole(fmt: &str) -> bool {
     fmt == "array" || fmt == "tree" || fmt.starts_with("hash") || fmt.starts_with("multihash")
 }
 
+/// Reads paging parameters; `cap` is the object's maximum page size.
 pub fn paging(p: &Params, fmt: &str, cap: i64) -> ApiResult<Paging> {
     let first_int = |names: &[&str]| -> ApiResult<Option<i64>> {
         for n in names {
