@@ -286,12 +286,13 @@ pub fn runs_on_pool(state: &AppState, req: &Request) -> bool {
 /// size, which reads up to the object's cap (10,000 rows by default).
 fn big_read(p: &Params) -> bool {
     let fmt = p.str("fmt").or_else(|| p.str("_fmt")).unwrap_or_default();
-    let size = ["pagesz", "rows", "_pagesz"].iter().find_map(|k| p.str(k)).map(|v| v.parse::<i64>().ok());
+    use crate::crud::select::{reads_whole, PAGE_SIZE_PARAMS};
+    let size = PAGE_SIZE_PARAMS.iter().find_map(|k| p.str(k)).map(|v| v.parse::<i64>().ok());
     let big_page = match size {
         Some(Some(n)) => !(0..=500).contains(&n),
         // Not a number: refused by the read itself, which then costs nothing.
         Some(None) => false,
-        None => crate::crud::select::reads_whole(&fmt),
+        None => reads_whole(&fmt),
     };
     EXPORT_FORMATS.contains(&fmt.as_str()) || big_page
 }

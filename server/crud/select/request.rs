@@ -99,6 +99,9 @@ pub struct Paging {
     pub page: Option<i64>,
 }
 
+/// The parameters that give a page size, the first one present winning (`rows` is easyui's name).
+pub const PAGE_SIZE_PARAMS: [&str; 3] = ["pagesz", "rows", "_pagesz"];
+
 /// True for the output formats that read the whole result (up to the object's cap) when no page size is
 /// given: `array`, and the keyed shapes `hash`, `multihash` (with or without a key spec) and `tree`.
 pub fn reads_whole(fmt: &str) -> bool {
@@ -115,7 +118,7 @@ pub fn paging(p: &Params, fmt: &str, cap: i64) -> ApiResult<Paging> {
         }
         Ok(None)
     };
-    let size = match first_int(&["pagesz", "rows", "_pagesz"])? {
+    let size = match first_int(&PAGE_SIZE_PARAMS)? {
         Some(0) => 20,
         Some(n) if n < 0 || n > cap => cap,
         Some(n) => n,
