@@ -92,10 +92,6 @@ pub fn parse_tm(field: &str, s: &str) -> ApiResult<NaiveDateTime> {
         .map_err(|_| ApiError::param(format!("`{field}`须是时间YYYY-MM-DD HH:MM:SS, 不能是`{s}`")))
 }
 
-fn tm_text(t: NaiveDateTime) -> String {
-    crate::db::datetime_text(&t)
-}
-
 /// `prices` of `Showing.add`: `A:380.00,B:180.00`, one price in cents per class code.
 pub fn parse_prices(s: &str) -> ApiResult<Vec<(char, i64)>> {
     let mut out: Vec<(char, i64)> = Vec::new();
@@ -194,7 +190,7 @@ impl Showing {
             return Err(ApiError::param("停售时间不能晚于场次结束时间"));
         }
         for (f, v) in [("startTm", t.start), ("endTm", end), ("saleStartTm", sale_start), ("saleEndTm", sale_end)] {
-            w.fields.insert(f.into(), json!(tm_text(v)));
+            w.fields.insert(f.into(), json!(crate::db::datetime_text(&v)));
         }
         let Some(hall) = hall else { return Ok(()) };
         // Write-lock the hall row first: a concurrent scheduler of this hall waits here until this
@@ -204,7 +200,12 @@ impl Showing {
         ctx.query(
             "SELECT s.id, s.startTm, s.endTm, e.name FROM Showing s LEFT JOIN Event e ON e.id=s.eventId \
              WHERE s.hallId=? AND s.startTm < ? AND s.endTm > ? AND s.id<>? ORDER BY s.startTm LIMIT 1",
-            &[hall.into(), tm_text(end).into(), tm_text(t.start).into(), w.id.unwrap_or(0).into()],
+            &[
+                hall.into(),
+                crate::db::datetime_text(&end).into(),
+                crate::db::datetime_text(&t.start).into(),
+                w.id.unwrap_or(0).into(),
+            ],
             |r| {
                 clash = Some((
                     r.get::<i64>(0)?,
@@ -602,8 +603,11 @@ mod tests {
 
     #[test]
     fn times_take_the_protocol_form_and_minutes_only() {
-        assert_eq!(tm_text(parse_tm("startTm", "2026-12-05 19:30").unwrap()), "2026-12-05 19:30:00");
-        assert_eq!(tm_text(parse_tm("startTm", "2026-12-05T19:30:15").unwrap()), "2026-12-05 19:30:15");
+        assert_eq!(crate::db::datetime_text(&parse_tm("startTm", "2026-12-05 19:30").unwrap()), "2026-12-05 19:30:00");
+        assert_eq!(
+            crate::db::datetime_text(&parse_tm("startTm", "2026-12-05T19:30:15").unwrap()),
+            "2026-12-05 19:30:15"
+        );
         assert!(parse_tm("startTm", "12/05/2026").unwrap_err().msg.contains("startTm"));
     }
 }

@@ -463,7 +463,7 @@ fn search(ctx: &mut Ctx, p: &Params) -> ApiResult<Value> {
             continue;
         }
         let minutes = (arr - dep).num_minutes();
-        let fmt = |t: NaiveDateTime| t.format("%Y-%m-%d %H:%M:%S").to_string();
+        let fmt = |t: NaiveDateTime| crate::db::datetime_text(&t);
         out.push((
             dep,
             minutes,
