@@ -171,6 +171,8 @@ pub fn expire_due(conn: Conn, which: Due, now: &str) -> ApiResult<usize> {
 /// Showings and orders one sweep completes at most (the rest is left to the next run).
 const COMPLETE_SHOWINGS: usize = 1000;
 const COMPLETE_ORDERS: usize = 1000;
+/// Ended showings read per query of a sweep.
+const SHOWING_BATCH: usize = 100;
 
 /// Completes paid orders whose showing has ended (PA → RE, as the system); returns how many.
 ///
@@ -187,8 +189,8 @@ pub fn complete_ended(conn: Conn, now: &str) -> ApiResult<usize> {
     let mut seen = 0;
     while seen < COMPLETE_SHOWINGS && left > 0 {
         let showings: Vec<i64> = conn
-            .prepare_cached("SELECT id FROM Showing WHERE doneTm IS NULL AND endTm<=? ORDER BY endTm, id LIMIT 100")?
-            .query_map([now], |r| r.get(0))?
+            .prepare_cached("SELECT id FROM Showing WHERE doneTm IS NULL AND endTm<=? ORDER BY endTm, id LIMIT ?")?
+            .query_map(params![now, SHOWING_BATCH as i64], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         let batch = showings.len();
         for sid in showings {
@@ -211,7 +213,7 @@ pub fn complete_ended(conn: Conn, now: &str) -> ApiResult<usize> {
             conn.prepare_cached("UPDATE Showing SET doneTm=? WHERE id=? AND doneTm IS NULL")?
                 .execute(params![now, sid])?;
         }
-        if batch < 100 {
+        if batch < SHOWING_BATCH {
             break;
         }
     }
