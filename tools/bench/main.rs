@@ -585,7 +585,7 @@ impl CpuClock {
     /// (CPU microseconds of the processes per call, steal percentage) since `start`. Clock ticks are
     /// USER_HZ, 100 per second on Linux whatever the kernel's own tick.
     fn since(&self, start: &CpuClock, calls: u64) -> (Option<f64>, Option<f64>) {
-        let cpu = (calls > 0).then(|| (self.procs - start.procs) as f64 * 10_000.0 / calls as f64);
+        let cpu = (calls > 0).then(|| self.procs.saturating_sub(start.procs) as f64 * 10_000.0 / calls as f64);
         let total = self.total.saturating_sub(start.total);
         let steal = (total > 0).then(|| 100.0 * self.steal.saturating_sub(start.steal) as f64 / total as f64);
         (cpu, steal)
