@@ -157,6 +157,11 @@ impl Db {
         &self.writer
     }
 
+    /// How many checkpoints the checkpointer thread has run (SQLite; 0 on PostgreSQL).
+    pub fn checkpoints_run(&self) -> u64 {
+        self.checkpointer.as_ref().map_or(0, |c| c.runs.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
     /// Stops the writer (finishing queued work) and the checkpointer, leaving the WAL checkpointed.
     pub fn shutdown(&self) {
         self.writer.shutdown();
@@ -174,31 +179,72 @@ impl Db {
 /// by itself once a checkpoint has caught up and no reader still uses the old frames; under a steady
 /// write load that moment only comes when the writer finishes the copy between two groups (see
 /// `writer::run`), so this thread runs every 20 ms to leave it little to do.
+///
+/// A server with nothing to write does nothing here: `PRAGMA data_version` (one read of the WAL
+/// index, from the statement cache) tells whether any connection, in this process or another, has
+/// committed since the last look, and the checkpoint only runs if one has or the last one could not
+/// copy everything. Before, an idle server prepared and ran a checkpoint 50 times a second (its
+/// prepare re-read the schema each time).
 struct Checkpointer {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Checkpoints run so far (tests, and anyone asking whether the thread is alive).
+    runs: std::sync::Arc<std::sync::atomic::AtomicU64>,
     thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+/// How often the checkpointer looks for committed frames.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(20);
+
+/// A PASSIVE checkpoint on `conn`: true if it copied every frame of the log (none left behind by
+/// a reader or a writer that was busy).
+fn checkpoint_passive(conn: &Connection) -> rusqlite::Result<bool> {
+    let mut st = conn.prepare_cached("PRAGMA wal_checkpoint(PASSIVE)")?;
+    // (busy, frames in the log, frames checkpointed); -1 frames when the file is not in WAL mode.
+    let (busy, log, done) =
+        st.query_row([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))?;
+    Ok(busy == 0 && log == done)
+}
+
+/// The connection's `PRAGMA data_version`: changes when another connection has committed.
+fn data_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("PRAGMA data_version")?.query_row([], |r| r.get(0))
 }
 
 impl Checkpointer {
     fn start(path: &Path) -> ApiResult<Checkpointer> {
+        use std::sync::atomic::Ordering::Relaxed;
         let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_millis(100))?;
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = stop.clone();
+        let runs = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (flag, count) = (stop.clone(), runs.clone());
         let thread = std::thread::Builder::new()
             .name("checkpoint".into())
             .spawn(move || {
-                while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-                    std::thread::sleep(Duration::from_millis(20));
-                    if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE);") {
-                        log::warn!("checkpoint: {e}");
+                // Unknown at start: the log may hold frames of an earlier run.
+                let (mut seen, mut caught_up) = (None, false);
+                while !flag.load(Relaxed) {
+                    std::thread::sleep(CHECKPOINT_EVERY);
+                    // Read before the checkpoint: a commit after this line shows at the next look.
+                    let version = data_version(&conn).ok();
+                    if caught_up && version.is_some() && version == seen {
+                        continue;
                     }
+                    seen = version;
+                    count.fetch_add(1, Relaxed);
+                    caught_up = match checkpoint_passive(&conn) {
+                        Ok(all) => all,
+                        Err(e) => {
+                            log::warn!("checkpoint: {e}");
+                            false
+                        }
+                    };
                 }
                 // Last one at shutdown: nothing writes any more, so fold the whole log back.
                 let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
             })
             .map_err(|e| ApiError::server(format!("start checkpointer: {e}")))?;
-        Ok(Checkpointer { stop, thread: std::sync::Mutex::new(Some(thread)) })
+        Ok(Checkpointer { stop, runs, thread: std::sync::Mutex::new(Some(thread)) })
     }
 
     fn stop(&self) {
@@ -300,6 +346,54 @@ pub fn now_str() -> String {
 #[cfg(test)]
 mod tests {
     use chrono::{Duration, NaiveDate};
+
+    /// Polls `f` every 10 ms for up to 10 s.
+    fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !f() {
+            assert!(std::time::Instant::now() < end, "{what}: not within 10 s");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn the_checkpointer_runs_after_commits_and_not_while_nothing_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let db = super::Db::open(&path, 1, |c| Ok(c.execute_batch("CREATE TABLE t (x)")?)).unwrap();
+        let write = |x: i64| {
+            db.writer()
+                .run("test", move |c| {
+                    c.execute("INSERT INTO t (x) VALUES (?)", &vec![crate::query::SqlValue::Int(x)]).map(|_| ())
+                })
+                .unwrap()
+        };
+        // What a checkpoint left in the log: frames (from a second connection's look at the WAL).
+        let probe = rusqlite::Connection::open(&path).unwrap();
+        let left = || {
+            probe
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))
+                .map(|(log, done)| log - done)
+                .unwrap()
+        };
+        write(1);
+        eventually("the first commit is checkpointed", || db.checkpoints_run() > 0 && left() == 0);
+        // Settled: the runs stop once the log is copied and nothing new is committed.
+        let mut last = db.checkpoints_run();
+        eventually("the checkpointer goes quiet", || {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let now = db.checkpoints_run();
+            std::mem::replace(&mut last, now) == now
+        });
+        let idle = db.checkpoints_run();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert_eq!(db.checkpoints_run(), idle, "an idle server ran checkpoints (every 20 ms is 15 in 300 ms)");
+        write(2);
+        eventually("a new commit is checkpointed", || db.checkpoints_run() > idle);
+        let n: i64 = probe.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 2);
+        db.shutdown();
+    }
 
     #[test]
     fn datetime_text_is_what_chrono_writes_for_every_field_width() {

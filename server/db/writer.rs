@@ -359,7 +359,7 @@ fn run(owned: OwnedConn, rx: Receiver<Msg>, logs: Arc<Mutex<LogBuf>>, workers: O
             // on the checkpointer's connection makes this one return at once (and it is tried again).
             if let (Conn::Sqlite(c), true) = (conn, last_checkpoint.elapsed() >= WRITER_CHECKPOINT) {
                 last_checkpoint = Instant::now();
-                if let Err(e) = c.execute_batch("PRAGMA wal_checkpoint(PASSIVE);") {
+                if let Err(e) = super::checkpoint_passive(c) {
                     log::debug!("writer checkpoint: {e}");
                 }
             }
