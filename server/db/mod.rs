@@ -362,6 +362,19 @@ mod tests {
     }
 
     #[test]
+    fn the_writer_keeps_savepoint_journals_in_a_spilling_buffer_and_readers_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = super::Db::open(&dir.path().join("t.db"), 1, |_| Ok(())).unwrap();
+        let temp_store = |c: super::Conn| c.query_row("PRAGMA temp_store", [], |r| r.get::<i64>(0));
+        // 1 = FILE: sub-journals are 64 KiB memory chunks that spill to a file; 2 = MEMORY: 1 KiB chunks.
+        assert_eq!(db.writer().run("test", move |c| temp_store(c)).unwrap(), 1);
+        let reader = db.read().unwrap();
+        assert_eq!(temp_store(reader.conn()).unwrap(), 2);
+        drop(reader);
+        db.shutdown();
+    }
+
+    #[test]
     fn the_checkpointer_runs_after_commits_and_not_while_nothing_is_written() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.db");
