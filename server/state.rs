@@ -61,6 +61,8 @@ pub struct AppState {
     pub tasks: Vec<Task>,
     /// This minute's call counts and times, logged once a minute (`log::summary`).
     pub summary: crate::log::summary::Summary,
+    /// The SELECTs of plain gets (`crud::read::GetPlans`).
+    pub get_plans: crate::crud::read::GetPlans,
 }
 
 impl AppState {
@@ -113,6 +115,7 @@ impl AppState {
             sms,
             tasks,
             summary,
+            get_plans: Default::default(),
         }))
     }
 }

@@ -219,16 +219,43 @@ pub fn get(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiRes
     let mut id = p.int("id")?;
     obj.on_validate_id(ctx, Op::Get, &mut id)?;
     let id = id.ok_or_else(|| ApiError::missing("id"))?;
-    let plan = get_plan(ctx, obj, table, id, &req, p)?;
+    let mut scope = Scope::default();
+    obj.on_query(ctx, p, &mut scope)?;
+    // A get asking for nothing but the default read runs the SELECT this server made for the same
+    // object, table and scope before, with this call's values (GetPlans).
+    let key = req.is_default().then(|| GetKey::new(obj, table, &scope));
+    if let Some(c) = key.as_ref().and_then(|k| ctx.state.get_plans.find(k)) {
+        if let Some(tr) = TextRows::new(obj, &c.plan, p, Shape::Object) {
+            return answer_get(ctx, table, id, &tr, &c.sql, &c.bound(&scope, id));
+        }
+    }
+    let plan = scoped_get_plan(ctx, obj, table, id, &req, &scope)?;
     if let Some(tr) = TextRows::new(obj, &plan, p, Shape::Object) {
         let (sql, params) = page_sql(&plan, 1, 0);
-        let page = text::write_page(ctx, &tr, &sql, &params, 1, |_, _| (None, None, None))?;
-        if page.rows == 0 {
-            return Err(not_found(table, id));
+        let reply = answer_get(ctx, table, id, &tr, &sql, &params);
+        drop(tr);
+        if let Some(k) = key {
+            ctx.state.get_plans.keep(k, plan, sql, &scope, id, &params);
         }
-        return text_reply(page.text);
+        return reply;
     }
     get_rows(ctx, obj, table, id, &plan, p).map(Reply::Data)
+}
+
+/// The row of a get written as JSON text, or "not found".
+fn answer_get(
+    ctx: &mut Ctx,
+    table: &Table,
+    id: i64,
+    tr: &TextRows,
+    sql: &str,
+    params: &[SqlValue],
+) -> ApiResult<Reply> {
+    let page = text::write_page(ctx, tr, sql, params, 1, |_, _| (None, None, None))?;
+    if page.rows == 0 {
+        return Err(not_found(table, id));
+    }
+    text_reply(page.text)
 }
 
 /// A get of row `id` with a request built by the caller (add with `res`); `p` is handed to the hooks.
@@ -247,9 +274,123 @@ pub fn get_with(
 fn get_plan(ctx: &mut Ctx, obj: &dyn Object, table: &Table, id: i64, req: &ReadReq, p: &Params) -> ApiResult<Plan> {
     let mut scope = Scope::default();
     obj.on_query(ctx, p, &mut scope)?;
-    let mut plan = select::plan(ctx, obj, table, req, &scope, ReadMode::Get)?;
+    scoped_get_plan(ctx, obj, table, id, req, &scope)
+}
+
+fn scoped_get_plan(
+    ctx: &mut Ctx,
+    obj: &dyn Object,
+    table: &Table,
+    id: i64,
+    req: &ReadReq,
+    scope: &Scope,
+) -> ApiResult<Plan> {
+    let mut plan = select::plan(ctx, obj, table, req, scope, ReadMode::Get)?;
     plan.add_where("t0.id=?".into(), vec![SqlValue::Int(id)]);
     Ok(plan)
+}
+
+/// The SELECTs of plain gets, kept per server.
+///
+/// A get that asks for nothing but the default read (`ReadReq::is_default`) has a plan made only from
+/// the object's declaration (one object per role), the table and the scope its `on_query` hook built;
+/// the scope's conditions are SQL texts with bound values. So the plan and its SQL text are the same
+/// for every call with the same declaration, table and scope texts, and only the values change: the
+/// scope's (the caller's user id, say) and the row id. Building them was a seventh of a `User.get`.
+/// Entries hold no values; each call binds its own. The number of entries is bounded by the code's
+/// distinct scopes (never request text), and capped besides.
+#[derive(Default)]
+pub struct GetPlans {
+    map: std::sync::RwLock<HashMap<GetKey, std::sync::Arc<CachedGet>>>,
+}
+
+/// Entries at most (a hook writing values into its SQL text would otherwise grow the map without end).
+const GET_PLANS_MAX: usize = 1024;
+
+/// What a plain get's plan is made from: the declaration and table (by address: both live as long
+/// as the server's state, which owns this cache) and the scope's texts.
+#[derive(PartialEq, Eq, Hash)]
+pub struct GetKey {
+    decl: usize,
+    table: usize,
+    scope: String,
+}
+
+impl GetKey {
+    fn new(obj: &dyn Object, table: &Table, scope: &Scope) -> GetKey {
+        let mut s = String::with_capacity(64);
+        for (c, _) in &scope.conds {
+            s.push_str(c);
+            s.push('\u{1}');
+        }
+        s.push('\u{2}');
+        for j in &scope.joins {
+            s.push_str(j);
+            s.push('\u{1}');
+        }
+        s.push('\u{2}');
+        if let Some((o, _)) = &scope.order {
+            s.push_str(o);
+        }
+        s.push(if scope.guards_write { 'w' } else { 'r' });
+        GetKey { decl: obj.decl() as *const _ as usize, table: table as *const Table as usize, scope: s }
+    }
+}
+
+/// A plain get's plan (with no bound values) and its SQL text.
+pub struct CachedGet {
+    plan: Plan,
+    sql: String,
+}
+
+impl CachedGet {
+    /// The values of the SQL text for this call, in placeholder order: the plan's own (in its columns),
+    /// the scope's conditions, the row id, the scope's ORDER BY.
+    fn bound(&self, scope: &Scope, id: i64) -> Vec<SqlValue> {
+        bound_values(&self.plan.col_params, scope, id)
+    }
+}
+
+fn bound_values(col_params: &[SqlValue], scope: &Scope, id: i64) -> Vec<SqlValue> {
+    let mut v = col_params.to_vec();
+    for (_, ps) in &scope.conds {
+        v.extend(ps.iter().cloned());
+    }
+    v.push(SqlValue::Int(id));
+    if let Some((_, ps)) = &scope.order {
+        v.extend(ps.iter().cloned());
+    }
+    v
+}
+
+impl GetPlans {
+    fn find(&self, key: &GetKey) -> Option<std::sync::Arc<CachedGet>> {
+        self.map.read().unwrap_or_else(|p| p.into_inner()).get(key).cloned()
+    }
+
+    /// Keeps a plan that was just run with `params`, if those are exactly what `bound` makes from
+    /// the scope and id (so a later call's values land in the same places), with its values removed.
+    fn keep(&self, key: GetKey, mut plan: Plan, sql: String, scope: &Scope, id: i64, params: &[SqlValue]) {
+        if !plan.subs.is_empty() || plan.having.is_some() || bound_values(&plan.col_params, scope, id) != params {
+            return;
+        }
+        plan.where_params.clear();
+        plan.order_params.clear();
+        let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
+        if map.len() < GET_PLANS_MAX {
+            map.insert(key, std::sync::Arc::new(CachedGet { plan, sql }));
+        }
+    }
+
+    /// Entries kept (tests).
+    pub fn len(&self) -> usize {
+        self.map.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// True when nothing is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 fn not_found(table: &Table, id: i64) -> ApiError {

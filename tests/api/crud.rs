@@ -372,3 +372,42 @@ fn batch_add_maps_columns_by_header_text_and_builds_sub_rows_per_unikey() {
     assert_eq!(v[1], json!("缺少列`状态`"));
     assert_eq!(app.count("SELECT COUNT(*) FROM Ordr"), 4);
 }
+
+#[test]
+fn plain_gets_reuse_one_select_per_object_and_scope_and_bind_each_callers_values() {
+    let mut app = spawn_app();
+    let a = login_user(&mut app, "13800000001", "甲");
+    let first = app.ok("User.get", &[], Body::None);
+    let kept = app.state.get_plans.len();
+    assert!(kept >= 1, "the plain get's SELECT is kept");
+    assert_eq!(app.ok("User.get", &[], Body::None), first, "the kept SELECT answers as the planned one did");
+    app.cookies.clear();
+    let b = login_user(&mut app, "13800000002", "乙");
+    let v = app.ok("User.get", &[], Body::None);
+    assert_eq!(
+        (&v["id"], &v["name"]),
+        (&json!(b), &json!("乙")),
+        "the second caller's values are bound, not the first's"
+    );
+    assert_eq!(app.state.get_plans.len(), kept, "same declaration and scope texts: the same entry");
+    // Read parameters go the planned way and shape only their own call; hiddenFields applies to a kept one.
+    assert_eq!(app.ok("User.get", &[("res", "name")], Body::None), json!({"name": "乙"}));
+    let v = app.ok("User.get", &[("hiddenFields", "phone")], Body::None);
+    assert!(v.get("phone").is_none() && v["name"] == json!("乙"), "{v}");
+    assert_eq!(app.ok("User.get", &[], Body::None)["phone"], json!("13800000002"));
+    assert_eq!(app.state.get_plans.len(), kept, "a get with read parameters is not kept");
+    // Rows with sub-objects go through the general path and are not kept.
+    let o = app.ok("Ordr.add", &[], Body::Form(&[("dscr", "乙的")]));
+    let v = app.ok("Ordr.get", &[("id", &s(&o))], Body::None);
+    assert!(v["orderLog"].is_array(), "{v}");
+    assert_eq!(app.state.get_plans.len(), kept);
+    // Another role is another declaration: the admin's gets of User share one entry of their own.
+    app.login_admin();
+    let v = app.ok("User.get", &[ADM, ("id", &s(&json!(a)))], Body::None);
+    assert_eq!(v["name"], json!("甲"));
+    assert_eq!(app.state.get_plans.len(), kept + 1);
+    let v = app.ok("User.get", &[ADM, ("id", &s(&json!(b)))], Body::None);
+    assert_eq!(v["name"], json!("乙"));
+    assert_eq!(app.state.get_plans.len(), kept + 1);
+    app.err("User.get", &[ADM, ("id", "99999")], Body::None, 1);
+}

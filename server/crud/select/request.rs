@@ -31,6 +31,23 @@ pub struct ReadReq {
 }
 
 impl ReadReq {
+    /// True when the call asked for nothing but the default read: no `res`, `gres`, `cond`, `q`,
+    /// `qsearch`, `gcond`, `orderby`, `distinct` or `tmField`. Its plan then depends only on the object,
+    /// the table and the scope (see `read::GetPlans`).
+    pub fn is_default(&self) -> bool {
+        let ReadReq { res, gres, gres_hidden, conds, q, qsearch, gcond, orderby, distinct, tm_field } = self;
+        res.is_none()
+            && gres.is_empty()
+            && !gres_hidden
+            && conds.is_empty()
+            && q.is_none()
+            && qsearch.is_none()
+            && gcond.is_none()
+            && orderby.is_none()
+            && !distinct
+            && tm_field.is_none()
+    }
+
     /// Parses the read parameters of a call. Syntax errors are E_PARAM (or E_FORBIDDEN for function calls
     /// and sub-queries); names are resolved later, by the plan, against the schema and the role.
     pub fn parse(p: &Params) -> ApiResult<ReadReq> {
