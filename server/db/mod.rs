@@ -367,7 +367,7 @@ mod tests {
         let db = super::Db::open(&dir.path().join("t.db"), 1, |_| Ok(())).unwrap();
         let temp_store = |c: super::Conn| c.query_row("PRAGMA temp_store", [], |r| r.get::<i64>(0));
         // 1 = FILE: sub-journals are 64 KiB memory chunks that spill to a file; 2 = MEMORY: 1 KiB chunks.
-        assert_eq!(db.writer().run("test", move |c| temp_store(c)).unwrap(), 1);
+        assert_eq!(db.writer().run("test", temp_store).unwrap(), 1);
         let reader = db.read().unwrap();
         assert_eq!(temp_store(reader.conn()).unwrap(), 2);
         drop(reader);
