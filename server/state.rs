@@ -103,6 +103,7 @@ impl AppState {
         });
         tasks.extend(product.tasks(&config));
         let summary = crate::log::summary::Summary::default();
+        let get_plans = crate::crud::read::GetPlans::for_registry(&objects);
         Ok(Arc::new(AppState {
             config,
             db,
@@ -115,7 +116,7 @@ impl AppState {
             sms,
             tasks,
             summary,
-            get_plans: Default::default(),
+            get_plans,
         }))
     }
 }

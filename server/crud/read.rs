@@ -223,7 +223,7 @@ pub fn get(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiRes
     obj.on_query(ctx, p, &mut scope)?;
     // A get asking for nothing but the default read runs the SELECT this server made for the same
     // object, table and scope before, with this call's values (GetPlans).
-    let key = req.is_default().then(|| GetKey::new(obj, table, &scope));
+    let key = if req.is_default() { ctx.state.get_plans.key(obj, table, &scope) } else { None };
     if let Some(c) = key.as_ref().and_then(|k| ctx.state.get_plans.find(k)) {
         if let Some(tr) = TextRows::new(obj, &c.plan, p, Shape::Object) {
             return answer_get(ctx, table, id, &tr, &c.sql, &c.bound(&scope, id));
@@ -299,9 +299,14 @@ fn scoped_get_plan(
 /// scope's (the caller's user id, say) and the row id. Building them was a seventh of a `User.get`.
 /// Entries hold no values; each call binds its own. The number of entries is bounded by the code's
 /// distinct scopes (never request text), and capped besides.
+///
+/// Declarations are told apart by address, which is safe only for objects that live as long as the
+/// cache: those of the server's registry (an object made for one call could be freed and its address
+/// reused by another with a different declaration). Only their gets are kept.
 #[derive(Default)]
 pub struct GetPlans {
     map: std::sync::RwLock<HashMap<GetKey, std::sync::Arc<CachedGet>>>,
+    registered: std::collections::HashSet<usize>,
 }
 
 /// Entries at most (a hook writing values into its SQL text would otherwise grow the map without end).
@@ -317,7 +322,7 @@ pub struct GetKey {
 }
 
 impl GetKey {
-    fn new(obj: &dyn Object, table: &Table, scope: &Scope) -> GetKey {
+    fn new(decl: usize, table: &Table, scope: &Scope) -> GetKey {
         let mut s = String::with_capacity(64);
         for (c, _) in &scope.conds {
             s.push_str(c);
@@ -333,7 +338,7 @@ impl GetKey {
             s.push_str(o);
         }
         s.push(if scope.guards_write { 'w' } else { 'r' });
-        GetKey { decl: obj.decl() as *const _ as usize, table: table as *const Table as usize, scope: s }
+        GetKey { decl, table: table as *const Table as usize, scope: s }
     }
 }
 
@@ -364,6 +369,17 @@ fn bound_values(col_params: &[SqlValue], scope: &Scope, id: i64) -> Vec<SqlValue
 }
 
 impl GetPlans {
+    /// A cache for the gets of the objects of `registry` (which the server's state owns with it).
+    pub fn for_registry(registry: &registry::Registry) -> GetPlans {
+        GetPlans { map: Default::default(), registered: registry.decl_addresses().collect() }
+    }
+
+    /// The key of a plain get of `obj`, if `obj` is one of the registry's.
+    fn key(&self, obj: &dyn Object, table: &Table, scope: &Scope) -> Option<GetKey> {
+        let decl = obj.decl() as *const _ as usize;
+        self.registered.contains(&decl).then(|| GetKey::new(decl, table, scope))
+    }
+
     fn find(&self, key: &GetKey) -> Option<std::sync::Arc<CachedGet>> {
         self.map.read().unwrap_or_else(|p| p.into_inner()).get(key).cloned()
     }
@@ -546,4 +562,37 @@ pub fn write_conds(
     let (texts, params) = select::where_parts(&mut r, &scope, &conds)?;
     let joins = select::joins_of(&mut r, &scope)?;
     Ok((texts, params, joins))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::crud::object::{Decl, Plain};
+    use crate::crud::registry::{Registry, Role};
+    use crate::meta::Design;
+
+    #[test]
+    fn only_the_registrys_own_objects_have_their_gets_kept() {
+        let design = Design::default();
+        let mut registry = Registry::new(&design);
+        let held: Arc<dyn Object> = Arc::new(Plain(Decl::of("Ordr".into())));
+        registry.register("Ordr", &[Role::User], held.clone());
+        let plans = GetPlans::for_registry(&registry);
+        let table = Table { name: "Ordr".into(), columns: Vec::new(), file: Default::default(), line: 1 };
+        let mut scope = Scope::default();
+        scope.eq("userId", 7);
+        let key = plans.key(held.as_ref(), &table, &scope).expect("a registered object's get is keyed");
+        // The values are not part of the key; the texts are.
+        let mut other_user = Scope::default();
+        other_user.eq("userId", 8);
+        assert!(plans.key(held.as_ref(), &table, &other_user) == Some(key));
+        let mut other_col = Scope::default();
+        other_col.eq("storeId", 7);
+        assert!(plans.key(held.as_ref(), &table, &other_col) != plans.key(held.as_ref(), &table, &scope));
+        // An object made for one call (same declaration, another address) is never keyed.
+        let passing = Plain(Decl::of("Ordr".into()));
+        assert!(plans.key(&passing, &table, &scope).is_none());
+    }
 }

@@ -113,6 +113,11 @@ impl Registry {
         None
     }
 
+    /// The addresses of the declarations of every object held here (they live as long as the registry).
+    pub fn decl_addresses(&self) -> impl Iterator<Item = usize> + '_ {
+        self.map.values().chain(self.generic.values()).map(|o| o.decl() as *const Decl as usize)
+    }
+
     /// Every object a role can reach, sorted by name and role: the registered ones, and the admin's
     /// generic object for each design table without an admin registration. This is the list the
     /// authorization-table test walks, so an object cannot be added without deciding who may use it.
