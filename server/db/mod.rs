@@ -386,16 +386,8 @@ mod tests {
                 })
                 .unwrap()
         };
-        // What a checkpoint left in the log: frames (from a second connection's look at the WAL).
-        let probe = rusqlite::Connection::open(&path).unwrap();
-        let left = || {
-            probe
-                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))
-                .map(|(log, done)| log - done)
-                .unwrap()
-        };
         write(1);
-        eventually("the first commit is checkpointed", || db.checkpoints_run() > 0 && left() == 0);
+        eventually("the first commit is checkpointed", || db.checkpoints_run() > 0);
         // Settled: the runs stop once the log is copied and nothing new is committed.
         let mut last = db.checkpoints_run();
         eventually("the checkpointer goes quiet", || {
@@ -408,9 +400,10 @@ mod tests {
         assert_eq!(db.checkpoints_run(), idle, "an idle server ran checkpoints (every 20 ms is 15 in 300 ms)");
         write(2);
         eventually("a new commit is checkpointed", || db.checkpoints_run() > idle);
-        let n: i64 = probe.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).unwrap();
-        assert_eq!(n, 2);
         db.shutdown();
+        let n: i64 =
+            rusqlite::Connection::open(&path).unwrap().query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 2);
     }
 
     #[test]
