@@ -35,9 +35,13 @@ fn page_sql(plan: &Plan, limit: i64, offset: i64) -> (String, Vec<SqlValue>) {
 /// until `finish_rows`, in the plan's order.
 fn fetch(ctx: &mut Ctx, plan: &Plan, limit: i64, offset: i64) -> ApiResult<RowSet> {
     let (sql, params) = page_sql(plan, limit, offset);
-    let cols = &plan.out;
+    fetch_sql(ctx, &plan.out, &sql, &params)
+}
+
+/// Runs `sql` with `params`, reading the columns `cols` (the plan's output) as values.
+fn fetch_sql(ctx: &mut Ctx, cols: &[OutCol], sql: &str, params: &[SqlValue]) -> ApiResult<RowSet> {
     let mut out = RowSet::with_cols(cols.iter().map(|c| c.name.clone()).collect());
-    ctx.query(&sql, &params, |r| {
+    ctx.query(sql, params, |r| {
         let mut row = Vec::with_capacity(cols.len());
         for (i, c) in cols.iter().enumerate() {
             row.push(to_json(r.get_ref(i)?, c.kind));
@@ -135,27 +139,33 @@ fn attach_subs(ctx: &mut Ctx, plan: &Plan, p: &Params, rs: &mut RowSet) -> ApiRe
         let creq = if declared { declared_sub_req(def, &cp)? } else { ReadReq::parse(&cp)? };
         let mut scope = Scope::default();
         child.on_query(ctx, &cp, &mut scope)?;
-        let mut cplan = select::plan(ctx, child.as_ref(), table, &creq, &scope, ReadMode::Query)?;
-        let fk_idx = match cplan.col_index(def.fk) {
-            Some(i) => i,
+        // A declared sub-object read (no param_X, no res_X) is the same SELECT for the same child,
+        // scope texts and number of parents: kept like a plain get's (GetPlans), values bound per call.
+        let plans = &ctx.state.get_plans;
+        let key = if declared { plans.sub_key(child.as_ref(), table, def, &scope, ids.len()) } else { None };
+        let (read, params) = match key.as_ref().and_then(|k| plans.find_sub(k)) {
+            Some(kept) => {
+                let params = kept.bound(&scope, &ids);
+                (kept, params)
+            }
             None => {
-                let q = ctx.state.dialect.quote_ident(def.fk);
-                cplan.cols.push(format!("t0.{q} AS {q}"));
-                cplan.out.push(OutCol { name: def.fk.to_string(), kind: Kind::Int, hidden: true });
-                cplan.out.len() - 1
+                let (mut plan, fk_idx) = sub_plan(ctx, child.as_ref(), table, def, &creq, &scope, &ids)?;
+                let cap = child.decl().max_page_sz.unwrap_or(10000);
+                let (sql, params) = page_sql(&plan, cap, 0);
+                // From here on the values travel in `params`: the plan keeps none (and may be kept).
+                plan.where_params.clear();
+                plan.order_params.clear();
+                let made = std::sync::Arc::new(CachedSub { plan, fk_idx, sql });
+                if let Some(k) = key {
+                    ctx.state.get_plans.keep_sub(k, &made, &scope, &ids, &params);
+                }
+                (made, params)
             }
         };
-        if let Some(only) = &def.only {
-            cplan.add_where(format!("({})", ctx.state.dialect.expand(only)), Vec::new());
-        }
-        let marks = vec!["?"; ids.len()].join(",");
-        let q = ctx.state.dialect.quote_ident(def.fk);
-        cplan.add_where(format!("t0.{q} IN ({marks})"), ids.iter().map(|i| SqlValue::Int(*i)).collect());
-        let cap = child.decl().max_page_sz.unwrap_or(10000);
-        let mut crows = fetch(ctx, &cplan, cap, 0)?;
-        let keys: Vec<Option<i64>> = crows.rows.iter().map(|r| r[fk_idx].as_i64()).collect();
-        attach_subs(ctx, &cplan, &cp, &mut crows)?;
-        finish_rows(ctx, child.as_ref(), &cplan, &cp, &mut crows)?;
+        let mut crows = fetch_sql(ctx, &read.plan.out, &read.sql, &params)?;
+        let keys: Vec<Option<i64>> = crows.rows.iter().map(|r| r[read.fk_idx].as_i64()).collect();
+        attach_subs(ctx, &read.plan, &cp, &mut crows)?;
+        finish_rows(ctx, child.as_ref(), &read.plan, &cp, &mut crows)?;
         // The children of each parent, in the child query's order.
         let mut by_parent: HashMap<i64, Vec<Value>> = HashMap::new();
         for (m, k) in crows.into_maps().into_iter().zip(keys) {
@@ -190,6 +200,36 @@ fn attach_subs(ctx: &mut Ctx, plan: &Plan, p: &Params, rs: &mut RowSet) -> ApiRe
         }
     }
     Ok(())
+}
+
+/// The child plan of a sub-object read of the parents `ids` (every value bound), and where its foreign
+/// key is in the output.
+fn sub_plan(
+    ctx: &mut Ctx,
+    child: &dyn Object,
+    table: &Table,
+    def: &SubObj,
+    creq: &ReadReq,
+    scope: &Scope,
+    ids: &[i64],
+) -> ApiResult<(Plan, usize)> {
+    let mut cplan = select::plan(ctx, child, table, creq, scope, ReadMode::Query)?;
+    let fk_idx = match cplan.col_index(def.fk) {
+        Some(i) => i,
+        None => {
+            let q = ctx.state.dialect.quote_ident(def.fk);
+            cplan.cols.push(format!("t0.{q} AS {q}"));
+            cplan.out.push(OutCol { name: def.fk.to_string(), kind: Kind::Int, hidden: true });
+            cplan.out.len() - 1
+        }
+    };
+    if let Some(only) = &def.only {
+        cplan.add_where(format!("({})", ctx.state.dialect.expand(only)), Vec::new());
+    }
+    let marks = vec!["?"; ids.len()].join(",");
+    let q = ctx.state.dialect.quote_ident(def.fk);
+    cplan.add_where(format!("t0.{q} IN ({marks})"), ids.iter().map(|i| SqlValue::Int(*i)).collect());
+    Ok((cplan, fk_idx))
 }
 
 /// Row processing: on_handle_row → enum labels → hidden fields removed (protocol §3.3).
@@ -306,7 +346,46 @@ fn scoped_get_plan(
 #[derive(Default)]
 pub struct GetPlans {
     map: std::sync::RwLock<HashMap<GetKey, std::sync::Arc<CachedGet>>>,
+    /// Declared sub-object reads, the same way (`attach_subs`).
+    subs: std::sync::RwLock<HashMap<SubKey, std::sync::Arc<CachedSub>>>,
     registered: std::collections::HashSet<usize>,
+}
+
+/// What a declared sub-object read's plan is made from: the child's declaration and table, the
+/// sub-object's declaration (its texts are `'static`, compared by content), the child scope's texts,
+/// and the number of parents (the `IN (?,...)` list).
+#[derive(PartialEq, Eq, Hash)]
+pub struct SubKey {
+    child: GetKey,
+    def: (&'static str, &'static str, &'static str, Option<&'static str>, Option<&'static str>, Option<&'static str>),
+    parents: usize,
+}
+
+/// A sub-object read's plan (with no bound values), its SQL text and where its foreign key is.
+pub struct CachedSub {
+    plan: Plan,
+    fk_idx: usize,
+    sql: String,
+}
+
+impl CachedSub {
+    /// This call's values in placeholder order: the plan's own, the child scope's, the parent ids, the
+    /// scope's ORDER BY.
+    fn bound(&self, scope: &Scope, ids: &[i64]) -> Vec<SqlValue> {
+        sub_values(&self.plan.col_params, scope, ids)
+    }
+}
+
+fn sub_values(col_params: &[SqlValue], scope: &Scope, ids: &[i64]) -> Vec<SqlValue> {
+    let mut v = col_params.to_vec();
+    for (_, ps) in &scope.conds {
+        v.extend(ps.iter().cloned());
+    }
+    v.extend(ids.iter().map(|i| SqlValue::Int(*i)));
+    if let Some((_, ps)) = &scope.order {
+        v.extend(ps.iter().cloned());
+    }
+    v
 }
 
 /// Entries at most (a hook writing values into its SQL text would otherwise grow the map without end).
@@ -371,13 +450,48 @@ fn bound_values(col_params: &[SqlValue], scope: &Scope, id: i64) -> Vec<SqlValue
 impl GetPlans {
     /// A cache for the gets of the objects of `registry` (which the server's state owns with it).
     pub fn for_registry(registry: &registry::Registry) -> GetPlans {
-        GetPlans { map: Default::default(), registered: registry.decl_addresses().collect() }
+        GetPlans { map: Default::default(), subs: Default::default(), registered: registry.decl_addresses().collect() }
     }
 
     /// The key of a plain get of `obj`, if `obj` is one of the registry's.
     fn key(&self, obj: &dyn Object, table: &Table, scope: &Scope) -> Option<GetKey> {
         let decl = obj.decl() as *const _ as usize;
         self.registered.contains(&decl).then(|| GetKey::new(decl, table, scope))
+    }
+
+    /// The key of a declared sub-object read of `child` for `parents` parents, if `child` is the registry's.
+    fn sub_key(
+        &self,
+        child: &dyn Object,
+        table: &Table,
+        def: &SubObj,
+        scope: &Scope,
+        parents: usize,
+    ) -> Option<SubKey> {
+        let def = (def.name, def.obj, def.fk, def.res, def.orderby, def.only);
+        self.key(child, table, scope).map(|child| SubKey { child, def, parents })
+    }
+
+    fn find_sub(&self, key: &SubKey) -> Option<std::sync::Arc<CachedSub>> {
+        self.subs.read().unwrap_or_else(|p| p.into_inner()).get(key).cloned()
+    }
+
+    /// Keeps a sub-object read just made (its plan holds no values), if `params` are exactly what
+    /// `bound` makes from the scope and parent ids.
+    fn keep_sub(&self, key: SubKey, made: &std::sync::Arc<CachedSub>, scope: &Scope, ids: &[i64], params: &[SqlValue]) {
+        let plan = &made.plan;
+        if plan.having.is_some() || !plan.group.is_empty() || sub_values(&plan.col_params, scope, ids) != params {
+            return;
+        }
+        let mut subs = self.subs.write().unwrap_or_else(|p| p.into_inner());
+        if subs.len() < GET_PLANS_MAX {
+            subs.insert(key, made.clone());
+        }
+    }
+
+    /// Sub-object reads kept (tests).
+    pub fn subs_len(&self) -> usize {
+        self.subs.read().unwrap_or_else(|p| p.into_inner()).len()
     }
 
     fn find(&self, key: &GetKey) -> Option<std::sync::Arc<CachedGet>> {

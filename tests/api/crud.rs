@@ -411,3 +411,43 @@ fn plain_gets_reuse_one_select_per_object_and_scope_and_bind_each_callers_values
     assert_eq!(app.state.get_plans.len(), kept + 1);
     app.err("User.get", &[ADM, ("id", "99999")], Body::None, 1);
 }
+
+#[test]
+fn declared_sub_object_reads_reuse_their_select_and_bind_each_parents_ids() {
+    let mut app = spawn_app();
+    login_user(&mut app, "13800000001", "甲");
+    let a1 = app.ok("Ordr.add", &[], Body::Form(&[("dscr", "甲1")]));
+    let a2 = app.ok("Ordr.add", &[], Body::Form(&[("dscr", "甲2")]));
+    app.ok("Ordr.set", &[("id", &s(&a2))], Body::Form(&[("status", "CA")]));
+    let logs = |v: &Value| -> Vec<(Value, Value)> {
+        v["orderLog"].as_array().unwrap().iter().map(|l| (l["orderId"].clone(), l["action"].clone())).collect()
+    };
+    let v1 = app.ok("Ordr.get", &[("id", &s(&a1))], Body::None);
+    let kept = app.state.get_plans.subs_len();
+    assert!(kept >= 2, "Ordr.get's declared sub-objects (orderLog, atts) are kept: {kept}");
+    assert_eq!(logs(&v1), vec![(a1.clone(), json!("CR"))]);
+    // The kept reads bind this parent's id, not the first one's.
+    let v2 = app.ok("Ordr.get", &[("id", &s(&a2))], Body::None);
+    assert_eq!(logs(&v2), vec![(a2.clone(), json!("CR")), (a2.clone(), json!("CA"))]);
+    assert_eq!(app.state.get_plans.subs_len(), kept, "same child, scope texts and one parent: the same entries");
+    assert_eq!(app.ok("Ordr.get", &[("id", &s(&a1))], Body::None), v1);
+    // Two parents make another IN list: another entry, each parent still gets its own children.
+    let q = app.ok("Ordr.query", &[("res", "id,orderLog"), ("fmt", "list"), ("orderby", "id")], Body::None);
+    let list = q["list"].as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(logs(&list[0]), logs(&v1));
+    assert_eq!(logs(&list[1]), logs(&v2));
+    assert_eq!(app.state.get_plans.subs_len(), kept + 1);
+    // An override shapes only its own call and is not kept.
+    let v = app.ok("Ordr.get", &[("id", &s(&a2)), ("res_orderLog", "action")], Body::None);
+    assert_eq!(v["orderLog"], json!([{"action": "CR"}, {"action": "CA"}]));
+    assert_eq!(app.state.get_plans.subs_len(), kept + 1);
+    assert_eq!(app.ok("Ordr.get", &[("id", &s(&a2))], Body::None), v2);
+    // Another user's parent ids are bound the same way, under that user's scope.
+    app.cookies.clear();
+    login_user(&mut app, "13800000002", "乙");
+    let b1 = app.ok("Ordr.add", &[], Body::Form(&[("dscr", "乙1")]));
+    let v = app.ok("Ordr.get", &[("id", &s(&b1))], Body::None);
+    assert_eq!(logs(&v), vec![(b1.clone(), json!("CR"))]);
+    app.err("Ordr.get", &[("id", &s(&a1))], Body::None, 1);
+}
