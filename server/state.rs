@@ -61,8 +61,8 @@ pub struct AppState {
     pub tasks: Vec<Task>,
     /// This minute's call counts and times, logged once a minute (`log::summary`).
     pub summary: crate::log::summary::Summary,
-    /// The SELECTs of plain gets (`crud::read::GetPlans`).
-    pub get_plans: crate::crud::read::GetPlans,
+    /// The SELECTs of plain gets and declared sub-object reads (`crud::read::ReadPlans`).
+    pub read_plans: crate::crud::read::ReadPlans,
 }
 
 impl AppState {
@@ -103,7 +103,7 @@ impl AppState {
         });
         tasks.extend(product.tasks(&config));
         let summary = crate::log::summary::Summary::default();
-        let get_plans = crate::crud::read::GetPlans::for_registry(&objects);
+        let read_plans = crate::crud::read::ReadPlans::for_registry(&objects);
         Ok(Arc::new(AppState {
             config,
             db,
@@ -116,7 +116,7 @@ impl AppState {
             sms,
             tasks,
             summary,
-            get_plans,
+            read_plans,
         }))
     }
 }

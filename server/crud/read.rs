@@ -2,6 +2,7 @@
 //! (protocol §3.3, §4.4-§4.6, §5.3).
 
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use serde_json::{json, Map, Value};
 
@@ -140,8 +141,8 @@ fn attach_subs(ctx: &mut Ctx, plan: &Plan, p: &Params, rs: &mut RowSet) -> ApiRe
         let mut scope = Scope::default();
         child.on_query(ctx, &cp, &mut scope)?;
         // A declared sub-object read (no param_X, no res_X) is the same SELECT for the same child,
-        // scope texts and number of parents: kept like a plain get's (GetPlans), values bound per call.
-        let plans = &ctx.state.get_plans;
+        // scope texts and number of parents: kept like a plain get's (ReadPlans), values bound per call.
+        let plans = &ctx.state.read_plans;
         let key = if declared { plans.sub_key(child.as_ref(), table, def, &scope, ids.len()) } else { None };
         let (read, params) = match key.as_ref().and_then(|k| plans.find_sub(k)) {
             Some(kept) => {
@@ -149,15 +150,12 @@ fn attach_subs(ctx: &mut Ctx, plan: &Plan, p: &Params, rs: &mut RowSet) -> ApiRe
                 (kept, params)
             }
             None => {
-                let (mut plan, fk_idx) = sub_plan(ctx, child.as_ref(), table, def, &creq, &scope, &ids)?;
+                let (plan, fk_idx) = sub_plan(ctx, child.as_ref(), table, def, &creq, &scope, &ids)?;
                 let cap = child.decl().max_page_sz.unwrap_or(10000);
                 let (sql, params) = page_sql(&plan, cap, 0);
-                // From here on the values travel in `params`: the plan keeps none (and may be kept).
-                plan.where_params.clear();
-                plan.order_params.clear();
-                let made = std::sync::Arc::new(CachedSub { plan, fk_idx, sql });
+                let made = Arc::new(KeptRead::new(plan, sql, fk_idx));
                 if let Some(k) = key {
-                    ctx.state.get_plans.keep_sub(k, &made, &scope, &ids, &params);
+                    ctx.state.read_plans.keep_sub(k, &made, &scope, &ids, &params);
                 }
                 (made, params)
             }
@@ -262,11 +260,11 @@ pub fn get(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiRes
     let mut scope = Scope::default();
     obj.on_query(ctx, p, &mut scope)?;
     // A get asking for nothing but the default read runs the SELECT this server made for the same
-    // object, table and scope before, with this call's values (GetPlans).
-    let key = if req.is_default() { ctx.state.get_plans.key(obj, table, &scope) } else { None };
-    if let Some(c) = key.as_ref().and_then(|k| ctx.state.get_plans.find(k)) {
+    // object, table and scope before, with this call's values (ReadPlans).
+    let key = if req.is_default() { ctx.state.read_plans.key(obj, table, &scope) } else { None };
+    if let Some(c) = key.as_ref().and_then(|k| ctx.state.read_plans.find_get(k)) {
         if let Some(tr) = TextRows::new(obj, &c.plan, p, Shape::Object) {
-            return answer_get(ctx, table, id, &tr, &c.sql, &c.bound(&scope, id));
+            return answer_get(ctx, table, id, &tr, &c.sql, &c.bound(&scope, &[id]));
         }
     }
     let plan = scoped_get_plan(ctx, obj, table, id, &req, &scope)?;
@@ -275,7 +273,7 @@ pub fn get(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiRes
         let reply = answer_get(ctx, table, id, &tr, &sql, &params);
         drop(tr);
         if let Some(k) = key {
-            ctx.state.get_plans.keep(k, plan, sql, &scope, id, &params);
+            ctx.state.read_plans.keep_get(k, KeptRead::new(plan, sql, 0), &scope, id, &params);
         }
         return reply;
     }
@@ -330,66 +328,31 @@ fn scoped_get_plan(
     Ok(plan)
 }
 
-/// The SELECTs of plain gets, kept per server.
+/// The SELECTs of plain gets and declared sub-object reads, kept per server.
 ///
 /// A get that asks for nothing but the default read (`ReadReq::is_default`) has a plan made only from
 /// the object's declaration (one object per role), the table and the scope its `on_query` hook built;
 /// the scope's conditions are SQL texts with bound values. So the plan and its SQL text are the same
 /// for every call with the same declaration, table and scope texts, and only the values change: the
 /// scope's (the caller's user id, say) and the row id. Building them was a seventh of a `User.get`.
+/// A declared sub-object read (no `param_X`, no `res_X`) is the same with the sub-object's declaration
+/// and the number of parents (its `IN (?,...)` list) added to the key.
 /// Entries hold no values; each call binds its own. The number of entries is bounded by the code's
 /// distinct scopes (never request text), and capped besides.
 ///
 /// Declarations are told apart by address, which is safe only for objects that live as long as the
 /// cache: those of the server's registry (an object made for one call could be freed and its address
-/// reused by another with a different declaration). Only their gets are kept.
+/// reused by another with a different declaration). Only their reads are kept.
 #[derive(Default)]
-pub struct GetPlans {
-    map: std::sync::RwLock<HashMap<GetKey, std::sync::Arc<CachedGet>>>,
-    /// Declared sub-object reads, the same way (`attach_subs`).
-    subs: std::sync::RwLock<HashMap<SubKey, std::sync::Arc<CachedSub>>>,
+pub struct ReadPlans {
+    gets: RwLock<HashMap<GetKey, Arc<KeptRead>>>,
+    subs: RwLock<HashMap<SubKey, Arc<KeptRead>>>,
     registered: std::collections::HashSet<usize>,
 }
 
-/// What a declared sub-object read's plan is made from: the child's declaration and table, the
-/// sub-object's declaration (its texts are `'static`, compared by content), the child scope's texts,
-/// and the number of parents (the `IN (?,...)` list).
-#[derive(PartialEq, Eq, Hash)]
-pub struct SubKey {
-    child: GetKey,
-    def: (&'static str, &'static str, &'static str, Option<&'static str>, Option<&'static str>, Option<&'static str>),
-    parents: usize,
-}
-
-/// A sub-object read's plan (with no bound values), its SQL text and where its foreign key is.
-pub struct CachedSub {
-    plan: Plan,
-    fk_idx: usize,
-    sql: String,
-}
-
-impl CachedSub {
-    /// This call's values in placeholder order: the plan's own, the child scope's, the parent ids, the
-    /// scope's ORDER BY.
-    fn bound(&self, scope: &Scope, ids: &[i64]) -> Vec<SqlValue> {
-        sub_values(&self.plan.col_params, scope, ids)
-    }
-}
-
-fn sub_values(col_params: &[SqlValue], scope: &Scope, ids: &[i64]) -> Vec<SqlValue> {
-    let mut v = col_params.to_vec();
-    for (_, ps) in &scope.conds {
-        v.extend(ps.iter().cloned());
-    }
-    v.extend(ids.iter().map(|i| SqlValue::Int(*i)));
-    if let Some((_, ps)) = &scope.order {
-        v.extend(ps.iter().cloned());
-    }
-    v
-}
-
-/// Entries at most (a hook writing values into its SQL text would otherwise grow the map without end).
-const GET_PLANS_MAX: usize = 1024;
+/// Entries of each map at most (a hook writing values into its SQL text would otherwise grow them
+/// without end).
+const KEPT_MAX: usize = 1024;
 
 /// What a plain get's plan is made from: the declaration and table (by address: both live as long
 /// as the server's state, which owns this cache) and the scope's texts.
@@ -421,36 +384,68 @@ impl GetKey {
     }
 }
 
-/// A plain get's plan (with no bound values) and its SQL text.
-pub struct CachedGet {
+/// What a declared sub-object read's plan is made from: the child's declaration, table and scope
+/// texts, the sub-object's declaration (its texts are `'static`, compared by content), and the number
+/// of parents.
+#[derive(PartialEq, Eq, Hash)]
+pub struct SubKey {
+    child: GetKey,
+    def: (&'static str, &'static str, &'static str, Option<&'static str>, Option<&'static str>, Option<&'static str>),
+    parents: usize,
+}
+
+/// A kept read: its plan without bound values, its SQL text, and (sub-object reads) where the foreign
+/// key is in the output.
+pub struct KeptRead {
     plan: Plan,
     sql: String,
+    fk_idx: usize,
 }
 
-impl CachedGet {
-    /// The values of the SQL text for this call, in placeholder order: the plan's own (in its columns),
-    /// the scope's conditions, the row id, the scope's ORDER BY.
-    fn bound(&self, scope: &Scope, id: i64) -> Vec<SqlValue> {
-        bound_values(&self.plan.col_params, scope, id)
+impl KeptRead {
+    /// A read of `plan` as `sql`, its values removed: from here on they travel in the call's own list.
+    fn new(mut plan: Plan, sql: String, fk_idx: usize) -> KeptRead {
+        plan.where_params.clear();
+        plan.order_params.clear();
+        KeptRead { plan, sql, fk_idx }
+    }
+
+    /// This call's values in placeholder order: the plan's own (in its columns), the scope's
+    /// conditions, the row ids (a get's id, or the parents'), the scope's ORDER BY.
+    fn bound(&self, scope: &Scope, ids: &[i64]) -> Vec<SqlValue> {
+        let mut v = self.plan.col_params.clone();
+        for (_, ps) in &scope.conds {
+            v.extend(ps.iter().cloned());
+        }
+        v.extend(ids.iter().map(|i| SqlValue::Int(*i)));
+        if let Some((_, ps)) = &scope.order {
+            v.extend(ps.iter().cloned());
+        }
+        v
+    }
+
+    /// True if a later call's values land where this call's `params` were: the plan has no values of
+    /// its own beyond its columns', and `bound` gives exactly `params` for this call.
+    fn rebinds(&self, scope: &Scope, ids: &[i64], params: &[SqlValue]) -> bool {
+        self.plan.having.is_none() && self.plan.group.is_empty() && self.bound(scope, ids) == params
     }
 }
 
-fn bound_values(col_params: &[SqlValue], scope: &Scope, id: i64) -> Vec<SqlValue> {
-    let mut v = col_params.to_vec();
-    for (_, ps) in &scope.conds {
-        v.extend(ps.iter().cloned());
-    }
-    v.push(SqlValue::Int(id));
-    if let Some((_, ps)) = &scope.order {
-        v.extend(ps.iter().cloned());
-    }
-    v
+fn find<K: Eq + std::hash::Hash>(map: &RwLock<HashMap<K, Arc<KeptRead>>>, key: &K) -> Option<Arc<KeptRead>> {
+    map.read().unwrap_or_else(|p| p.into_inner()).get(key).cloned()
 }
 
-impl GetPlans {
-    /// A cache for the gets of the objects of `registry` (which the server's state owns with it).
-    pub fn for_registry(registry: &registry::Registry) -> GetPlans {
-        GetPlans { map: Default::default(), subs: Default::default(), registered: registry.decl_addresses().collect() }
+fn insert<K: Eq + std::hash::Hash>(map: &RwLock<HashMap<K, Arc<KeptRead>>>, key: K, read: Arc<KeptRead>) {
+    let mut map = map.write().unwrap_or_else(|p| p.into_inner());
+    if map.len() < KEPT_MAX {
+        map.insert(key, read);
+    }
+}
+
+impl ReadPlans {
+    /// A cache for the reads of the objects of `registry` (which the server's state owns with it).
+    pub fn for_registry(registry: &registry::Registry) -> ReadPlans {
+        ReadPlans { registered: registry.decl_addresses().collect(), ..Default::default() }
     }
 
     /// The key of a plain get of `obj`, if `obj` is one of the registry's.
@@ -472,54 +467,37 @@ impl GetPlans {
         self.key(child, table, scope).map(|child| SubKey { child, def, parents })
     }
 
-    fn find_sub(&self, key: &SubKey) -> Option<std::sync::Arc<CachedSub>> {
-        self.subs.read().unwrap_or_else(|p| p.into_inner()).get(key).cloned()
+    fn find_get(&self, key: &GetKey) -> Option<Arc<KeptRead>> {
+        find(&self.gets, key)
     }
 
-    /// Keeps a sub-object read just made (its plan holds no values), if `params` are exactly what
-    /// `bound` makes from the scope and parent ids.
-    fn keep_sub(&self, key: SubKey, made: &std::sync::Arc<CachedSub>, scope: &Scope, ids: &[i64], params: &[SqlValue]) {
-        let plan = &made.plan;
-        if plan.having.is_some() || !plan.group.is_empty() || sub_values(&plan.col_params, scope, ids) != params {
-            return;
+    fn find_sub(&self, key: &SubKey) -> Option<Arc<KeptRead>> {
+        find(&self.subs, key)
+    }
+
+    /// Keeps a get just run with `params` if it rebinds (see [`KeptRead::rebinds`]); only rows written
+    /// as text (no sub-objects) are answered from here.
+    fn keep_get(&self, key: GetKey, read: KeptRead, scope: &Scope, id: i64, params: &[SqlValue]) {
+        if read.plan.subs.is_empty() && read.rebinds(scope, &[id], params) {
+            insert(&self.gets, key, Arc::new(read));
         }
-        let mut subs = self.subs.write().unwrap_or_else(|p| p.into_inner());
-        if subs.len() < GET_PLANS_MAX {
-            subs.insert(key, made.clone());
+    }
+
+    /// Keeps a sub-object read just run with `params` if it rebinds.
+    fn keep_sub(&self, key: SubKey, read: &Arc<KeptRead>, scope: &Scope, ids: &[i64], params: &[SqlValue]) {
+        if read.rebinds(scope, ids, params) {
+            insert(&self.subs, key, read.clone());
         }
+    }
+
+    /// Plain gets kept (tests).
+    pub fn gets_len(&self) -> usize {
+        self.gets.read().unwrap_or_else(|p| p.into_inner()).len()
     }
 
     /// Sub-object reads kept (tests).
     pub fn subs_len(&self) -> usize {
         self.subs.read().unwrap_or_else(|p| p.into_inner()).len()
-    }
-
-    fn find(&self, key: &GetKey) -> Option<std::sync::Arc<CachedGet>> {
-        self.map.read().unwrap_or_else(|p| p.into_inner()).get(key).cloned()
-    }
-
-    /// Keeps a plan that was just run with `params`, if those are exactly what `bound` makes from
-    /// the scope and id (so a later call's values land in the same places), with its values removed.
-    fn keep(&self, key: GetKey, mut plan: Plan, sql: String, scope: &Scope, id: i64, params: &[SqlValue]) {
-        if !plan.subs.is_empty() || plan.having.is_some() || bound_values(&plan.col_params, scope, id) != params {
-            return;
-        }
-        plan.where_params.clear();
-        plan.order_params.clear();
-        let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
-        if map.len() < GET_PLANS_MAX {
-            map.insert(key, std::sync::Arc::new(CachedGet { plan, sql }));
-        }
-    }
-
-    /// Entries kept (tests).
-    pub fn len(&self) -> usize {
-        self.map.read().unwrap_or_else(|p| p.into_inner()).len()
-    }
-
-    /// True when nothing is kept.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
@@ -680,8 +658,6 @@ pub fn write_conds(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
     use crate::crud::object::{Decl, Plain};
     use crate::crud::registry::{Registry, Role};
@@ -693,7 +669,7 @@ mod tests {
         let mut registry = Registry::new(&design);
         let held: Arc<dyn Object> = Arc::new(Plain(Decl::of("Ordr".into())));
         registry.register("Ordr", &[Role::User], held.clone());
-        let plans = GetPlans::for_registry(&registry);
+        let plans = ReadPlans::for_registry(&registry);
         let table = Table { name: "Ordr".into(), columns: Vec::new(), file: Default::default(), line: 1 };
         let mut scope = Scope::default();
         scope.eq("userId", 7);

@@ -378,7 +378,7 @@ fn plain_gets_reuse_one_select_per_object_and_scope_and_bind_each_callers_values
     let mut app = spawn_app();
     let a = login_user(&mut app, "13800000001", "甲");
     let first = app.ok("User.get", &[], Body::None);
-    let kept = app.state.get_plans.len();
+    let kept = app.state.read_plans.gets_len();
     assert!(kept >= 1, "the plain get's SELECT is kept");
     assert_eq!(app.ok("User.get", &[], Body::None), first, "the kept SELECT answers as the planned one did");
     app.cookies.clear();
@@ -389,26 +389,26 @@ fn plain_gets_reuse_one_select_per_object_and_scope_and_bind_each_callers_values
         (&json!(b), &json!("乙")),
         "the second caller's values are bound, not the first's"
     );
-    assert_eq!(app.state.get_plans.len(), kept, "same declaration and scope texts: the same entry");
+    assert_eq!(app.state.read_plans.gets_len(), kept, "same declaration and scope texts: the same entry");
     // Read parameters go the planned way and shape only their own call; hiddenFields applies to a kept one.
     assert_eq!(app.ok("User.get", &[("res", "name")], Body::None), json!({"name": "乙"}));
     let v = app.ok("User.get", &[("hiddenFields", "phone")], Body::None);
     assert!(v.get("phone").is_none() && v["name"] == json!("乙"), "{v}");
     assert_eq!(app.ok("User.get", &[], Body::None)["phone"], json!("13800000002"));
-    assert_eq!(app.state.get_plans.len(), kept, "a get with read parameters is not kept");
+    assert_eq!(app.state.read_plans.gets_len(), kept, "a get with read parameters is not kept");
     // Rows with sub-objects go through the general path and are not kept.
     let o = app.ok("Ordr.add", &[], Body::Form(&[("dscr", "乙的")]));
     let v = app.ok("Ordr.get", &[("id", &s(&o))], Body::None);
     assert!(v["orderLog"].is_array(), "{v}");
-    assert_eq!(app.state.get_plans.len(), kept);
+    assert_eq!(app.state.read_plans.gets_len(), kept);
     // Another role is another declaration: the admin's gets of User share one entry of their own.
     app.login_admin();
     let v = app.ok("User.get", &[ADM, ("id", &s(&json!(a)))], Body::None);
     assert_eq!(v["name"], json!("甲"));
-    assert_eq!(app.state.get_plans.len(), kept + 1);
+    assert_eq!(app.state.read_plans.gets_len(), kept + 1);
     let v = app.ok("User.get", &[ADM, ("id", &s(&json!(b)))], Body::None);
     assert_eq!(v["name"], json!("乙"));
-    assert_eq!(app.state.get_plans.len(), kept + 1);
+    assert_eq!(app.state.read_plans.gets_len(), kept + 1);
     app.err("User.get", &[ADM, ("id", "99999")], Body::None, 1);
 }
 
@@ -423,13 +423,13 @@ fn declared_sub_object_reads_reuse_their_select_and_bind_each_parents_ids() {
         v["orderLog"].as_array().unwrap().iter().map(|l| (l["orderId"].clone(), l["action"].clone())).collect()
     };
     let v1 = app.ok("Ordr.get", &[("id", &s(&a1))], Body::None);
-    let kept = app.state.get_plans.subs_len();
+    let kept = app.state.read_plans.subs_len();
     assert!(kept >= 2, "Ordr.get's declared sub-objects (orderLog, atts) are kept: {kept}");
     assert_eq!(logs(&v1), vec![(a1.clone(), json!("CR"))]);
     // The kept reads bind this parent's id, not the first one's.
     let v2 = app.ok("Ordr.get", &[("id", &s(&a2))], Body::None);
     assert_eq!(logs(&v2), vec![(a2.clone(), json!("CR")), (a2.clone(), json!("CA"))]);
-    assert_eq!(app.state.get_plans.subs_len(), kept, "same child, scope texts and one parent: the same entries");
+    assert_eq!(app.state.read_plans.subs_len(), kept, "same child, scope texts and one parent: the same entries");
     assert_eq!(app.ok("Ordr.get", &[("id", &s(&a1))], Body::None), v1);
     // Two parents make another IN list: another entry, each parent still gets its own children.
     let q = app.ok("Ordr.query", &[("res", "id,orderLog"), ("fmt", "list"), ("orderby", "id")], Body::None);
@@ -437,11 +437,11 @@ fn declared_sub_object_reads_reuse_their_select_and_bind_each_parents_ids() {
     assert_eq!(list.len(), 2);
     assert_eq!(logs(&list[0]), logs(&v1));
     assert_eq!(logs(&list[1]), logs(&v2));
-    assert_eq!(app.state.get_plans.subs_len(), kept + 1);
+    assert_eq!(app.state.read_plans.subs_len(), kept + 1);
     // An override shapes only its own call and is not kept.
     let v = app.ok("Ordr.get", &[("id", &s(&a2)), ("res_orderLog", "action")], Body::None);
     assert_eq!(v["orderLog"], json!([{"action": "CR"}, {"action": "CA"}]));
-    assert_eq!(app.state.get_plans.subs_len(), kept + 1);
+    assert_eq!(app.state.read_plans.subs_len(), kept + 1);
     assert_eq!(app.ok("Ordr.get", &[("id", &s(&a2))], Body::None), v2);
     // Another user's parent ids are bound the same way, under that user's scope.
     app.cookies.clear();

@@ -33,7 +33,7 @@ pub struct ReadReq {
 impl ReadReq {
     /// True when the call asked for nothing but the default read: no `res`, `gres`, `cond`, `q`,
     /// `qsearch`, `gcond`, `orderby`, `distinct` or `tmField`. Its plan then depends only on the object,
-    /// the table and the scope (see `read::GetPlans`).
+    /// the table and the scope (see `read::ReadPlans`).
     pub fn is_default(&self) -> bool {
         let ReadReq { res, gres, gres_hidden, conds, q, qsearch, gcond, orderby, distinct, tm_field } = self;
         res.is_none()
