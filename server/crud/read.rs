@@ -137,7 +137,9 @@ fn attach_subs(ctx: &mut Ctx, plan: &Plan, p: &Params, rs: &mut RowSet) -> ApiRe
             declared = false;
         }
         let cp = Params::from_url(url);
-        let creq = if declared { declared_sub_req(def, &cp)? } else { ReadReq::parse(&cp)? };
+        // A request the call shaped is parsed (and refused) first, as before; a declared one is needed
+        // only when its read is not kept already.
+        let shaped = if declared { None } else { Some(ReadReq::parse(&cp)?) };
         let mut scope = Scope::default();
         child.on_query(ctx, &cp, &mut scope)?;
         // A declared sub-object read (no param_X, no res_X) is the same SELECT for the same child,
@@ -150,6 +152,10 @@ fn attach_subs(ctx: &mut Ctx, plan: &Plan, p: &Params, rs: &mut RowSet) -> ApiRe
                 (kept, params)
             }
             None => {
+                let creq = match shaped {
+                    Some(r) => r,
+                    None => declared_sub_req(def, &cp)?,
+                };
                 let (plan, fk_idx) = sub_plan(ctx, child.as_ref(), table, def, &creq, &scope, &ids)?;
                 let cap = child.decl().max_page_sz.unwrap_or(10000);
                 let (sql, params) = page_sql(&plan, cap, 0);
