@@ -95,19 +95,24 @@ impl Functions {
 /// `initClient()`: what a client needs before its first call (protocol §1.11). Touches no table,
 /// which also makes it the benchmark's measure of the bare call path.
 fn init_client(ctx: &mut Ctx, _p: &Params) -> ApiResult<Reply> {
+    // Written as JSON text (`Reply::Json`): it is the most frequent call and has no rows, and building
+    // the same four keys through an ordered map cost about 3k instructions a call (callgrind).
     let c = &ctx.state.config;
-    let mut out = json!({
-        "serverRev": c.server_rev,
-        "testMode": c.test_mode as i32,
-        "appType": ctx.auth.app_type.name(),
-        "plugins": {},
-    });
+    let app = ctx.auth.app_type;
+    let mut out = format!(
+        r#"{{"serverRev":{},"testMode":{},"appType":"{}","plugins":{{}}"#,
+        Value::from(c.server_rev.as_str()),
+        c.test_mode as i32,
+        app.name()
+    );
     // Staff consoles offer the permission words the product declared (`[[word, label], ...]`).
-    if matches!(ctx.auth.app_type, AppType::Emp | AppType::Admin) {
+    if matches!(app, AppType::Emp | AppType::Admin) {
         let words: Vec<Value> = ctx.state.objects.perms().iter().map(|(p, label)| json!([p.0, label])).collect();
-        out["perms"] = Value::Array(words);
+        out.push_str(r#","perms":"#);
+        out.push_str(&Value::Array(words).to_string());
     }
-    Ok(Reply::Data(out))
+    out.push('}');
+    Ok(Reply::Json(out))
 }
 
 /// `execSql(sql, fmt?, wantArray?, wantId?)`: admin or test mode only (protocol §1.11, §9.1).

@@ -254,3 +254,29 @@ fn the_suite_runs_on_the_backend_it_was_asked_for() {
     let r = app.call("initClient", &[], Body::None);
     assert_eq!(r[0], 0, "{r}");
 }
+
+/// `initClient` tells every app type the server's revision, the test mode, its own name and the
+/// plugins, in that order; staff consoles also get the permission words, buyers do not.
+#[test]
+fn init_client_tells_each_app_type_the_revision_the_test_mode_and_its_own_name() {
+    let mut app = spawn_app();
+    let rev = json!(app.state.config.server_rev);
+    let test_mode = json!(app.state.config.test_mode as i32);
+    for (name, staff) in [("user", false), ("emp", true), ("admin", true)] {
+        let v = app.ok("initClient", &[("_app", name)], Body::None);
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        let want: &[&str] = if staff {
+            &["serverRev", "testMode", "appType", "plugins", "perms"]
+        } else {
+            &["serverRev", "testMode", "appType", "plugins"]
+        };
+        assert_eq!(keys, want, "{v}");
+        assert_eq!(
+            (&v["serverRev"], &v["testMode"], &v["appType"], &v["plugins"]),
+            (&rev, &test_mode, &json!(name), &json!({}))
+        );
+        if staff {
+            assert_eq!(v["perms"][0], json!(["emp", "员工"]), "{v}");
+        }
+    }
+}
