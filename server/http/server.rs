@@ -409,10 +409,11 @@ fn token(h: &HeaderMap, type_name: &str, app_type: AppType) -> Option<String> {
     if app_type == AppType::Other {
         return None;
     }
-    let name = format!("{type_name}id");
+    // The cookie's name is `{type_name}id`, compared in two parts rather than formatted per call.
+    let named = |k: &str| k.strip_prefix(type_name) == Some("id");
     h.get_all(COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| {
         let (k, v) = kv.trim().split_once('=')?;
-        (k == name && !v.is_empty()).then(|| v.to_string())
+        (named(k) && !v.is_empty()).then(|| v.to_string())
     })
 }
 
@@ -445,5 +446,24 @@ mod tests {
         // The call's future holds the dispatch's, not the HTTP request's parts beside it.
         let (call, handle) = (future_size(call), future_size(crate::api::dispatch::handle));
         assert!(call <= handle + 512, "call's future is {call} bytes, dispatch::handle's {handle}");
+    }
+
+    #[test]
+    fn the_token_is_the_bearer_else_the_cookie_of_the_app_type() {
+        let headers = |pairs: &[(&str, &str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.append(HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
+            }
+            h
+        };
+        let user = |h: &HeaderMap| token(h, "user", AppType::User);
+        assert_eq!(user(&headers(&[("cookie", "a=1; userid=T1; empid=E")])).as_deref(), Some("T1"));
+        assert_eq!(token(&headers(&[("cookie", "userid=T1; empid=E")]), "emp", AppType::Emp).as_deref(), Some("E"));
+        // Names that only start or end like it, and an empty value, are not the cookie.
+        assert_eq!(user(&headers(&[("cookie", "xuserid=X; useridx=Y; userid=")])), None);
+        assert_eq!(user(&headers(&[("cookie", "a=1"), ("cookie", " userid=T2 ")])).as_deref(), Some("T2"));
+        assert_eq!(user(&headers(&[("authorization", "Bearer  B1 "), ("cookie", "userid=T1")])).as_deref(), Some("B1"));
+        assert_eq!(user(&HeaderMap::new()), None);
     }
 }
