@@ -198,8 +198,9 @@ pub enum Reply {
     Data(Value),
     /// Data already serialized as JSON text, put into the envelope as it is: for large answers read
     /// often (a seat map of a thousand seats), where building a `Value` per row cost more than the
-    /// query. Must be one valid JSON value.
-    Json(String),
+    /// query. Must be one valid JSON value, in UTF-8. Bytes rather than a `String`: the writers build it
+    /// from text only, and checking a 20-row page for UTF-8 again cost 2% of `Ordr.query`.
+    Json(Vec<u8>),
     Raw(Raw),
 }
 
@@ -209,7 +210,7 @@ impl Reply {
     pub fn into_value(self) -> Option<Value> {
         match self {
             Reply::Data(v) => Some(v),
-            Reply::Json(t) => Some(serde_json::from_str(&t).unwrap_or(Value::Null)),
+            Reply::Json(t) => Some(serde_json::from_slice(&t).unwrap_or(Value::Null)),
             Reply::Raw(_) => None,
         }
     }
@@ -218,7 +219,7 @@ impl Reply {
     pub fn value(&self) -> Option<Value> {
         match self {
             Reply::Data(v) => Some(v.clone()),
-            Reply::Json(t) => Some(serde_json::from_str(t).unwrap_or(Value::Null)),
+            Reply::Json(t) => Some(serde_json::from_slice(t).unwrap_or(Value::Null)),
             Reply::Raw(_) => None,
         }
     }

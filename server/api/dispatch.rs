@@ -412,7 +412,7 @@ pub async fn handle(state: Arc<AppState>, mut req: Request, pre_error: Option<Ap
             (raw.status, raw.content_type, raw.body, 0, note)
         }
         Ok(Reply::Json(text)) => {
-            let (ct, body) = envelope::render_text(text, &call.debug, &opts);
+            let (ct, body) = envelope::render_text(&text, &call.debug, &opts);
             let res = crate::log::res_text(&body, 200);
             (200, ct.to_string(), body, 0, res)
         }

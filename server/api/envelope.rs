@@ -100,16 +100,16 @@ pub fn render(result: &Result<Value, ApiError>, debug: &[String], opts: &Options
 
 /// Renders data that is already JSON text: the common envelope is written around it as it is; the
 /// rarer forms (xml, raw, obj, pretty, jsonp, debug lines) parse it and take the usual path.
-pub fn render_text(data: String, debug: &[String], opts: &Options) -> (&'static str, Vec<u8>) {
+pub fn render_text(data: &[u8], debug: &[String], opts: &Options) -> (&'static str, Vec<u8>) {
     let plain = opts.retfn.is_none() && opts.raw == 0 && opts.jsonp.is_none() && !opts.pretty;
     if plain && (!opts.show_debug || debug.is_empty()) {
         let mut out = Vec::with_capacity(data.len() + 5);
         out.extend_from_slice(b"[0,");
-        out.extend_from_slice(data.as_bytes());
+        out.extend_from_slice(data);
         out.extend_from_slice(b"]\n");
         return ("text/plain; charset=UTF-8", out);
     }
-    let v: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
+    let v: Value = serde_json::from_slice(data).unwrap_or(Value::Null);
     render(&Ok(v), debug, opts)
 }
 
@@ -138,7 +138,7 @@ mod tests {
             Options { raw: 1, ..Default::default() },
             Options { pretty: true, ..Default::default() },
         ] {
-            assert_eq!(render_text(value.to_string(), &[], &o), render(&Ok(value.clone()), &[], &o));
+            assert_eq!(render_text(value.to_string().as_bytes(), &[], &o), render(&Ok(value.clone()), &[], &o));
         }
     }
 

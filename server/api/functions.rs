@@ -112,7 +112,7 @@ fn init_client(ctx: &mut Ctx, _p: &Params) -> ApiResult<Reply> {
         out.push_str(&Value::Array(words).to_string());
     }
     out.push('}');
-    Ok(Reply::Json(out))
+    Ok(Reply::Json(out.into_bytes()))
 }
 
 /// `execSql(sql, fmt?, wantArray?, wantId?)`: admin or test mode only (protocol §1.11, §9.1).

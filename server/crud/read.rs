@@ -53,11 +53,6 @@ fn fetch_sql(ctx: &mut Ctx, cols: &[OutCol], sql: &str, params: &[SqlValue]) -> 
     Ok(out)
 }
 
-/// A text answer (`crud::text`) as a reply.
-fn text_reply(text: Vec<u8>) -> ApiResult<Reply> {
-    String::from_utf8(text).map(Reply::Json).map_err(|e| ApiError::server(format!("answer is not UTF-8: {e}")))
-}
-
 /// Counts the rows the plan would return without paging.
 fn total(ctx: &mut Ctx, plan: &Plan) -> ApiResult<i64> {
     let (sql, params) = if plan.aggregated || plan.distinct {
@@ -299,7 +294,7 @@ fn answer_get(
     if page.rows == 0 {
         return Err(not_found(table, id));
     }
-    text_reply(page.text)
+    Ok(Reply::Json(page.text))
 }
 
 /// A get of row `id` with a request built by the caller (add with `res`); `p` is handed to the hooks.
@@ -557,7 +552,7 @@ pub fn query(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiR
         let page = text::write_page(ctx, &tr, &sql, &params, size, |more, last_id| {
             (next_key(more && pg.size > 0, keyset, last_id, page_no), total_n, stat)
         })?;
-        return text_reply(page.text);
+        return Ok(Reply::Json(page.text));
     }
     let mut rows = fetch(ctx, &plan, pg.size.saturating_add(1), offset)?;
     let more = rows.rows.len() as i64 > pg.size;

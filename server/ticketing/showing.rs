@@ -399,7 +399,7 @@ impl Object for Showing {
 
     fn custom(&self, ctx: &mut Ctx, ac: &str, p: &Params) -> Option<ApiResult<Reply>> {
         match ac {
-            "seats" => Some(seats(ctx, p).map(Reply::Json)),
+            "seats" => Some(seats(ctx, p).map(|t| Reply::Json(t.into_bytes()))),
             _ => None,
         }
     }
