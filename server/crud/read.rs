@@ -19,17 +19,28 @@ use crate::query::{self, SqlValue};
 
 /// The plan's SELECT with ORDER BY and LIMIT/OFFSET.
 fn page_sql(plan: &Plan, limit: i64, offset: i64) -> (String, Vec<SqlValue>) {
+    let (mut sql, params) = ordered_sql(plan);
+    push_limit(&mut sql, limit, offset);
+    (sql, params)
+}
+
+/// The plan's SELECT with ORDER BY, and its parameters.
+fn ordered_sql(plan: &Plan) -> (String, Vec<SqlValue>) {
     let (mut sql, mut params) = plan.base_sql();
     if !plan.order.is_empty() {
         sql.push_str(" ORDER BY ");
         sql.push_str(&plan.order.join(", "));
         params.extend(plan.order_params.iter().cloned());
     }
-    // Literal integers, not bound parameters: SQLite re-prepares a statement on every run when its LIMIT
-    // is a parameter (the value can change the plan), which cost a tenth of a query's time. Both values
-    // are integers the server computed, never request text.
-    sql.push_str(&format!(" LIMIT {} OFFSET {}", limit.max(0), offset.max(0)));
     (sql, params)
+}
+
+/// Appends LIMIT and OFFSET as literal integers, not bound parameters: SQLite re-prepares a statement
+/// on every run when its LIMIT is a parameter (the value can change the plan), which cost a tenth of a
+/// query's time. Both values are integers the server computed, never request text.
+fn push_limit(sql: &mut String, limit: i64, offset: i64) {
+    use std::fmt::Write as _;
+    let _ = write!(sql, " LIMIT {} OFFSET {}", limit.max(0), offset.max(0));
 }
 
 /// Runs the plan's SELECT with ORDER BY and LIMIT/OFFSET: every selected column, helpers included
@@ -264,17 +275,25 @@ pub fn get(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiRes
     // object, table and scope before, with this call's values (ReadPlans).
     let key = if req.is_default() { ctx.state.read_plans.key(obj, table, &scope) } else { None };
     if let Some(c) = key.as_ref().and_then(|k| ctx.state.read_plans.find_get(k)) {
-        if let Some(tr) = TextRows::new(obj, &c.plan, p, Shape::Object) {
-            return answer_get(ctx, table, id, &tr, &c.sql, &c.bound(&scope, &[id]));
+        let fresh;
+        let tr = match c.text_for(p) {
+            Some(t) => Some(t),
+            None => {
+                fresh = TextRows::new(obj, &c.plan, p, Shape::Object);
+                fresh.as_ref()
+            }
+        };
+        if let Some(tr) = tr {
+            return answer_get(ctx, table, id, tr, &c.sql, &c.bound(&scope, &[id]));
         }
     }
     let plan = scoped_get_plan(ctx, obj, table, id, &req, &scope)?;
     if let Some(tr) = TextRows::new(obj, &plan, p, Shape::Object) {
         let (sql, params) = page_sql(&plan, 1, 0);
         let reply = answer_get(ctx, table, id, &tr, &sql, &params);
-        drop(tr);
+        let text = plain_text(p).then(|| tr.into_owned());
         if let Some(k) = key {
-            ctx.state.read_plans.keep_get(k, KeptRead::new(plan, sql, 0), &scope, id, &params);
+            ctx.state.read_plans.keep_get(k, KeptRead::new(plan, sql, 0).with_text(text), &scope, id, &params);
         }
         return reply;
     }
@@ -348,6 +367,7 @@ fn scoped_get_plan(
 pub struct ReadPlans {
     gets: RwLock<HashMap<GetKey, Arc<KeptRead>>>,
     subs: RwLock<HashMap<SubKey, Arc<KeptRead>>>,
+    queries: RwLock<HashMap<QueryKey, Arc<KeptQuery>>>,
     registered: std::collections::HashSet<usize>,
 }
 
@@ -401,6 +421,14 @@ pub struct KeptRead {
     plan: Plan,
     sql: String,
     fk_idx: usize,
+    /// The rows' text writer for calls with no `hiddenFields` and no `sumFields` (see [`plain_text`]).
+    text: Option<TextRows<'static>>,
+}
+
+/// True if a read's text writer depends on nothing of the call's parameters (no `hiddenFields`, no
+/// `sumFields`), so one made for an earlier call writes this one's rows too.
+fn plain_text(p: &Params) -> bool {
+    select::hidden_fields(p).is_empty() && p.get("sumFields").is_none()
 }
 
 impl KeptRead {
@@ -408,7 +436,18 @@ impl KeptRead {
     fn new(mut plan: Plan, sql: String, fk_idx: usize) -> KeptRead {
         plan.where_params.clear();
         plan.order_params.clear();
-        KeptRead { plan, sql, fk_idx }
+        KeptRead { plan, sql, fk_idx, text: None }
+    }
+
+    /// The same, with the text writer made for the call that made it (`None` unless [`plain_text`]).
+    fn with_text(mut self, text: Option<TextRows<'static>>) -> KeptRead {
+        self.text = text;
+        self
+    }
+
+    /// The kept text writer, if this call may use it.
+    fn text_for(&self, p: &Params) -> Option<&TextRows<'static>> {
+        self.text.as_ref().filter(|_| plain_text(p))
     }
 
     /// This call's values in placeholder order: the plan's own (in its columns), the scope's
@@ -432,11 +471,25 @@ impl KeptRead {
     }
 }
 
-fn find<K: Eq + std::hash::Hash>(map: &RwLock<HashMap<K, Arc<KeptRead>>>, key: &K) -> Option<Arc<KeptRead>> {
+/// What a plain query's plan is made from: what a plain get's is, and the shape of the answer.
+#[derive(PartialEq, Eq, Hash)]
+pub struct QueryKey {
+    read: GetKey,
+    shape: Shape,
+}
+
+/// A kept plain query: its plan and text writer, its SELECT (ORDER BY included, LIMIT not) for a
+/// first page, and the same with the keyset condition (`t0.id < ?`) for the pages after it.
+pub struct KeptQuery {
+    read: KeptRead,
+    after: String,
+}
+
+fn find<K: Eq + std::hash::Hash, V>(map: &RwLock<HashMap<K, Arc<V>>>, key: &K) -> Option<Arc<V>> {
     map.read().unwrap_or_else(|p| p.into_inner()).get(key).cloned()
 }
 
-fn insert<K: Eq + std::hash::Hash>(map: &RwLock<HashMap<K, Arc<KeptRead>>>, key: K, read: Arc<KeptRead>) {
+fn insert<K: Eq + std::hash::Hash, V>(map: &RwLock<HashMap<K, Arc<V>>>, key: K, read: Arc<V>) {
     let mut map = map.write().unwrap_or_else(|p| p.into_inner());
     if map.len() < KEPT_MAX {
         map.insert(key, read);
@@ -491,6 +544,42 @@ impl ReadPlans {
         }
     }
 
+    fn find_query(&self, key: &QueryKey) -> Option<Arc<KeptQuery>> {
+        find(&self.queries, key)
+    }
+
+    /// Keeps a plain query just run with `params` (`after`: the page key it ran with, whose condition
+    /// is the plan's last) if it rebinds; both SELECTs, with and without the keyset condition, are
+    /// kept, so a first page and the pages after it share the entry.
+    fn keep_query(
+        &self,
+        key: QueryKey,
+        mut plan: Plan,
+        text: Option<TextRows<'static>>,
+        after: Option<i64>,
+        scope: &Scope,
+        params: &[SqlValue],
+    ) {
+        if !plan.subs.is_empty() {
+            return;
+        }
+        if after.is_none() {
+            plan.where_sql.push(keyset_cond(&plan));
+        }
+        let with_key = ordered_sql(&plan).0;
+        plan.where_sql.pop();
+        let first = ordered_sql(&plan).0;
+        let read = KeptRead::new(plan, first, 0).with_text(text);
+        if read.rebinds(scope, after.as_slice(), params) {
+            insert(&self.queries, key, Arc::new(KeptQuery { read, after: with_key }));
+        }
+    }
+
+    /// Plain queries kept (tests).
+    pub fn queries_len(&self) -> usize {
+        self.queries.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
     /// Plain gets kept (tests).
     pub fn gets_len(&self) -> usize {
         self.gets.read().unwrap_or_else(|p| p.into_inner()).len()
@@ -523,8 +612,42 @@ pub fn query(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiR
     let req = ReadReq::parse(p)?;
     let mut scope = Scope::default();
     obj.on_query(ctx, p, &mut scope)?;
-    let mut plan = select::plan(ctx, obj, table, &req, &scope, ReadMode::Query)?;
     let cap = obj.decl().max_page_sz.unwrap_or(10000);
+    // A query asking for nothing but the default read, written as text, page after page (no total,
+    // no statRes), runs the SELECT this server made for the same object, table, scope and shape
+    // (ReadPlans), with this call's values and page size.
+    let shape = Shape::of_fmt(&fmt);
+    let key = match shape {
+        Some(shape) if req.is_default() && p.get("statRes").is_none() => {
+            ctx.state.read_plans.key(obj, table, &scope).map(|read| QueryKey { read, shape })
+        }
+        _ => None,
+    };
+    if let Some((c, shape)) = key.as_ref().and_then(|k| Some((ctx.state.read_plans.find_query(k)?, k.shape))) {
+        let pg = select::paging(p, &fmt, cap)?;
+        if pg.key != Some(0) && pg.page.is_none() {
+            let fresh;
+            let tr = match c.read.text_for(p) {
+                Some(t) => Some(t),
+                None => {
+                    fresh = TextRows::new(obj, &c.read.plan, p, shape);
+                    fresh.as_ref()
+                }
+            };
+            if let Some(tr) = tr {
+                let after = pg.key.filter(|k| *k > 0);
+                let mut sql = String::with_capacity(c.after.len() + 32);
+                sql.push_str(if after.is_some() { &c.after } else { &c.read.sql });
+                push_limit(&mut sql, pg.size.saturating_add(1), 0);
+                let params = c.read.bound(&scope, after.as_slice());
+                let page = text::write_page(ctx, tr, &sql, &params, pg.size.max(0) as usize, |more, last_id| {
+                    (next_key(more && pg.size > 0, true, last_id, 1), None, None)
+                })?;
+                return Ok(Reply::Json(page.text));
+            }
+        }
+    }
+    let mut plan = select::plan(ctx, obj, table, &req, &scope, ReadMode::Query)?;
     let pg: Paging = select::paging(p, &fmt, cap)?;
 
     // Keyset paging by id unless a page number was asked for (protocol §4.4).
@@ -539,19 +662,24 @@ pub fn query(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiR
     let mut offset = 0;
     if keyset {
         if let Some(k) = pg.key.filter(|k| *k > 0) {
-            plan.add_where(format!("t0.id {} ?", if plan.id_desc { "<" } else { ">" }), vec![SqlValue::Int(k)]);
+            plan.add_where(keyset_cond(&plan), vec![SqlValue::Int(k)]);
         }
     } else {
         offset = (page_no - 1).saturating_mul(pg.size);
     }
     // One row more than the page: a next page exists only if it came back (a full last page has no
     // `nextkey`, so a client never offers an empty page).
-    if let Some(tr) = Shape::of_fmt(&fmt).and_then(|shape| TextRows::new(obj, &plan, p, shape)) {
+    if let Some(tr) = shape.and_then(|shape| TextRows::new(obj, &plan, p, shape)) {
         let (sql, params) = page_sql(&plan, pg.size.saturating_add(1), offset);
         let size = pg.size.max(0) as usize;
         let page = text::write_page(ctx, &tr, &sql, &params, size, |more, last_id| {
             (next_key(more && pg.size > 0, keyset, last_id, page_no), total_n, stat)
         })?;
+        if let Some(k) = key.filter(|_| keyset && !want_total && plan.keyset) {
+            let text = plain_text(p).then(|| tr.into_owned());
+            let after = pg.key.filter(|k| *k > 0);
+            ctx.state.read_plans.keep_query(k, plan, text, after, &scope, &params);
+        }
         return Ok(Reply::Json(page.text));
     }
     let mut rows = fetch(ctx, &plan, pg.size.saturating_add(1), offset)?;
@@ -565,6 +693,11 @@ pub fn query(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiR
         add_sum_row(&mut rows, &sf, stat.as_ref());
     }
     fmt::format(&fmt, p, &table.name, rows, nextkey, total_n, stat)
+}
+
+/// The condition of keyset paging: the rows after the page key in the plan's id order.
+fn keyset_cond(plan: &Plan) -> String {
+    format!("t0.id {} ?", if plan.id_desc { "<" } else { ">" })
 }
 
 /// The `nextkey` of a page: none on the last page; else the last row's id (keyset paging, none if the

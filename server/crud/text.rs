@@ -8,6 +8,8 @@
 //! hidden fields and `hiddenFields`, `nextkey`, `total`, `stat` included). Which path answered is
 //! invisible to a client; `tests/api` checks both give the same answers.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use super::object::Object;
@@ -18,7 +20,7 @@ use crate::error::ApiResult;
 use crate::query::SqlValue;
 
 /// What the answer looks like.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Shape {
     /// `{"h":[names],"d":[[values]...], extras}` (the default).
     Table,
@@ -52,7 +54,7 @@ struct Col<'p> {
     at: usize,
     key: Vec<u8>,
     kind: Kind,
-    labels: Option<&'p [(String, String)]>,
+    labels: Option<Cow<'p, [(String, String)]>>,
 }
 
 /// The columns a read writes, in output order, and where its `id` is.
@@ -81,11 +83,26 @@ impl<'p> TextRows<'p> {
             }
             let mut key = Vec::with_capacity(c.name.len() + 3);
             write_str(&mut key, &c.name);
-            let labels = plan.enums.iter().find(|(f, _)| *f == c.name).map(|(_, l)| l.as_slice());
+            let labels = plan.enums.iter().find(|(f, _)| *f == c.name).map(|(_, l)| Cow::Borrowed(l.as_slice()));
             cols.push(Col { at, key, kind: c.kind, labels });
         }
         let id = plan.out.iter().position(|c| c.name == "id").map(|i| (i, plan.out[i].kind));
         Some(TextRows { shape, cols, id })
+    }
+
+    /// The same writer holding its own copy of the enum labels, to be kept with a plan (`ReadPlans`).
+    pub fn into_owned(self) -> TextRows<'static> {
+        let cols = self
+            .cols
+            .into_iter()
+            .map(|c| Col { at: c.at, key: c.key, kind: c.kind, labels: c.labels.map(|l| Cow::Owned(l.into_owned())) })
+            .collect();
+        TextRows { shape: self.shape, cols, id: self.id }
+    }
+
+    /// The shape it writes.
+    pub fn shape(&self) -> Shape {
+        self.shape
     }
 
     /// Writes what comes before the first row.
@@ -120,7 +137,7 @@ impl<'p> TextRows<'p> {
                 out.push(b':');
             }
             let v = r.get_ref(c.at)?;
-            match c.labels {
+            match &c.labels {
                 None => write_json(out, v, c.kind),
                 Some(labels) => {
                     let _ = serde_json::to_writer(&mut *out, &map_enum(&to_json(v, c.kind), labels));

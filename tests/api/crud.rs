@@ -413,6 +413,77 @@ fn plain_gets_reuse_one_select_per_object_and_scope_and_bind_each_callers_values
 }
 
 #[test]
+fn plain_queries_reuse_one_select_per_object_scope_and_shape_and_page_with_each_callers_values() {
+    let mut app = spawn_app();
+    login_user(&mut app, "13800000001", "甲");
+    let mine: Vec<Value> = (0..5)
+        .map(|i| app.ok("Ordr.add", &[], Body::Form(&[("dscr", &format!("甲{i}")), ("amount", "1.5")])))
+        .collect();
+    let ids = |v: &Value| -> Vec<Value> { v["d"].as_array().unwrap().iter().map(|r| r[0].clone()).collect() };
+    let first = app.ok("Ordr.query", &[("pagesz", "2")], Body::None);
+    let kept = app.state.read_plans.queries_len();
+    assert!(kept >= 1, "the plain query's SELECT is kept");
+    assert_eq!(first["h"][0], json!("id"), "{first}");
+    assert_eq!(
+        app.ok("Ordr.query", &[("pagesz", "2")], Body::None),
+        first,
+        "the kept SELECT answers as the planned one did"
+    );
+    // The same page with its total goes the planned way: the same rows and next key.
+    let planned = app.ok("Ordr.query", &[("pagesz", "2"), ("pagekey", "0")], Body::None);
+    assert_eq!((&planned["h"], &planned["d"], &planned["nextkey"]), (&first["h"], &first["d"], &first["nextkey"]));
+    assert_eq!(planned["total"], json!(5));
+    // Page after page through the kept entry: every order once, in id order, the last page without a key.
+    let mut seen = ids(&first);
+    let mut next = first["nextkey"].clone();
+    while !next.is_null() {
+        let page = app.ok("Ordr.query", &[("pagesz", "2"), ("pagekey", &s(&next))], Body::None);
+        seen.extend(ids(&page));
+        next = page.get("nextkey").cloned().unwrap_or(Value::Null);
+    }
+    let want = mine.clone();
+    assert_eq!(seen, want);
+    // Another page size is the same entry; another shape is another.
+    let all = app.ok("Ordr.query", &[("pagesz", "10")], Body::None);
+    assert_eq!(ids(&all), want);
+    assert!(all.get("nextkey").is_none(), "{all}");
+    assert_eq!(app.state.read_plans.queries_len(), kept);
+    let list = app.ok("Ordr.query", &[("pagesz", "10"), ("fmt", "list")], Body::None);
+    let list = list["list"].as_array().unwrap();
+    assert_eq!(list.iter().map(|r| r["id"].clone()).collect::<Vec<_>>(), want);
+    assert_eq!(list[0]["amount"], json!("1.50"));
+    assert_eq!(app.state.read_plans.queries_len(), kept + 1);
+    // hiddenFields and sumFields apply to a kept query, and only to their own call.
+    let v = app.ok("Ordr.query", &[("pagesz", "10"), ("fmt", "list"), ("hiddenFields", "amount")], Body::None);
+    assert!(v["list"][0].get("amount").is_none() && v["list"][0]["dscr"] == json!("甲0"), "{v}");
+    let v = app.ok("Ordr.query", &[("pagesz", "10"), ("sumFields", "amount")], Body::None);
+    assert_eq!(v["d"].as_array().unwrap().len(), 6, "five rows and the sum row: {v}");
+    assert_eq!(
+        app.ok("Ordr.query", &[("pagesz", "10"), ("fmt", "list")], Body::None)["list"][0]["amount"],
+        json!("1.50")
+    );
+    // Another caller's scope values are bound: only that caller's orders, through the same entry.
+    app.cookies.clear();
+    login_user(&mut app, "13800000002", "乙");
+    let theirs: Vec<Value> =
+        (0..3).map(|i| app.ok("Ordr.add", &[], Body::Form(&[("dscr", &format!("乙{i}"))]))).collect();
+    let v = app.ok("Ordr.query", &[("pagesz", "2")], Body::None);
+    assert_eq!(ids(&v), vec![theirs[0].clone(), theirs[1].clone()]);
+    let v = app.ok("Ordr.query", &[("pagesz", "2"), ("pagekey", &s(&v["nextkey"]))], Body::None);
+    assert_eq!(ids(&v), vec![theirs[2].clone()]);
+    assert_eq!(app.state.read_plans.queries_len(), kept + 1);
+    // A query with read parameters is planned and not kept.
+    let v = app.ok("Ordr.query", &[("pagesz", "10"), ("cond", "dscr='乙1'")], Body::None);
+    assert_eq!(ids(&v), vec![theirs[1].clone()]);
+    assert_eq!(app.state.read_plans.queries_len(), kept + 1);
+    // Another role is another declaration: the admin sees every order, through an entry of its own.
+    app.login_admin();
+    let v = app.ok("Ordr.query", &[ADM, ("pagesz", "100")], Body::None);
+    assert_eq!(v["d"].as_array().unwrap().len(), 8, "{v}");
+    assert_eq!(app.state.read_plans.queries_len(), kept + 2);
+}
+
+#[test]
 fn declared_sub_object_reads_reuse_their_select_and_bind_each_parents_ids() {
     let mut app = spawn_app();
     login_user(&mut app, "13800000001", "甲");
