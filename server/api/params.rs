@@ -28,6 +28,17 @@ pub struct Params {
     pub prepared: Option<Prepared>,
 }
 
+/// `m.get(name)`. A call looks up a score of parameter names (most of them absent) in maps of a few
+/// entries; comparing the names is cheaper than hashing one with the map's SipHash (about 170
+/// instructions), which for `Ordr.add` was 2% of the call.
+fn lookup<'a>(m: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    if m.len() <= 8 {
+        m.iter().find(|(k, _)| k.as_str() == name).map(|(_, v)| v)
+    } else {
+        m.get(name)
+    }
+}
+
 /// A prepare phase's result, handed to the function it prepared.
 #[derive(Clone)]
 pub struct Prepared(std::sync::Arc<dyn std::any::Any + Send + Sync>);
@@ -76,13 +87,13 @@ impl Params {
 
     /// Raw lookup, URL first then body; `""`/null count as absent.
     pub fn get(&self, name: &str) -> Option<&Value> {
-        if let Some(v) = self.url.get(name) {
+        if let Some(v) = lookup(&self.url, name) {
             if !is_absent(v) {
                 return Some(v);
             }
         }
         match &self.body {
-            Value::Object(m) => m.get(name).filter(|v| !is_absent(v)),
+            Value::Object(m) => lookup(m, name).filter(|v| !is_absent(v)),
             _ => None,
         }
     }
@@ -90,11 +101,11 @@ impl Params {
     /// Both the URL and the body value of a parameter, for parameters that combine (cond).
     pub fn get_both(&self, name: &str) -> Vec<&Value> {
         let mut out = Vec::new();
-        if let Some(v) = self.url.get(name).filter(|v| !is_absent(v)) {
+        if let Some(v) = lookup(&self.url, name).filter(|v| !is_absent(v)) {
             out.push(v);
         }
         if let Value::Object(m) = &self.body {
-            if let Some(v) = m.get(name).filter(|v| !is_absent(v)) {
+            if let Some(v) = lookup(m, name).filter(|v| !is_absent(v)) {
                 out.push(v);
             }
         }
@@ -219,5 +230,22 @@ mod tests {
         let p = params(json!({"b": "on"}), json!({"n": 3.0}));
         assert_eq!(p.bool("b").unwrap(), Some(true));
         assert_eq!(p.int("n").unwrap(), Some(3));
+    }
+
+    #[test]
+    fn lookups_find_each_name_in_maps_of_any_size() {
+        for n in [0, 1, 2, 8, 9, 40] {
+            let url: Map<String, Value> = (0..n).map(|i| (format!("k{i}"), json!(format!("u{i}")))).collect();
+            let body: Map<String, Value> = (0..n).map(|i| (format!("b{i}"), json!(i))).collect();
+            let p = Params::with_body(url, Value::Object(body));
+            for i in 0..n {
+                assert_eq!(p.str(&format!("k{i}")), Some(format!("u{i}")), "{n} entries");
+                assert_eq!(p.int(&format!("b{i}")).unwrap(), Some(i), "{n} entries");
+                assert_eq!(p.get_both(&format!("b{i}")), vec![&json!(i)]);
+            }
+            for absent in ["k", "k00", &format!("k{n}"), "b", "K0"] {
+                assert_eq!(p.get(absent), None, "{absent} in {n} entries");
+            }
+        }
     }
 }
