@@ -3,8 +3,6 @@
 //! Each function declares whether it writes, so the dispatcher can open the right kind of
 //! transaction before it runs. Application modules add their functions at start-up.
 
-use std::collections::HashMap;
-
 use serde_json::{json, Map, Value};
 
 use super::auth::{perm, AppType};
@@ -12,6 +10,7 @@ use super::ctx::{Ctx, Reply};
 use super::params::Params;
 use crate::crud::select::{to_json, Kind};
 use crate::error::ApiResult;
+use crate::FastMap;
 
 /// A function handler.
 pub type Handler = fn(&mut Ctx, &Params) -> ApiResult<Reply>;
@@ -50,7 +49,7 @@ pub type Prepare = fn(&crate::state::AppState, &super::auth::Auth, &mut Params) 
 /// All functions by name.
 #[derive(Default)]
 pub struct Functions {
-    map: HashMap<&'static str, FnDef>,
+    map: FastMap<&'static str, FnDef>,
 }
 
 impl Functions {

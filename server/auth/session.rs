@@ -11,7 +11,6 @@
 //! serving. A cached lookup then costs no SHA-256, which was an eighth of an `initClient`; the digest
 //! is computed only when the table is read or written.
 
-use std::collections::HashMap;
 use std::sync::RwLock;
 
 use rand::RngCore;
@@ -23,6 +22,7 @@ use crate::db::conn::Conn;
 use crate::db::Db;
 use crate::error::ApiResult;
 use crate::query::SqlValue;
+use crate::FastMap;
 
 /// A cached session.
 #[derive(Debug, Clone)]
@@ -40,7 +40,7 @@ struct Entry {
 
 /// The session cache, by token.
 pub struct Sessions {
-    cache: RwLock<HashMap<String, Entry>>,
+    cache: RwLock<FastMap<String, Entry>>,
     /// How long (seconds) a cached token is trusted before it is read from the table again. The table
     /// is the truth: a session revoked by another server instance, or by hand in the database, ends
     /// within this time (`P_SESSION_RECHECK`).
@@ -74,7 +74,7 @@ pub fn touch_due(seen: i64, now: i64) -> bool {
 /// full it drops expired entries, and if that is not enough starts over (entries reload on use).
 const CACHE_CAP: usize = 20_000;
 
-fn cache_insert(cache: &mut HashMap<String, Entry>, token: String, e: Entry) {
+fn cache_insert(cache: &mut FastMap<String, Entry>, token: String, e: Entry) {
     if cache.len() >= CACHE_CAP {
         let t = now();
         cache.retain(|_, x| x.expire > t);
@@ -119,7 +119,7 @@ pub fn parse_time(s: &str) -> Option<i64> {
 impl Sessions {
     /// A cache that re-reads a token from the table after `recheck` seconds.
     pub fn new(recheck: i64) -> Sessions {
-        Sessions { cache: RwLock::new(HashMap::new()), recheck }
+        Sessions { cache: RwLock::new(FastMap::default()), recheck }
     }
 
     /// The cache entry of a token (loaded from the database on a miss), if the token is live for `app_type`.
@@ -351,7 +351,7 @@ mod tests {
             seen: 0,
             checked: 0,
         };
-        let mut c = HashMap::new();
+        let mut c = FastMap::default();
         for i in 0..CACHE_CAP - 1 {
             cache_insert(&mut c, format!("old{i}"), entry(if i % 2 == 0 { 0 } else { i64::MAX }));
         }

@@ -16,6 +16,7 @@ use crate::api::params::Params;
 use crate::error::{ApiError, ApiResult};
 use crate::meta::Table;
 use crate::query::{self, SqlValue};
+use crate::FastMap;
 
 /// The plan's SELECT with ORDER BY and LIMIT/OFFSET.
 fn page_sql(plan: &Plan, limit: i64, offset: i64) -> (String, Vec<SqlValue>) {
@@ -365,9 +366,9 @@ fn scoped_get_plan(
 /// reused by another with a different declaration). Only their reads are kept.
 #[derive(Default)]
 pub struct ReadPlans {
-    gets: RwLock<HashMap<GetKey, Arc<KeptRead>>>,
-    subs: RwLock<HashMap<SubKey, Arc<KeptRead>>>,
-    queries: RwLock<HashMap<QueryKey, Arc<KeptQuery>>>,
+    gets: RwLock<FastMap<GetKey, Arc<KeptRead>>>,
+    subs: RwLock<FastMap<SubKey, Arc<KeptRead>>>,
+    queries: RwLock<FastMap<QueryKey, Arc<KeptQuery>>>,
     registered: std::collections::HashSet<usize>,
 }
 
@@ -485,11 +486,11 @@ pub struct KeptQuery {
     after: String,
 }
 
-fn find<K: Eq + std::hash::Hash, V>(map: &RwLock<HashMap<K, Arc<V>>>, key: &K) -> Option<Arc<V>> {
+fn find<K: Eq + std::hash::Hash, V>(map: &RwLock<FastMap<K, Arc<V>>>, key: &K) -> Option<Arc<V>> {
     map.read().unwrap_or_else(|p| p.into_inner()).get(key).cloned()
 }
 
-fn insert<K: Eq + std::hash::Hash, V>(map: &RwLock<HashMap<K, Arc<V>>>, key: K, read: Arc<V>) {
+fn insert<K: Eq + std::hash::Hash, V>(map: &RwLock<FastMap<K, Arc<V>>>, key: K, read: Arc<V>) {
     let mut map = map.write().unwrap_or_else(|p| p.into_inner());
     if map.len() < KEPT_MAX {
         map.insert(key, read);

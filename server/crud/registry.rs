@@ -5,7 +5,6 @@
 //! registered, a plain object over the design table serves. No object for the role → E_NOAUTH for a
 //! guest, E_FORBIDDEN for a logged-in caller; a name that is neither a table nor an object → E_PARAM.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::object::{Decl, Object, Plain};
@@ -14,14 +13,15 @@ use crate::api::ctx::Ctx;
 use crate::auth::accounts::Accounts;
 use crate::error::{ApiError, ApiResult};
 use crate::meta::{Design, Table};
+use crate::FastMap;
 
 pub use crate::api::auth::Role;
 
 /// All application objects.
 #[derive(Default)]
 pub struct Registry {
-    map: HashMap<(String, Role), Arc<dyn Object>>,
-    generic: HashMap<String, Arc<dyn Object>>,
+    map: FastMap<(String, Role), Arc<dyn Object>>,
+    generic: FastMap<String, Arc<dyn Object>>,
     /// Permission words an employee may hold, with their labels, in declaration order.
     perms: Vec<(Perm, &'static str)>,
     /// Where the accounts of each app type live (login, chpwd, sessions read it).
@@ -41,7 +41,7 @@ impl Registry {
             .map(|t| (t.name.clone(), Arc::new(Plain(Decl::of(t.name.clone().into()))) as Arc<dyn Object>))
             .collect();
         Registry {
-            map: HashMap::new(),
+            map: FastMap::default(),
             generic,
             perms: Vec::new(),
             accounts: Vec::new(),
