@@ -422,8 +422,11 @@ fn version(url: &serde_json::Map<String, Value>, ua: &str) -> String {
     if let Some(v) = url.get("_ver").and_then(Value::as_str).filter(|s| !s.is_empty()) {
         return v.to_string();
     }
-    if let Some(i) = ua.find("MicroMessenger/") {
-        let v: String = ua[i + 15..].chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    // Found from its first letter (a memchr) rather than with `str::find`, whose substring searcher
+    // is set up anew for every call, even for an empty user agent.
+    const WX: &str = "MicroMessenger/";
+    if let Some((i, _)) = ua.match_indices('M').find(|(i, _)| ua[*i..].starts_with(WX)) {
+        let v: String = ua[i + WX.len()..].chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
         return format!("wx/{v}");
     }
     "web".into()
@@ -465,5 +468,19 @@ mod tests {
         assert_eq!(user(&headers(&[("cookie", "a=1"), ("cookie", " userid=T2 ")])).as_deref(), Some("T2"));
         assert_eq!(user(&headers(&[("authorization", "Bearer  B1 "), ("cookie", "userid=T1")])).as_deref(), Some("B1"));
         assert_eq!(user(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn the_client_version_is_ver_else_the_wechat_version_else_web() {
+        let url = |kv: &[(&str, &str)]| kv.iter().map(|(k, v)| (k.to_string(), Value::from(*v))).collect();
+        let wx = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 MicroMessenger/8.0.47(0x18002f2c) NetType/WIFI";
+        assert_eq!(version(&url(&[]), wx), "wx/8.0.47");
+        assert_eq!(version(&url(&[("_ver", "a/2")]), wx), "a/2");
+        assert_eq!(version(&url(&[("_ver", "")]), wx), "wx/8.0.47");
+        assert_eq!(version(&url(&[]), "MMicroMessenger/7"), "wx/7");
+        assert_eq!(version(&url(&[]), "MicroMessenger/"), "wx/");
+        for ua in ["", "Mozilla/5.0 (Macintosh) Mobile Safari", "MicroMessenger 8", "microMessenger/8"] {
+            assert_eq!(version(&url(&[]), ua), "web", "{ua}");
+        }
     }
 }
