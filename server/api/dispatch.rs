@@ -19,7 +19,7 @@ use super::envelope::{self, Options};
 use super::params::Params;
 use crate::db::writer::{cached, Job, JobDone, Then};
 use crate::error::{ApiError, ApiResult};
-use crate::log::apilog::{truncate, ApiLogRow};
+use crate::log::apilog::{truncate_owned, ApiLogRow};
 use crate::state::AppState;
 
 /// A parsed request, independent of HTTP.
@@ -450,19 +450,20 @@ pub async fn handle(state: Arc<AppState>, mut req: Request, pre_error: Option<Ap
     state.apilog.log(ApiLogRow {
         id: apilog_id,
         tm: crate::db::now_str(),
-        addr: truncate(&req.addr, 50),
-        ua: truncate(&req.ua, 250),
-        app: truncate(&req.app, 50),
+        // The request's texts are moved into the row, copied only when cut.
+        addr: truncate_owned(std::mem::take(&mut req.addr), 50),
+        ua: truncate_owned(std::mem::take(&mut req.ua), 250),
+        app: truncate_owned(std::mem::take(&mut req.app), 50),
         ses: auth.login.as_ref().map(|l| l.session_id).or(start_ses).map(|s| s.to_string()).unwrap_or_default(),
         user_id: start_user.or(auth.log_user_id()),
-        ac: truncate(&log_ac, 50),
+        ac: truncate_owned(log_ac, 50),
         t,
         retval,
         req: req_text,
         res: res_text,
         reqsz: req.reqsz,
         ressz: body.len() as i64,
-        ver: truncate(&req.ver, 50),
+        ver: truncate_owned(std::mem::take(&mut req.ver), 50),
         server_rev: cfg.server_rev.clone(),
     });
     Output { status, content_type, headers, body }

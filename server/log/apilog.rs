@@ -174,6 +174,15 @@ fn insert_rows<R>(conn: Conn, sql: &[String], rows: Vec<R>, bind: impl Fn(R, &mu
     Ok(())
 }
 
+/// [`truncate`] of a string the caller gives up: kept as it is when it is short enough (no copy).
+pub fn truncate_owned(s: String, n: usize) -> String {
+    if s.len() <= n {
+        s
+    } else {
+        truncate(&s, n)
+    }
+}
+
 /// Truncates to at most `n` characters (on a char boundary), marking the cut.
 pub fn truncate(s: &str, n: usize) -> String {
     // No more bytes than `n` means no more characters.
@@ -223,5 +232,16 @@ mod tests {
         assert_eq!(sql[2].matches("(?,?)").count(), 4);
         assert_eq!(sql[0].matches('?').count(), 128);
         insert(conn, Vec::new(), Vec::new()).unwrap();
+    }
+
+    #[test]
+    fn texts_are_cut_at_n_characters_and_kept_whole_below() {
+        assert_eq!(truncate("abc", 3), "abc");
+        assert_eq!(truncate("abcd", 3), "abc...");
+        assert_eq!(truncate("用户名字", 2), "用户...");
+        assert_eq!(truncate("用户", 2), "用户", "two characters in six bytes");
+        for (s, n) in [("", 0), ("abc", 3), ("abcd", 3), ("用户名字", 2), ("用户", 2), ("用户", 1)] {
+            assert_eq!(truncate_owned(s.to_string(), n), truncate(s, n), "{s:?} at {n}");
+        }
     }
 }
