@@ -49,6 +49,8 @@ struct Opts {
     pg: Option<String>,
     /// `--procs N`: N server processes on the one database, the connections spread over them.
     procs: usize,
+    /// `--generate PATH`: only write the benchmark's SQLite database to PATH (for `tools/bench/callgrind`).
+    generate: Option<PathBuf>,
 }
 
 fn parse_opts() -> Result<Opts, String> {
@@ -65,6 +67,7 @@ fn parse_opts() -> Result<Opts, String> {
         train: false,
         pg: None,
         procs: 1,
+        generate: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -90,6 +93,7 @@ fn parse_opts() -> Result<Opts, String> {
             }
             "--pg" => o.pg = Some(val()?),
             "--procs" => o.procs = val()?.parse::<usize>().map_err(|e| format!("--procs: {e}"))?.max(1),
+            "--generate" => o.generate = Some(PathBuf::from(val()?)),
             "--flash" => o.flash = true,
             "--train" => o.train = true,
             "--smoke" => {
@@ -103,6 +107,7 @@ fn parse_opts() -> Result<Opts, String> {
                     "usage: jdy-bench [--server PATH] [--users N] [--orders N] [--seconds S] [--conns 16,64] \
                      [--only scenario] [--growth 10000,100000,1000000] [--out result.json] [--smoke] \
                      [--pg postgres://user:pwd@host/db] [--procs N]\n       \
+                     jdy-bench --generate PATH [--users N] [--orders N]   (only the SQLite database)\n       \
                      jdy-bench --flash [--seconds S] [--conns 256]   (the flash-sale profile)\n       \
                      jdy-bench --train [--seconds S] [--conns 256]   (the train profile)\n       \
                      jdy-bench --bare ADDR   (the bare hyper reference server)"
@@ -722,6 +727,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let o = parse_opts()?;
+    if let Some(path) = &o.generate {
+        if path.exists() {
+            return Err(format!("{} exists; give a new file", path.display()).into());
+        }
+        generate(&Target::Sqlite(path.clone()), o.users, o.orders)?;
+        eprintln!("wrote {} ({} users, {} orders)", path.display(), o.users, o.orders);
+        return Ok(());
+    }
     let dir = tempfile_dir()?;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let bare = BareServer::start()?;
