@@ -480,7 +480,7 @@ pub struct QueryKey {
 }
 
 /// A kept plain query: its plan and text writer, its SELECT (ORDER BY included, LIMIT not) for a
-/// first page, and the same with the keyset condition (`t0.id < ?`) for the pages after it.
+/// first page, and the same with the keyset condition ([`keyset_cond`]) for the pages after it.
 pub struct KeptQuery {
     read: KeptRead,
     after: String,
@@ -676,7 +676,7 @@ pub fn query(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiR
         let page = text::write_page(ctx, &tr, &sql, &params, size, |more, last_id| {
             (next_key(more && pg.size > 0, keyset, last_id, page_no), total_n, stat)
         })?;
-        if let Some(k) = key.filter(|_| keyset && !want_total && plan.keyset) {
+        if let Some(k) = key.filter(|_| keyset && !want_total) {
             let text = plain_text(p).then(|| tr.into_owned());
             let after = pg.key.filter(|k| *k > 0);
             ctx.state.read_plans.keep_query(k, plan, text, after, &scope, &params);

@@ -100,11 +100,6 @@ impl<'p> TextRows<'p> {
         TextRows { shape: self.shape, cols, id: self.id }
     }
 
-    /// The shape it writes.
-    pub fn shape(&self) -> Shape {
-        self.shape
-    }
-
     /// Writes what comes before the first row.
     fn head(&self, out: &mut Vec<u8>) {
         match self.shape {
