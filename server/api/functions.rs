@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use super::auth::{perm, AppType};
 use super::ctx::{Ctx, Reply};
 use super::params::Params;
-use crate::crud::select::{to_json, Kind};
+use crate::crud::select::{to_json, write_str, Kind};
 use crate::error::ApiResult;
 use crate::FastMap;
 
@@ -96,22 +96,23 @@ impl Functions {
 fn init_client(ctx: &mut Ctx, _p: &Params) -> ApiResult<Reply> {
     // Written as JSON text (`Reply::Json`): it is the most frequent call and has no rows, and building
     // the same four keys through an ordered map cost about 3k instructions a call (callgrind).
+    // Pieces pushed rather than formatted (format! was a tenth of what is left of the call).
     let c = &ctx.state.config;
     let app = ctx.auth.app_type;
-    let mut out = format!(
-        r#"{{"serverRev":{},"testMode":{},"appType":"{}","plugins":{{}}"#,
-        Value::from(c.server_rev.as_str()),
-        c.test_mode as i32,
-        app.name()
-    );
+    let mut out = Vec::with_capacity(128);
+    out.extend_from_slice(br#"{"serverRev":"#);
+    write_str(&mut out, &c.server_rev);
+    out.extend_from_slice(if c.test_mode { br#","testMode":1,"appType":""# } else { br#","testMode":0,"appType":""# });
+    out.extend_from_slice(app.name().as_bytes());
+    out.extend_from_slice(br#"","plugins":{}"#);
     // Staff consoles offer the permission words the product declared (`[[word, label], ...]`).
     if matches!(app, AppType::Emp | AppType::Admin) {
         let words: Vec<Value> = ctx.state.objects.perms().iter().map(|(p, label)| json!([p.0, label])).collect();
-        out.push_str(r#","perms":"#);
-        out.push_str(&Value::Array(words).to_string());
+        out.extend_from_slice(br#","perms":"#);
+        out.extend_from_slice(Value::Array(words).to_string().as_bytes());
     }
-    out.push('}');
-    Ok(Reply::Json(out.into_bytes()))
+    out.push(b'}');
+    Ok(Reply::Json(out))
 }
 
 /// `execSql(sql, fmt?, wantArray?, wantId?)`: admin or test mode only (protocol §1.11, §9.1).

@@ -279,4 +279,11 @@ fn init_client_tells_each_app_type_the_revision_the_test_mode_and_its_own_name()
             assert_eq!(v["perms"][0], json!(["emp", "员工"]), "{v}");
         }
     }
+    // Outside test mode, and with a revision that needs escaping in JSON.
+    let mut prod = spawn_with(|c| {
+        c.test_mode = false;
+        c.server_rev = "2.0 \"rc\"".into();
+    });
+    let v = prod.ok("initClient", &[], Body::None);
+    assert_eq!(v, json!({"serverRev": "2.0 \"rc\"", "testMode": 0, "appType": "user", "plugins": {}}));
 }
