@@ -276,15 +276,8 @@ pub fn get(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiRes
     // object, table and scope before, with this call's values (ReadPlans).
     let key = if req.is_default() { ctx.state.read_plans.key(obj, table, &scope) } else { None };
     if let Some(c) = key.as_ref().and_then(|k| ctx.state.read_plans.find_get(k)) {
-        let fresh;
-        let tr = match c.text_for(p) {
-            Some(t) => Some(t),
-            None => {
-                fresh = TextRows::new(obj, &c.plan, p, Shape::Object);
-                fresh.as_ref()
-            }
-        };
-        if let Some(tr) = tr {
+        let mut fresh = None;
+        if let Some(tr) = c.text_rows(obj, p, Shape::Object, &mut fresh) {
             return answer_get(ctx, table, id, tr, &c.sql, &c.bound(&scope, &[id]));
         }
     }
@@ -446,9 +439,20 @@ impl KeptRead {
         self
     }
 
-    /// The kept text writer, if this call may use it.
-    fn text_for(&self, p: &Params) -> Option<&TextRows<'static>> {
-        self.text.as_ref().filter(|_| plain_text(p))
+    /// The text writer for this call: the kept one if the call may use it, else one made into `fresh`
+    /// (`None` when the read needs the general path).
+    fn text_rows<'a>(
+        &'a self,
+        obj: &dyn Object,
+        p: &Params,
+        shape: Shape,
+        fresh: &'a mut Option<TextRows<'a>>,
+    ) -> Option<&'a TextRows<'a>> {
+        if let Some(t) = self.text.as_ref().filter(|_| plain_text(p)) {
+            return Some(t);
+        }
+        *fresh = TextRows::new(obj, &self.plan, p, shape);
+        fresh.as_ref()
     }
 
     /// This call's values in placeholder order: the plan's own (in its columns), the scope's
@@ -627,15 +631,8 @@ pub fn query(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiR
     if let Some((c, shape)) = key.as_ref().and_then(|k| Some((ctx.state.read_plans.find_query(k)?, k.shape))) {
         let pg = select::paging(p, &fmt, cap)?;
         if pg.key != Some(0) && pg.page.is_none() {
-            let fresh;
-            let tr = match c.read.text_for(p) {
-                Some(t) => Some(t),
-                None => {
-                    fresh = TextRows::new(obj, &c.read.plan, p, shape);
-                    fresh.as_ref()
-                }
-            };
-            if let Some(tr) = tr {
+            let mut fresh = None;
+            if let Some(tr) = c.read.text_rows(obj, p, shape, &mut fresh) {
                 let after = pg.key.filter(|k| *k > 0);
                 let mut sql = String::with_capacity(c.after.len() + 32);
                 sql.push_str(if after.is_some() { &c.after } else { &c.read.sql });
