@@ -20,6 +20,7 @@ pub mod order;
 pub mod passenger;
 pub mod payment;
 pub mod scope;
+pub mod seatlayout;
 pub mod seatmap;
 pub mod segments;
 pub mod showing;

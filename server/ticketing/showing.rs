@@ -13,11 +13,13 @@ use chrono::{Duration, NaiveDateTime};
 use serde_json::{json, Value};
 
 use super::scope::{int_at, int_field, parent_of_store, str_at, str_field, Viewer};
+use super::seatlayout::{Layout, Layouts};
 use super::seatmap::SeatMap;
 use crate::api::ctx::{Ctx, Reply};
 use crate::api::params::{value_to_string, Params};
 use crate::crud::select::json::cents_text;
 use crate::crud::{Decl, Object, Op, Registry, Role, Scope, SubObj, VCol, Write};
+use crate::db::conn::Val;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::money::parse_cents;
 use crate::query::SqlValue;
@@ -40,13 +42,15 @@ pub fn register(reg: &mut Registry) {
     use Role::*;
     const READ: &[Op] = &[Op::Get, Op::Query];
     const STAFF_OPS: &[Op] = &super::venue::STAFF_OPS;
-    reg.register("Showing", &[Guest, User], Arc::new(Showing(showing_decl().allow(READ))));
+    let layouts = Arc::new(Layouts::default());
+    let public = Showing { decl: showing_decl().allow(READ), layouts: layouts.clone() };
+    reg.register("Showing", &[Guest, User], Arc::new(public));
     let staff = showing_decl()
         .allow(STAFF_OPS)
         .required(&[&["eventId"], &["startTm"]])
         .readonly(&["storeId", "venueId", "createTm", "doneTm"])
         .readonly_on_set(&["eventId", "hallId"]);
-    reg.register("Showing", &[Emp, Admin], Arc::new(Showing(staff)));
+    reg.register("Showing", &[Emp, Admin], Arc::new(Showing { decl: staff, layouts }));
     reg.register("PriceClass", &[Guest, User], Arc::new(PriceClass(class_decl().allow(READ))));
     let staff = class_decl()
         .allow(STAFF_OPS)
@@ -138,7 +142,11 @@ fn parse_names(s: &str) -> Vec<(char, String)> {
 }
 
 /// A showing for one kind of caller.
-pub struct Showing(Decl);
+pub struct Showing {
+    decl: Decl,
+    /// Seat-map layouts, one set for all the roles' `Showing` objects.
+    layouts: Arc<Layouts>,
+}
 
 /// The event a showing hangs from.
 struct EventRow {
@@ -356,7 +364,7 @@ fn movie_rights(ctx: &mut Ctx, store: i64, movie: i64, date: &str) -> ApiResult<
 
 impl Object for Showing {
     fn decl(&self) -> &Decl {
-        &self.0
+        &self.decl
     }
 
     fn actions(&self) -> &'static [&'static str] {
@@ -399,7 +407,7 @@ impl Object for Showing {
 
     fn custom(&self, ctx: &mut Ctx, ac: &str, p: &Params) -> Option<ApiResult<Reply>> {
         match ac {
-            "seats" => Some(seats(ctx, p).map(|t| Reply::Json(t.into_bytes()))),
+            "seats" => Some(seats(ctx, &self.layouts, p).map(Reply::Json)),
             _ => None,
         }
     }
@@ -419,10 +427,10 @@ struct ClassLeft {
 
 /// `Showing.seats(id)`: the grid, the classes with what is left, and every seat's state.
 ///
-/// One indexed read of the showing's seats (in id order, which is the map's row-major order, so no
-/// sort), written straight to JSON text: a thousand seats as `Value` maps cost more than the query.
-fn seats(ctx: &mut Ctx, p: &Params) -> ApiResult<String> {
-    use std::fmt::Write as _;
+/// The seats are one indexed read in id order (the map's row-major order, so no sort), written straight
+/// to JSON text: a thousand seats as `Value` maps cost more than the query. A showing read before reads
+/// only ids and states and writes the rest from its kept layout ([`seatlayout`](super::seatlayout)).
+fn seats(ctx: &mut Ctx, layouts: &Layouts, p: &Params) -> ApiResult<Vec<u8>> {
     let id = p.must_int("id")?;
     let (visible, params): (String, Vec<SqlValue>) = match Viewer::of(ctx)? {
         Viewer::Public => (PUBLIC.to_string(), vec![]),
@@ -452,39 +460,65 @@ fn seats(ctx: &mut Ctx, p: &Params) -> ApiResult<String> {
             Ok(())
         },
     )?;
-    let mut seats = String::with_capacity(64 * 1024);
-    ctx.query(
-        "SELECT id, row, col, label, classId, status, expireTm FROM Seat WHERE showingId=? ORDER BY id",
-        &[id.into()],
-        |r| {
-            let class: i64 = r.get::<Option<i64>>(4)?.unwrap_or(0);
-            let (status, expire) = (r.get_ref(5)?, r.get_ref(6)?);
-            let state = match status.as_str() {
-                Some("SO") => "sold",
-                Some("HD") if expire.as_str().is_some_and(|t| t > now.as_str()) => "held",
-                _ => "free",
-            };
-            if state == "free" {
-                if let Some(c) = classes.iter_mut().find(|c| c.id == class) {
-                    c.free += 1;
+    // A seat reads free unless sold or held by a hold that has not expired.
+    let state = |status: Val, expire: Val| match status.as_str() {
+        Some("SO") => "sold",
+        Some("HD") if expire.as_str().is_some_and(|t| t > now.as_str()) => "held",
+        _ => "free",
+    };
+    let count_free = |classes: &mut Vec<ClassLeft>, class: i64| {
+        if let Some(c) = classes.iter_mut().find(|c| c.id == class) {
+            c.free += 1;
+        }
+    };
+    let mut seats = Vec::with_capacity(64 * 1024);
+    let mut from_kept = false;
+    if let Some(layout) = layouts.get(id) {
+        let (mut n, mut same) = (0, true);
+        ctx.query("SELECT id, status, expireTm FROM Seat WHERE showingId=? ORDER BY id", &[id.into()], |r| {
+            if same && layout.id(n) == Some(r.get::<i64>(0)?) {
+                let st = state(r.get_ref(1)?, r.get_ref(2)?);
+                if st == "free" {
+                    count_free(&mut classes, layout.class(n));
                 }
+                layout.write(&mut seats, n, st);
+                n += 1;
+            } else {
+                same = false;
             }
-            let label = r.get_ref(3)?;
-            let label = label.as_str().unwrap_or("");
-            if !seats.is_empty() {
-                seats.push(',');
-            }
-            let _ = write!(
-                seats,
-                "{{\"id\":{},\"row\":{},\"col\":{},\"label\":{},\"classId\":{class},\"state\":\"{state}\"}}",
-                r.get::<i64>(0)?,
-                r.get::<Option<i64>>(1)?.unwrap_or(0),
-                r.get::<Option<i64>>(2)?.unwrap_or(0),
-                Value::from(label),
-            );
             Ok(())
-        },
-    )?;
+        })?;
+        from_kept = same && n == layout.len();
+        if !from_kept {
+            seats.clear();
+            classes.iter_mut().for_each(|c| c.free = 0);
+        }
+    }
+    if !from_kept {
+        let mut layout = Layout::default();
+        ctx.query(
+            "SELECT id, row, col, label, classId, status, expireTm FROM Seat WHERE showingId=? ORDER BY id",
+            &[id.into()],
+            |r| {
+                let class: i64 = r.get::<Option<i64>>(4)?.unwrap_or(0);
+                let label = r.get_ref(3)?;
+                layout.push(
+                    r.get(0)?,
+                    r.get::<Option<i64>>(1)?.unwrap_or(0),
+                    r.get::<Option<i64>>(2)?.unwrap_or(0),
+                    label.as_str().unwrap_or(""),
+                    class,
+                );
+                let st = state(r.get_ref(5)?, r.get_ref(6)?);
+                if st == "free" {
+                    count_free(&mut classes, class);
+                }
+                layout.write(&mut seats, layout.len() - 1, st);
+                Ok(())
+            },
+        )?;
+        layouts.keep(id, layout);
+    }
     let classes: Vec<Value> = classes
         .into_iter()
         .map(|c| {
@@ -493,12 +527,20 @@ fn seats(ctx: &mut Ctx, p: &Params) -> ApiResult<String> {
             json!({"id": c.id, "code": c.code, "name": c.name, "price": c.price, "left": left})
         })
         .collect();
-    Ok(format!(
-        "{{\"showingId\":{id},\"rows\":{},\"cols\":{},\"classes\":{},\"seats\":[{seats}]}}",
-        rows.unwrap_or(0),
-        cols.unwrap_or(0),
-        Value::Array(classes)
-    ))
+    let mut out = Vec::with_capacity(seats.len() + 512);
+    {
+        use std::io::Write as _;
+        let _ = write!(
+            out,
+            "{{\"showingId\":{id},\"rows\":{},\"cols\":{},\"classes\":{},\"seats\":[",
+            rows.unwrap_or(0),
+            cols.unwrap_or(0),
+            Value::Array(classes)
+        );
+    }
+    out.extend_from_slice(&seats);
+    out.extend_from_slice(b"]}");
+    Ok(out)
 }
 
 /// A price class of a showing.
