@@ -11,6 +11,8 @@
 //! upload, hashing) before it is submitted.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -86,9 +88,10 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer on `conn` (already tuned for writing).
-    pub fn start(conn: OwnedConn) -> ApiResult<Writer> {
-        Self::start_with(conn, Vec::new())
+    /// Starts the writer on `conn` (already tuned for writing), starting the WAL over when the
+    /// checkpointer sets `restart_due` (see [`run`]).
+    pub fn start(conn: OwnedConn, restart_due: Arc<AtomicBool>) -> ApiResult<Writer> {
+        Self::start_on(conn, Vec::new(), Some(restart_due))
     }
 
     /// Starts the writer on `conn`, with `workers` (PostgreSQL sessions) running its jobs side by side:
@@ -96,6 +99,10 @@ impl Writer {
     /// commit after another, while several let the server flush their commits together. PostgreSQL
     /// needs at least one worker; SQLite takes none.
     pub fn start_with(conn: OwnedConn, workers: Vec<OwnedConn>) -> ApiResult<Writer> {
+        Self::start_on(conn, workers, None)
+    }
+
+    fn start_on(conn: OwnedConn, workers: Vec<OwnedConn>, restart_due: Option<Arc<AtomicBool>>) -> ApiResult<Writer> {
         if matches!(conn, OwnedConn::Pg(_)) == workers.is_empty() {
             return Err(ApiError::server("a PostgreSQL writer runs its jobs on workers, a SQLite one on its own"));
         }
@@ -106,7 +113,7 @@ impl Writer {
         let pool = if workers.is_empty() { None } else { Some(Workers::start(workers)?) };
         let thread = std::thread::Builder::new()
             .name("writer".into())
-            .spawn(move || run(conn, rx, buf, pool))
+            .spawn(move || run(conn, rx, buf, pool, restart_due))
             .map_err(|e| ApiError::server(format!("start writer: {e}")))?;
         Ok(Writer { tx: Mutex::new(Some(tx)), thread: Mutex::new(Some(thread)), logs })
     }
@@ -299,14 +306,16 @@ impl Workers {
     }
 }
 
-/// How often the writer finishes the checkpointer's work between two groups (see [`run`]).
-const WRITER_CHECKPOINT: Duration = Duration::from_millis(200);
-
-fn run(owned: OwnedConn, rx: Receiver<Msg>, logs: Arc<Mutex<LogBuf>>, workers: Option<Workers>) {
+fn run(
+    owned: OwnedConn,
+    rx: Receiver<Msg>,
+    logs: Arc<Mutex<LogBuf>>,
+    workers: Option<Workers>,
+    restart_due: Option<Arc<AtomicBool>>,
+) {
     let conn = owned.conn();
     let mut g = Group::default();
     let mut log_deadline: Option<Instant> = None;
-    let mut last_checkpoint = Instant::now();
     let take_logs = || std::mem::take(&mut *logs.lock().unwrap_or_else(|p| p.into_inner()));
     loop {
         // Wait for work: without a deadline block, else wait until log rows are due.
@@ -352,15 +361,20 @@ fn run(owned: OwnedConn, rx: Receiver<Msg>, logs: Arc<Mutex<LogBuf>>, workers: O
             log_deadline = None;
             // The checkpointer copies the log back while this thread writes, so under a steady write
             // load it never quite catches up, the log is never restarted and grows by the megabyte
-            // per second (each append extending the file). Between two groups, with nothing being
-            // written, a PASSIVE checkpoint here copies the last few frames; the next transaction
-            // then starts the log over from its beginning. The answers of the group are already
-            // sent; only the next group waits, for a few milliseconds. A checkpoint already running
-            // on the checkpointer's connection makes this one return at once (and it is tried again).
-            if let (Conn::Sqlite(c), true) = (conn, last_checkpoint.elapsed() >= WRITER_CHECKPOINT) {
-                last_checkpoint = Instant::now();
-                if let Err(e) = super::checkpoint_passive(c) {
-                    log::debug!("writer checkpoint: {e}");
+            // per second (each append extending the file): the log only starts over when a
+            // transaction begins with every frame copied back. So once the log is long enough, the
+            // checkpointer copies it to its end and raises `restart_due`, and here, between two
+            // groups, a PASSIVE checkpoint copies the group or two committed since; the next
+            // transaction then starts the log over from its beginning. The answers of the group are
+            // already sent; only the next group waits, for the copy and its two fsyncs (10-25 ms on
+            // a busy 2-core machine), which is why it happens only every `RESTART_FRAMES` of log
+            // (db/mod.rs) and not, as at first, every 200 ms.
+            if let (Conn::Sqlite(c), Some(due)) = (conn, &restart_due) {
+                if due.load(Relaxed) {
+                    if let Err(e) = super::checkpoint_passive(c) {
+                        log::debug!("writer checkpoint: {e}");
+                    }
+                    due.store(false, Relaxed);
                 }
             }
         }
