@@ -11,7 +11,8 @@
 //! processes on one database each keep their own.
 //!
 //! In a sale the map is the call everyone repeats: reading three columns instead of seven and writing
-//! no numbers or labels makes it about four times cheaper (README, Performance).
+//! no numbers or labels takes 2.7M instructions instead of 6.0M for 1,000 seats, twice the calls a
+//! second (README, Performance).
 
 use std::sync::{Arc, Mutex};
 
