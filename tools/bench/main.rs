@@ -860,7 +860,7 @@ fn main_run(
             (r.cpu_us, r.steal_pct) = CpuClock::read(&pids).since(&clock, r.requests);
             r.bare_rps = bare_now;
             // The WAL file's size shows whether checkpoints keep up (it is reused from its start, and cut
-            // back to 64 MB, only when they do).
+            // back to 160 MB, only when they do; it starts over every 128 MB).
             let wal_mb = match &target {
                 Target::Sqlite(db) => std::fs::metadata(db.with_extension("db-wal")).map(|m| m.len()).unwrap_or(0),
                 Target::Pg { .. } => 0,
