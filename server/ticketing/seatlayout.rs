@@ -162,7 +162,7 @@ mod tests {
     }
 
     #[test]
-    fn layouts_are_replaced_per_showing_and_the_oldest_give_way_to_stay_within_the_bound() {
+    fn layouts_are_replaced_per_showing_and_others_give_way_to_stay_within_the_bound() {
         let kept = Layouts::default();
         kept.keep(1, layout(&[1, 2]));
         kept.keep(1, layout(&[5, 6, 7]));

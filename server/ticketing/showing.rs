@@ -466,7 +466,7 @@ fn seats(ctx: &mut Ctx, layouts: &Layouts, p: &Params) -> ApiResult<Vec<u8>> {
         Some("HD") if expire.as_str().is_some_and(|t| t > now.as_str()) => "held",
         _ => "free",
     };
-    let count_free = |classes: &mut Vec<ClassLeft>, class: i64| {
+    let count_free = |classes: &mut [ClassLeft], class: i64| {
         if let Some(c) = classes.iter_mut().find(|c| c.id == class) {
             c.free += 1;
         }
