@@ -126,7 +126,6 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// Executes a statement; returns changed rows.
     /// Begins a read call's transaction before its first statement (see `lazy_tx`).
     fn begin_if_lazy(&mut self) -> ApiResult<()> {
         if self.lazy_tx == Some(false) {
@@ -136,6 +135,7 @@ impl<'a> Ctx<'a> {
         Ok(())
     }
 
+    /// Executes a statement; returns changed rows.
     pub fn exec(&mut self, sql: &str, params: &[SqlValue]) -> ApiResult<usize> {
         self.begin_if_lazy()?;
         let t0 = Instant::now();
