@@ -276,22 +276,24 @@ pub fn get(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiRes
     // object, table and scope before, with this call's values (ReadPlans).
     let key = if req.is_default() { ctx.state.read_plans.key(obj, table, &scope) } else { None };
     if let Some(c) = key.as_ref().and_then(|k| ctx.state.read_plans.find_get(k)) {
+        let params = c.bound(&scope, &[id]);
         let mut fresh = None;
         if let Some(tr) = c.text_rows(obj, p, Shape::Object, &mut fresh) {
-            return answer_get(ctx, table, id, tr, &c.sql, &c.bound(&scope, &[id]));
+            return answer_get(ctx, table, id, tr, &c.sql, &params);
         }
+        return get_rows(ctx, obj, table, id, &c.plan, &c.sql, &params, p).map(Reply::Data);
     }
     let plan = scoped_get_plan(ctx, obj, table, id, &req, &scope)?;
-    if let Some(tr) = TextRows::new(obj, &plan, p, Shape::Object) {
-        let (sql, params) = page_sql(&plan, 1, 0);
-        let reply = answer_get(ctx, table, id, &tr, &sql, &params);
-        let text = plain_text(p).then(|| tr.into_owned());
-        if let Some(k) = key {
-            ctx.state.read_plans.keep_get(k, KeptRead::new(plan, sql, 0).with_text(text), &scope, id, &params);
-        }
-        return reply;
+    let (sql, params) = page_sql(&plan, 1, 0);
+    let (reply, text) = match TextRows::new(obj, &plan, p, Shape::Object) {
+        Some(tr) => (answer_get(ctx, table, id, &tr, &sql, &params), plain_text(p).then(|| tr.into_owned())),
+        // Sub-objects or a row hook: the general path, whose plan is kept just the same.
+        None => (get_rows(ctx, obj, table, id, &plan, &sql, &params, p).map(Reply::Data), None),
+    };
+    if let Some(k) = key {
+        ctx.state.read_plans.keep_get(k, KeptRead::new(plan, sql, 0).with_text(text), &scope, id, &params);
     }
-    get_rows(ctx, obj, table, id, &plan, p).map(Reply::Data)
+    reply
 }
 
 /// The row of a get written as JSON text, or "not found".
@@ -320,7 +322,8 @@ pub fn get_with(
     p: &Params,
 ) -> ApiResult<Value> {
     let plan = get_plan(ctx, obj, table, id, req, p)?;
-    get_rows(ctx, obj, table, id, &plan, p)
+    let (sql, params) = page_sql(&plan, 1, 0);
+    get_rows(ctx, obj, table, id, &plan, &sql, &params, p)
 }
 
 fn get_plan(ctx: &mut Ctx, obj: &dyn Object, table: &Table, id: i64, req: &ReadReq, p: &Params) -> ApiResult<Plan> {
@@ -534,10 +537,10 @@ impl ReadPlans {
         find(&self.subs, key)
     }
 
-    /// Keeps a get just run with `params` if it rebinds (see [`KeptRead::rebinds`]); only rows written
-    /// as text (no sub-objects) are answered from here.
+    /// Keeps a get just run with `params` if it rebinds (see [`KeptRead::rebinds`]). One with
+    /// sub-objects or a row hook is answered from here through the general path (its rows as values).
     fn keep_get(&self, key: GetKey, read: KeptRead, scope: &Scope, id: i64, params: &[SqlValue]) {
-        if read.plan.subs.is_empty() && read.rebinds(scope, &[id], params) {
+        if read.rebinds(scope, &[id], params) {
             insert(&self.gets, key, Arc::new(read));
         }
     }
@@ -600,9 +603,20 @@ fn not_found(table: &Table, id: i64) -> ApiError {
     ApiError::new(crate::error::Code::Param).internal(format!("not found `{}.id`=`{id}`", table.name))
 }
 
-/// The general path of a get: the row as values, its sub-objects, the row processing.
-fn get_rows(ctx: &mut Ctx, obj: &dyn Object, table: &Table, id: i64, plan: &Plan, p: &Params) -> ApiResult<Value> {
-    let mut rows = fetch(ctx, plan, 1, 0)?;
+/// The general path of a get: the row as values (`sql` is the plan's SELECT of one row, `params` its
+/// values), its sub-objects, the row processing.
+#[allow(clippy::too_many_arguments)]
+fn get_rows(
+    ctx: &mut Ctx,
+    obj: &dyn Object,
+    table: &Table,
+    id: i64,
+    plan: &Plan,
+    sql: &str,
+    params: &[SqlValue],
+    p: &Params,
+) -> ApiResult<Value> {
+    let mut rows = fetch_sql(ctx, &plan.out, sql, params)?;
     if rows.rows.is_empty() {
         return Err(not_found(table, id));
     }

@@ -396,11 +396,22 @@ fn plain_gets_reuse_one_select_per_object_and_scope_and_bind_each_callers_values
     assert!(v.get("phone").is_none() && v["name"] == json!("乙"), "{v}");
     assert_eq!(app.ok("User.get", &[], Body::None)["phone"], json!("13800000002"));
     assert_eq!(app.state.read_plans.gets_len(), kept, "a get with read parameters is not kept");
-    // Rows with sub-objects go through the general path and are not kept.
+    // Rows with sub-objects go through the general path, from a kept plan of their own: the second
+    // call answers as the first did, each order with its own sub-objects.
     let o = app.ok("Ordr.add", &[], Body::Form(&[("dscr", "乙的")]));
     let v = app.ok("Ordr.get", &[("id", &s(&o))], Body::None);
     assert!(v["orderLog"].is_array(), "{v}");
-    assert_eq!(app.state.read_plans.gets_len(), kept);
+    assert_eq!(app.state.read_plans.gets_len(), kept + 1, "the get with sub-objects is kept");
+    assert_eq!(app.ok("Ordr.get", &[("id", &s(&o))], Body::None), v, "the kept plan answers as the planned one did");
+    let o2 = app.ok("Ordr.add", &[], Body::Form(&[("dscr", "乙的二")]));
+    app.ok("Ordr.set", &[("id", &s(&o2))], Body::Form(&[("status", "CA")]));
+    let v2 = app.ok("Ordr.get", &[("id", &s(&o2))], Body::None);
+    assert_eq!((&v2["id"], &v2["dscr"], &v2["status"]), (&o2, &json!("乙的二"), &json!("CA")), "{v2}");
+    let logs: Vec<&Value> = v2["orderLog"].as_array().unwrap().iter().map(|l| &l["action"]).collect();
+    assert_eq!(logs, [&json!("CR"), &json!("CA")], "the second order's own log, bound per call: {v2}");
+    assert_eq!(app.state.read_plans.gets_len(), kept + 1, "one entry for both orders");
+    assert!(app.ok("Ordr.get", &[("id", &s(&o2)), ("res", "id,dscr")], Body::None).get("orderLog").is_none());
+    let kept = kept + 1;
     // Another role is another declaration: the admin's gets of User share one entry of their own.
     app.login_admin();
     let v = app.ok("User.get", &[ADM, ("id", &s(&json!(a)))], Body::None);
