@@ -101,6 +101,87 @@ fn declared_sub_req(def: &SubObj, cp: &Params) -> ApiResult<ReadReq> {
     Ok(r)
 }
 
+/// A sub-object read made ready for one call: the child object, its kept (or just made) SELECT with
+/// this call's values, the child's parameters, and whether the read is the declared one (no `param_X`,
+/// no `res_X`).
+struct SubRead {
+    child: Arc<dyn Object>,
+    read: Arc<KeptRead>,
+    params: Vec<SqlValue>,
+    cp: Params,
+    declared: bool,
+}
+
+/// Prepares the read of sub-object `sub` for the parents `ids`: the child's parameters (declared
+/// defaults, then `param_X` / `res_X` from the request), its scope, and its SELECT.
+fn sub_read(ctx: &mut Ctx, sub: &select::SubReq, p: &Params, ids: &[i64]) -> ApiResult<SubRead> {
+    let def = &sub.def;
+    let child = registry::resolve(ctx, def.obj)?;
+    let table = registry::table_of(ctx, child.as_ref())?;
+    if table.column(def.fk).is_none() {
+        return Err(ApiError::server(format!("sub-object {}: no column {}.{}", def.name, table.name, def.fk)));
+    }
+    // Child parameters: declared defaults, then `param_X` / `res_X` from the request.
+    let mut url = Map::new();
+    if let Some(r) = &def.res {
+        url.insert("res".into(), json!(r));
+    }
+    if let Some(o) = &def.orderby {
+        url.insert("orderby".into(), json!(o));
+    }
+    let mut declared = true;
+    if let Some(Value::Object(extra)) = p.get(&format!("param_{}", sub.key)) {
+        for (k, v) in extra {
+            if k == "pagesz" {
+                return Err(ApiError::bad_param("pagesz is not allowed in a sub-object query"));
+            }
+            url.insert(k.clone(), v.clone());
+            declared = false;
+        }
+    }
+    if let Some(r) = p.str(&format!("res_{}", sub.key)) {
+        url.insert("res".into(), json!(r));
+        declared = false;
+    }
+    let cp = Params::from_url(url);
+    // A request the call shaped is parsed (and refused) first, as before; a declared one is needed
+    // only when its read is not kept already.
+    let shaped = if declared { None } else { Some(ReadReq::parse(&cp)?) };
+    let mut scope = Scope::default();
+    child.on_query(ctx, &cp, &mut scope)?;
+    // A declared sub-object read (no param_X, no res_X) is the same SELECT for the same child,
+    // scope texts and number of parents: kept like a plain get's (ReadPlans), values bound per call.
+    let plans = &ctx.state.read_plans;
+    let key = if declared { plans.sub_key(child.as_ref(), table, def, &scope, ids.len()) } else { None };
+    let (read, params) = match key.as_ref().and_then(|k| plans.find_sub(k)) {
+        Some(kept) => {
+            let params = kept.bound(&scope, ids);
+            (kept, params)
+        }
+        None => {
+            let creq = match shaped {
+                Some(r) => r,
+                None => declared_sub_req(def, &cp)?,
+            };
+            let (plan, fk_idx) = sub_plan(ctx, child.as_ref(), table, def, &creq, &scope, ids)?;
+            let cap = child.decl().max_page_sz.unwrap_or(10000);
+            let (sql, params) = page_sql(&plan, cap, 0);
+            // A declared read's rows written as text too, for a get that writes its sub-objects so.
+            let text = if declared && def.shape == SubShape::List {
+                TextRows::new(child.as_ref(), &plan, &cp, Shape::Array).map(TextRows::into_owned)
+            } else {
+                None
+            };
+            let made = Arc::new(KeptRead::new(plan, sql, fk_idx).with_text(text));
+            if let Some(k) = key {
+                ctx.state.read_plans.keep_sub(k, &made, &scope, ids, &params);
+            }
+            (made, params)
+        }
+    };
+    Ok(SubRead { child, read, params, cp, declared })
+}
+
 /// Reads the sub-objects of `rows` with one batched query per sub-object (protocol §5.3).
 fn attach_subs(ctx: &mut Ctx, plan: &Plan, p: &Params, rs: &mut RowSet) -> ApiResult<()> {
     // The columns are there even with no rows (an empty result still names them in `h`).
@@ -116,63 +197,7 @@ fn attach_subs(ctx: &mut Ctx, plan: &Plan, p: &Params, rs: &mut RowSet) -> ApiRe
     let ids: Vec<i64> = parent_ids.iter().flatten().copied().collect();
     for sub in &plan.subs {
         let def = &sub.def;
-        let child = registry::resolve(ctx, def.obj)?;
-        let table = registry::table_of(ctx, child.as_ref())?;
-        if table.column(def.fk).is_none() {
-            return Err(ApiError::server(format!("sub-object {}: no column {}.{}", def.name, table.name, def.fk)));
-        }
-        // Child parameters: declared defaults, then `param_X` / `res_X` from the request.
-        let mut url = Map::new();
-        if let Some(r) = &def.res {
-            url.insert("res".into(), json!(r));
-        }
-        if let Some(o) = &def.orderby {
-            url.insert("orderby".into(), json!(o));
-        }
-        let mut declared = true;
-        if let Some(Value::Object(extra)) = p.get(&format!("param_{}", sub.key)) {
-            for (k, v) in extra {
-                if k == "pagesz" {
-                    return Err(ApiError::bad_param("pagesz is not allowed in a sub-object query"));
-                }
-                url.insert(k.clone(), v.clone());
-                declared = false;
-            }
-        }
-        if let Some(r) = p.str(&format!("res_{}", sub.key)) {
-            url.insert("res".into(), json!(r));
-            declared = false;
-        }
-        let cp = Params::from_url(url);
-        // A request the call shaped is parsed (and refused) first, as before; a declared one is needed
-        // only when its read is not kept already.
-        let shaped = if declared { None } else { Some(ReadReq::parse(&cp)?) };
-        let mut scope = Scope::default();
-        child.on_query(ctx, &cp, &mut scope)?;
-        // A declared sub-object read (no param_X, no res_X) is the same SELECT for the same child,
-        // scope texts and number of parents: kept like a plain get's (ReadPlans), values bound per call.
-        let plans = &ctx.state.read_plans;
-        let key = if declared { plans.sub_key(child.as_ref(), table, def, &scope, ids.len()) } else { None };
-        let (read, params) = match key.as_ref().and_then(|k| plans.find_sub(k)) {
-            Some(kept) => {
-                let params = kept.bound(&scope, &ids);
-                (kept, params)
-            }
-            None => {
-                let creq = match shaped {
-                    Some(r) => r,
-                    None => declared_sub_req(def, &cp)?,
-                };
-                let (plan, fk_idx) = sub_plan(ctx, child.as_ref(), table, def, &creq, &scope, &ids)?;
-                let cap = child.decl().max_page_sz.unwrap_or(10000);
-                let (sql, params) = page_sql(&plan, cap, 0);
-                let made = Arc::new(KeptRead::new(plan, sql, fk_idx));
-                if let Some(k) = key {
-                    ctx.state.read_plans.keep_sub(k, &made, &scope, &ids, &params);
-                }
-                (made, params)
-            }
-        };
+        let SubRead { child, read, params, cp, .. } = sub_read(ctx, sub, p, &ids)?;
         let mut crows = fetch_sql(ctx, &read.plan.out, &read.sql, &params)?;
         let keys: Vec<Option<i64>> = crows.rows.iter().map(|r| r[read.fk_idx].as_i64()).collect();
         attach_subs(ctx, &read.plan, &cp, &mut crows)?;
@@ -281,19 +306,107 @@ pub fn get(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiRes
         if let Some(tr) = c.text_rows(obj, p, Shape::Object, &mut fresh) {
             return answer_get(ctx, table, id, tr, &c.sql, &params);
         }
+        if let Some(reply) = get_text_with_subs(ctx, obj, table, id, &c, &params, p)? {
+            return Ok(reply);
+        }
         return get_rows(ctx, obj, table, id, &c.plan, &c.sql, &params, p).map(Reply::Data);
     }
     let plan = scoped_get_plan(ctx, obj, table, id, &req, &scope)?;
     let (sql, params) = page_sql(&plan, 1, 0);
     let (reply, text) = match TextRows::new(obj, &plan, p, Shape::Object) {
         Some(tr) => (answer_get(ctx, table, id, &tr, &sql, &params), plain_text(p).then(|| tr.into_owned())),
-        // Sub-objects or a row hook: the general path, whose plan is kept just the same.
-        None => (get_rows(ctx, obj, table, id, &plan, &sql, &params, p).map(Reply::Data), None),
+        // Sub-objects or a row hook: the general path, whose plan is kept just the same (with the
+        // writer of its own columns, for the calls after it to write the row and sub-objects as text).
+        None => {
+            let text = if plan.subs.is_empty() || !plain_text(p) {
+                None
+            } else {
+                TextRows::of_columns(obj, &plan, p, Shape::Object).map(TextRows::into_owned)
+            };
+            (get_rows(ctx, obj, table, id, &plan, &sql, &params, p).map(Reply::Data), text)
+        }
     };
     if let Some(k) = key {
         ctx.state.read_plans.keep_get(k, KeptRead::new(plan, sql, 0).with_text(text), &scope, id, &params);
     }
     reply
+}
+
+/// Whether a kept get with sub-objects is written as text (see [`get_text_with_subs`]).
+const SUBS_TEXT_UNKNOWN: u8 = 0;
+const SUBS_TEXT_YES: u8 = 1;
+const SUBS_TEXT_NO: u8 = 2;
+
+/// The row of a kept get with sub-objects written as JSON text: the row's own columns, then each
+/// sub-object's rows (lists: every sub-object the product declares) from its kept read, with the text
+/// the general path gives (`tests/api`). `None` when this call needs the general path: a request that
+/// shapes a sub-object (`param_X`, `res_X`) or asks for `sumFields`, or a read that can never be written
+/// so (a sub-object of one row or merged, one named like a column, a child with a row hook or
+/// sub-objects of its own), which is remembered.
+fn get_text_with_subs(
+    ctx: &mut Ctx,
+    obj: &dyn Object,
+    table: &Table,
+    id: i64,
+    kept: &KeptRead,
+    params: &[SqlValue],
+    p: &Params,
+) -> ApiResult<Option<Reply>> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let plan = &kept.plan;
+    if plan.subs.is_empty() || kept.subs_text.load(Relaxed) == SUBS_TEXT_NO {
+        return Ok(None);
+    }
+    let never = || {
+        kept.subs_text.store(SUBS_TEXT_NO, Relaxed);
+        Ok(None)
+    };
+    let not_a_list = |s: &select::SubReq| s.def.shape != SubShape::List || plan.out.iter().any(|c| c.name == s.key);
+    if plan.subs.iter().any(not_a_list) {
+        return never();
+    }
+    let shaped =
+        |s: &select::SubReq| p.get(&format!("param_{}", s.key)).is_some() || p.get(&format!("res_{}", s.key)).is_some();
+    if p.get("sumFields").is_some() || plan.subs.iter().any(shaped) {
+        return Ok(None);
+    }
+    let mut fresh = None;
+    let tr = match kept.text.as_ref().filter(|_| plain_text(p)) {
+        Some(t) => t,
+        None => match fresh.insert(TextRows::of_columns(obj, plan, p, Shape::Object)) {
+            Some(t) => &*t,
+            None => return never(),
+        },
+    };
+    let mut out = text::write_page(ctx, tr, &kept.sql, params, 1, |_, _| (None, None, None))?;
+    if out.rows == 0 {
+        return Err(not_found(table, id));
+    }
+    // The row's object stays open for the sub-objects.
+    debug_assert_eq!(out.text.last(), Some(&b'}'));
+    out.text.pop();
+    let mut first = out.text.last() == Some(&b'{');
+    let hidden = select::hidden_fields(p);
+    for sub in &plan.subs {
+        let sr = sub_read(ctx, sub, p, &[id])?;
+        let Some(ctr) = sr.read.text.as_ref().filter(|_| sr.declared) else {
+            return never();
+        };
+        // Read as the general path reads it, which drops the field afterwards.
+        if hidden.contains(&sub.key) {
+            continue;
+        }
+        if !first {
+            out.text.push(b',');
+        }
+        first = false;
+        select::write_str(&mut out.text, &sub.key);
+        out.text.push(b':');
+        text::append_rows(ctx, ctr, &sr.read.sql, &sr.params, &mut out.text)?;
+    }
+    out.text.push(b'}');
+    kept.subs_text.store(SUBS_TEXT_YES, Relaxed);
+    Ok(Some(Reply::Json(out.text)))
 }
 
 /// The row of a get written as JSON text, or "not found".
@@ -418,8 +531,11 @@ pub struct KeptRead {
     plan: Plan,
     sql: String,
     fk_idx: usize,
-    /// The rows' text writer for calls with no `hiddenFields` and no `sumFields` (see [`plain_text`]).
+    /// The rows' text writer for calls with no `hiddenFields` and no `sumFields` (see [`plain_text`]);
+    /// for a get with sub-objects, the writer of its own columns.
     text: Option<TextRows<'static>>,
+    /// A get with sub-objects: whether its answers are written as text (`SUBS_TEXT_*`).
+    subs_text: std::sync::atomic::AtomicU8,
 }
 
 /// True if a read's text writer depends on nothing of the call's parameters (no `hiddenFields`, no
@@ -433,7 +549,8 @@ impl KeptRead {
     fn new(mut plan: Plan, sql: String, fk_idx: usize) -> KeptRead {
         plan.where_params.clear();
         plan.order_params.clear();
-        KeptRead { plan, sql, fk_idx, text: None }
+        let subs_text = std::sync::atomic::AtomicU8::new(SUBS_TEXT_UNKNOWN);
+        KeptRead { plan, sql, fk_idx, text: None, subs_text }
     }
 
     /// The same, with the text writer made for the call that made it (`None` unless [`plain_text`]).
@@ -451,6 +568,9 @@ impl KeptRead {
         shape: Shape,
         fresh: &'a mut Option<TextRows<'a>>,
     ) -> Option<&'a TextRows<'a>> {
+        if !self.plan.subs.is_empty() {
+            return None;
+        }
         if let Some(t) = self.text.as_ref().filter(|_| plain_text(p)) {
             return Some(t);
         }
@@ -586,6 +706,13 @@ impl ReadPlans {
     /// Plain queries kept (tests).
     pub fn queries_len(&self) -> usize {
         self.queries.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Kept gets with sub-objects whose answers are written as text (tests).
+    pub fn gets_written_with_subs(&self) -> usize {
+        use std::sync::atomic::Ordering::Relaxed;
+        let gets = self.gets.read().unwrap_or_else(|p| p.into_inner());
+        gets.values().filter(|g| g.subs_text.load(Relaxed) == SUBS_TEXT_YES).count()
     }
 
     /// Plain gets kept (tests).

@@ -5,8 +5,10 @@
 //! row hook change it, then serializes it: for a 20-row page that was half the call's work. When a
 //! read has none of what needs the values (sub-objects, a row hook, `sumFields`), this writes each
 //! cell as it comes from the row, with the same text the general path would produce (enum labels,
-//! hidden fields and `hiddenFields`, `nextkey`, `total`, `stat` included). Which path answered is
-//! invisible to a client; `tests/api` checks both give the same answers.
+//! hidden fields and `hiddenFields`, `nextkey`, `total`, `stat` included). A kept get with list
+//! sub-objects is written here too: its own columns ([`TextRows::of_columns`]), then each sub-object's
+//! rows ([`append_rows`]). Which path answered is invisible to a client; `tests/api` checks both give
+//! the same answers.
 
 use std::borrow::Cow;
 
@@ -68,8 +70,18 @@ impl<'p> TextRows<'p> {
     /// The writer for `plan` in `shape`, or `None` when the read needs the general path: sub-objects,
     /// a row hook, `sumFields`, or two output columns of one name in a shape that prints objects.
     pub fn new(obj: &dyn Object, plan: &'p Plan, p: &Params, shape: Shape) -> Option<TextRows<'p>> {
+        if !plan.subs.is_empty() {
+            return None;
+        }
+        TextRows::of_columns(obj, plan, p, shape)
+    }
+
+    /// The writer of the plan's own columns, sub-objects or not: the parent row of a get whose
+    /// sub-objects the caller writes after them (`crud::read`). `None` for a row hook, `sumFields`, or
+    /// two output columns of one name in a shape that prints objects.
+    pub fn of_columns(obj: &dyn Object, plan: &'p Plan, p: &Params, shape: Shape) -> Option<TextRows<'p>> {
         let decl = obj.decl();
-        if !plan.subs.is_empty() || decl.row_hook || p.str("sumFields").is_some() {
+        if decl.row_hook || p.str("sumFields").is_some() {
             return None;
         }
         let extra_hidden = hidden_fields(p);
@@ -167,6 +179,29 @@ impl<'p> TextRows<'p> {
         }
         out.push(b'}');
     }
+}
+
+/// Runs `sql` and appends its rows to `out` in the writer's shape with no extras (`[{...},...]` for
+/// `Array`): the sub-objects of a get written as text. Returns the number of rows written.
+pub fn append_rows(
+    ctx: &mut Ctx,
+    tr: &TextRows,
+    sql: &str,
+    params: &[SqlValue],
+    out: &mut Vec<u8>,
+) -> ApiResult<usize> {
+    tr.head(out);
+    let mut rows = 0usize;
+    ctx.query(sql, params, |r| {
+        if rows > 0 {
+            out.push(b',');
+        }
+        tr.row(out, r)?;
+        rows += 1;
+        Ok(())
+    })?;
+    tr.tail(out, None, None, None);
+    Ok(rows)
 }
 
 /// A page of a query written as text.
