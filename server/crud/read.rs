@@ -309,7 +309,8 @@ pub fn get(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiRes
         if let Some(reply) = get_text_with_subs(ctx, obj, table, id, &c, &params, p)? {
             return Ok(reply);
         }
-        return get_rows(ctx, obj, table, id, &c.plan, &c.sql, &params, p).map(Reply::Data);
+        let row = get_rows(ctx, obj, &c.plan, &c.sql, &params, p)?;
+        return row.map(Reply::Data).ok_or_else(|| not_found(table, id));
     }
     let plan = scoped_get_plan(ctx, obj, table, id, &req, &scope)?;
     let (sql, params) = page_sql(&plan, 1, 0);
@@ -323,7 +324,8 @@ pub fn get(ctx: &mut Ctx, obj: &dyn Object, table: &Table, p: &Params) -> ApiRes
             } else {
                 TextRows::of_columns(obj, &plan, p, Shape::Object).map(TextRows::into_owned)
             };
-            (get_rows(ctx, obj, table, id, &plan, &sql, &params, p).map(Reply::Data), text)
+            let row = get_rows(ctx, obj, &plan, &sql, &params, p);
+            (row.and_then(|r| r.map(Reply::Data).ok_or_else(|| not_found(table, id))), text)
         }
     };
     if let Some(k) = key {
@@ -436,7 +438,7 @@ pub fn get_with(
 ) -> ApiResult<Value> {
     let plan = get_plan(ctx, obj, table, id, req, p)?;
     let (sql, params) = page_sql(&plan, 1, 0);
-    get_rows(ctx, obj, table, id, &plan, &sql, &params, p)
+    get_rows(ctx, obj, &plan, &sql, &params, p)?.ok_or_else(|| not_found(table, id))
 }
 
 fn get_plan(ctx: &mut Ctx, obj: &dyn Object, table: &Table, id: i64, req: &ReadReq, p: &Params) -> ApiResult<Plan> {
@@ -731,25 +733,22 @@ fn not_found(table: &Table, id: i64) -> ApiError {
 }
 
 /// The general path of a get: the row as values (`sql` is the plan's SELECT of one row, `params` its
-/// values), its sub-objects, the row processing.
-#[allow(clippy::too_many_arguments)]
+/// values), its sub-objects, the row processing; `None` when there is no such row.
 fn get_rows(
     ctx: &mut Ctx,
     obj: &dyn Object,
-    table: &Table,
-    id: i64,
     plan: &Plan,
     sql: &str,
     params: &[SqlValue],
     p: &Params,
-) -> ApiResult<Value> {
+) -> ApiResult<Option<Value>> {
     let mut rows = fetch_sql(ctx, &plan.out, sql, params)?;
     if rows.rows.is_empty() {
-        return Err(not_found(table, id));
+        return Ok(None);
     }
     attach_subs(ctx, plan, p, &mut rows)?;
     finish_rows(ctx, obj, plan, p, &mut rows)?;
-    Ok(Value::Object(rows.into_maps().pop().unwrap_or_default()))
+    Ok(Some(Value::Object(rows.into_maps().pop().unwrap_or_default())))
 }
 
 /// `Obj.query(...)`.
