@@ -189,10 +189,44 @@ pub fn truncate(s: &str, n: usize) -> String {
     if s.len() <= n {
         return s.to_string();
     }
-    match s.char_indices().nth(n) {
-        Some((i, _)) => format!("{}...", &s[..i]),
+    match nth_char_start(s, n) {
+        Some(i) => {
+            let mut out = String::with_capacity(i + 3);
+            out.push_str(&s[..i]);
+            out.push_str("...");
+            out
+        }
         None => s.to_string(),
     }
+}
+
+/// The byte offset of character `n` (from 0), if `s` has that many. A character starts at every byte
+/// that is not a UTF-8 continuation byte (`0b10xx_xxxx`); counting those 32 bytes at a time (a loop the
+/// compiler vectorizes) instead of decoding every character: ApiLog's `res` of an `Ordr.get` 4.0k → 2.3k
+/// instructions.
+fn nth_char_start(s: &str, n: usize) -> Option<usize> {
+    let starts = |b: &[u8]| b.iter().filter(|&&c| (c as i8) >= -0x40).count();
+    let bytes = s.as_bytes();
+    let mut seen = 0;
+    let mut at = 0;
+    for chunk in bytes.chunks(32) {
+        let k = starts(chunk);
+        if seen + k > n {
+            break;
+        }
+        seen += k;
+        at += chunk.len();
+    }
+    // Character n starts in the chunk at `at` (or not at all).
+    for (i, &c) in bytes[at..].iter().enumerate() {
+        if (c as i8) >= -0x40 {
+            if seen == n {
+                return Some(at + i);
+            }
+            seen += 1;
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -243,5 +277,25 @@ mod tests {
         for (s, n) in [("", 0), ("abc", 3), ("abcd", 3), ("用户名字", 2), ("用户", 2), ("用户", 1)] {
             assert_eq!(truncate_owned(s.to_string(), n), truncate(s, n), "{s:?} at {n}");
         }
+    }
+
+    #[test]
+    fn the_nth_character_is_found_where_decoding_finds_it_across_chunk_edges() {
+        // One to four bytes a character, in runs that put character starts on every side of the
+        // 32-byte chunk edges.
+        let parts = ["a", "é", "用", "😀", "ab", "用户", "a😀é"];
+        for len in [0, 1, 31, 32, 33, 64, 65, 200, 301] {
+            let mut s = String::new();
+            let mut k = len;
+            while s.len() < len {
+                s.push_str(parts[k % parts.len()]);
+                k = k * 7 + 3;
+            }
+            let chars = s.chars().count();
+            for n in 0..=chars + 1 {
+                assert_eq!(nth_char_start(&s, n), s.char_indices().nth(n).map(|(i, _)| i), "{s:?} at {n}");
+            }
+        }
+        assert_eq!(truncate(&"用".repeat(100), 40), format!("{}...", "用".repeat(40)));
     }
 }
