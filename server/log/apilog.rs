@@ -289,7 +289,7 @@ mod tests {
             let mut k = len;
             while s.len() < len {
                 s.push_str(parts[k % parts.len()]);
-                k = k * 7 + 3;
+                k = (k * 7 + 3) % 1009;
             }
             let chars = s.chars().count();
             for n in 0..=chars + 1 {
