@@ -182,26 +182,49 @@ impl<'p> TextRows<'p> {
 }
 
 /// Runs `sql` and appends its rows to `out` in the writer's shape with no extras (`[{...},...]` for
-/// `Array`): the sub-objects of a get written as text. Returns the number of rows written.
-pub fn append_rows(
+/// `Array`): the sub-objects of a get written as text.
+pub fn append_rows(ctx: &mut Ctx, tr: &TextRows, sql: &str, params: &[SqlValue], out: &mut Vec<u8>) -> ApiResult<()> {
+    write_rows(ctx, tr, sql, params, usize::MAX, false, out)?;
+    tr.tail(out, None, None, None);
+    Ok(())
+}
+
+/// What [`write_rows`] wrote: how many rows, whether a row beyond `size` came back, and (when asked
+/// for) the `id` of the last row written as the general path gives it.
+struct Written {
+    rows: usize,
+    more: bool,
+    last_id: Option<Value>,
+}
+
+/// Runs `sql` and appends the writer's head and up to `size` rows to `out` (the tail is the caller's).
+fn write_rows(
     ctx: &mut Ctx,
     tr: &TextRows,
     sql: &str,
     params: &[SqlValue],
+    size: usize,
+    keep_id: bool,
     out: &mut Vec<u8>,
-) -> ApiResult<usize> {
+) -> ApiResult<Written> {
     tr.head(out);
-    let mut rows = 0usize;
+    let mut w = Written { rows: 0, more: false, last_id: None };
     ctx.query(sql, params, |r| {
-        if rows > 0 {
+        if w.rows == size {
+            w.more = true;
+            return Ok(());
+        }
+        if w.rows > 0 {
             out.push(b',');
         }
         tr.row(out, r)?;
-        rows += 1;
+        if let Some((i, kind)) = tr.id.filter(|_| keep_id) {
+            w.last_id = Some(to_json(r.get_ref(i)?, kind));
+        }
+        w.rows += 1;
         Ok(())
     })?;
-    tr.tail(out, None, None, None);
-    Ok(rows)
+    Ok(w)
 }
 
 /// A page of a query written as text.
@@ -223,26 +246,8 @@ pub fn write_page(
     extras: impl FnOnce(bool, Option<Value>) -> (Option<Value>, Option<i64>, Option<Value>),
 ) -> ApiResult<Page> {
     let mut text = Vec::with_capacity(256 + size.min(1000) * 32 * tr.cols.len().max(1));
-    tr.head(&mut text);
-    let mut rows = 0usize;
-    let mut more = false;
-    let mut last_id = None;
-    ctx.query(sql, params, |r| {
-        if rows == size {
-            more = true;
-            return Ok(());
-        }
-        if rows > 0 {
-            text.push(b',');
-        }
-        tr.row(&mut text, r)?;
-        if let Some((i, kind)) = tr.id {
-            last_id = Some(to_json(r.get_ref(i)?, kind));
-        }
-        rows += 1;
-        Ok(())
-    })?;
-    let (nextkey, total, stat) = extras(more, last_id);
+    let w = write_rows(ctx, tr, sql, params, size, true, &mut text)?;
+    let (nextkey, total, stat) = extras(w.more, w.last_id);
     tr.tail(&mut text, nextkey, total, stat.as_ref());
-    Ok(Page { text, rows })
+    Ok(Page { text, rows: w.rows })
 }
