@@ -22,10 +22,11 @@ fn bad(col: &Column, what: &str, v: &Value) -> ApiError {
 /// Parses the date/time forms clients send: `2024-01-05 10:30:00`, `2024-1-5 10:30`, `2024-01-05`,
 /// `2024-01-05T10:30:00(.sss)(Z)`, `2024/1/5 ...`.
 pub fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
-    if let Some(t) = parse_canonical(s.trim().as_bytes()) {
+    let s = s.trim();
+    if let Some(t) = parse_canonical(s.as_bytes()) {
         return Some(t);
     }
-    let s = s.trim().replace('/', "-").replace('T', " ");
+    let s = s.replace('/', "-").replace('T', " ");
     let s = s.trim_end_matches('Z');
     let s = match s.find('.') {
         Some(i) if s[..i].contains(':') => &s[..i],

@@ -205,12 +205,12 @@ pub fn truncate(s: &str, n: usize) -> String {
 /// compiler vectorizes) instead of decoding every character: ApiLog's `res` of an `Ordr.get` 4.0k → 2.3k
 /// instructions.
 fn nth_char_start(s: &str, n: usize) -> Option<usize> {
-    let starts = |b: &[u8]| b.iter().filter(|&&c| (c as i8) >= -0x40).count();
+    let starts_char = |c: u8| (c as i8) >= -0x40;
     let bytes = s.as_bytes();
     let mut seen = 0;
     let mut at = 0;
     for chunk in bytes.chunks(32) {
-        let k = starts(chunk);
+        let k = chunk.iter().filter(|&&c| starts_char(c)).count();
         if seen + k > n {
             break;
         }
@@ -219,7 +219,7 @@ fn nth_char_start(s: &str, n: usize) -> Option<usize> {
     }
     // Character n starts in the chunk at `at` (or not at all).
     for (i, &c) in bytes[at..].iter().enumerate() {
-        if (c as i8) >= -0x40 {
+        if starts_char(c) {
             if seen == n {
                 return Some(at + i);
             }
