@@ -145,6 +145,64 @@ fn a_new_database_gets_demo_data_once_when_asked() {
     assert_eq!(app.count("SELECT COUNT(*) FROM User"), 4, "not loaded twice");
 }
 
+/// The `sqlite_sequence` rows of a database file, in the order SQLite reads them.
+fn sequences(db: &Path) -> Vec<(String, i64)> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut st = conn.prepare("SELECT name, seq FROM sqlite_sequence ORDER BY rowid").unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+}
+
+#[test]
+fn the_busiest_tables_have_their_counters_looked_up_first_and_keep_them_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("seq.db");
+    let busiest = ["ApiLog", "ObjLog", "OrderLog", "Ordr", "Ticket", "Payment", "Refund", "Session", "ApiLog1"];
+    let order_id = {
+        let d = db.clone();
+        let mut app = spawn_with(move |c| {
+            c.db_path = d;
+            c.demo = true;
+        });
+        app.ok("login", &[], Body::Form(&[("uname", "13800000001"), ("pwd", "demo123")]));
+        app.ok("Ordr.add", &[], Body::Form(&[("dscr", "seq"), ("amount", "1")])).as_i64().unwrap()
+    };
+    let seq = sequences(&db);
+    let names: Vec<&str> = seq.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names[..busiest.len()], busiest, "demo data filled other tables first: {names:?}");
+    let counter = |seq: &[(String, i64)], t: &str| seq.iter().find(|(n, _)| n == t).map(|(_, s)| *s);
+    assert_eq!(counter(&seq, "Ordr"), Some(order_id));
+    // A database whose list grew the other way (as one made before this order did) is put in order at
+    // start, counters unchanged: the next order follows the last one even after it is deleted.
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(
+            "BEGIN; CREATE TEMP TABLE s AS SELECT name, seq FROM sqlite_sequence ORDER BY rowid DESC;
+             DELETE FROM sqlite_sequence; INSERT INTO sqlite_sequence SELECT * FROM s; COMMIT;",
+        )
+        .unwrap();
+        conn.execute("DELETE FROM Ordr WHERE id = ?", [order_id]).unwrap();
+    }
+    assert_eq!(sequences(&db).first().map(|(n, _)| n.as_str()), Some("IdBlock"), "reversed");
+    let d = db.clone();
+    let mut app = spawn_with(move |c| {
+        c.db_path = d;
+        c.demo = true;
+    });
+    let after = sequences(&db);
+    let names: Vec<&str> = after.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names[..busiest.len()], busiest);
+    // Sorted by name; IdBlock left out, as a start takes new blocks of log ids (new IdBlock rows).
+    let by_name = |s: &[(String, i64)]| {
+        let mut v: Vec<(String, i64)> = s.iter().filter(|(n, _)| n != "IdBlock").cloned().collect();
+        v.sort();
+        v
+    };
+    assert_eq!(by_name(&after), by_name(&seq), "every counter kept");
+    app.ok("login", &[], Body::Form(&[("uname", "13800000001"), ("pwd", "demo123")]));
+    let next = app.ok("Ordr.add", &[], Body::Form(&[("dscr", "seq"), ("amount", "1")])).as_i64().unwrap();
+    assert_eq!(next, order_id + 1, "the deleted order's id is not handed out again");
+}
+
 #[test]
 fn sigterm_stops_the_binary_gracefully_with_every_apilog_row_written() {
     use std::io::{Read, Write};
