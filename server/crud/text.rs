@@ -15,9 +15,12 @@ use std::borrow::Cow;
 use serde_json::Value;
 
 use super::object::Object;
-use super::select::{hidden_fields, map_enum, to_json, write_json, write_str, Kind, Plan};
+use rusqlite::types::ValueRef;
+
+use super::select::{hidden_fields, map_enum, to_json, write_json, write_str, write_text, Kind, Plan};
 use crate::api::ctx::Ctx;
 use crate::api::params::Params;
+use crate::db::conn::{Row, Val};
 use crate::error::ApiResult;
 use crate::query::SqlValue;
 
@@ -132,7 +135,7 @@ impl<'p> TextRows<'p> {
     }
 
     /// Writes one row.
-    fn row(&self, out: &mut Vec<u8>, r: &crate::db::conn::Row) -> ApiResult<()> {
+    fn row(&self, out: &mut Vec<u8>, r: &Row) -> ApiResult<()> {
         let objects = self.shape.objects();
         out.push(if objects { b'{' } else { b'[' });
         for (i, c) in self.cols.iter().enumerate() {
@@ -143,10 +146,10 @@ impl<'p> TextRows<'p> {
                 out.extend_from_slice(&c.key);
                 out.push(b':');
             }
-            let v = r.get_ref(c.at)?;
             match &c.labels {
-                None => write_json(out, v, c.kind),
+                None => write_cell(out, r, c.at, c.kind)?,
                 Some(labels) => {
+                    let v = r.get_ref(c.at)?;
                     let _ = serde_json::to_writer(&mut *out, &map_enum(&to_json(v, c.kind), labels));
                 }
             }
@@ -179,6 +182,19 @@ impl<'p> TextRows<'p> {
         }
         out.push(b'}');
     }
+}
+
+/// Writes column `i` of `r` as [`write_json`] does; SQLite's text goes to [`write_text`] as bytes
+/// (unless it is to be read as a number), with no `Val` made for it.
+fn write_cell(out: &mut Vec<u8>, r: &Row, i: usize, kind: Kind) -> ApiResult<()> {
+    match r {
+        Row::Sqlite(sr) => match sr.get_ref(i)? {
+            ValueRef::Text(t) if kind != Kind::Int => write_text(out, t),
+            v => write_json(out, Val::of_sqlite(v), kind),
+        },
+        _ => write_json(out, r.get_ref(i)?, kind),
+    }
+    Ok(())
 }
 
 /// Runs `sql` and appends its rows to `out` in the writer's shape with no extras (`[{...},...]` for

@@ -88,7 +88,8 @@ impl<'a> Val<'a> {
         }
     }
 
-    fn of_sqlite(v: ValueRef<'a>) -> Val<'a> {
+    /// A SQLite value as a `Val` (text checked as UTF-8, invalid bytes replaced).
+    pub fn of_sqlite(v: ValueRef<'a>) -> Val<'a> {
         match v {
             ValueRef::Null => Val::Null,
             ValueRef::Integer(i) => Val::Int(i),
