@@ -185,10 +185,12 @@ impl<'p> TextRows<'p> {
 }
 
 /// Writes column `i` of `r` as [`write_json`] does; SQLite's text goes to [`write_text`] as bytes
-/// (unless it is to be read as a number), with no `Val` made for it.
+/// (unless it is to be read as a number) and a NULL is written in place, with no `Val` made for them.
 fn write_cell(out: &mut Vec<u8>, r: &Row, i: usize, kind: Kind) -> ApiResult<()> {
     match r {
         Row::Sqlite(sr) => match sr.get_ref(i)? {
+            // Most cells of a wide row are empty.
+            ValueRef::Null => out.extend_from_slice(b"null"),
             ValueRef::Text(t) if kind != Kind::Int => write_text(out, t),
             v => write_json(out, Val::of_sqlite(v), kind),
         },
