@@ -15,12 +15,10 @@ use std::borrow::Cow;
 use serde_json::Value;
 
 use super::object::Object;
-use rusqlite::types::ValueRef;
-
 use super::select::{hidden_fields, map_enum, to_json, write_json, write_str, write_text, Kind, Plan};
 use crate::api::ctx::Ctx;
 use crate::api::params::Params;
-use crate::db::conn::{Row, Val};
+use crate::db::conn::{Cell, Row, Val};
 use crate::error::ApiResult;
 use crate::query::SqlValue;
 
@@ -184,17 +182,16 @@ impl<'p> TextRows<'p> {
     }
 }
 
-/// Writes column `i` of `r` as [`write_json`] does; SQLite's text goes to [`write_text`] as bytes
-/// (unless it is to be read as a number) and a NULL is written in place, with no `Val` made for them.
+/// Writes column `i` of `r` as [`write_json`] does; text as the database gave it goes to [`write_text`]
+/// as bytes (unless it is to be read as a number) and a NULL is written in place, with no `Val` made for
+/// them.
 fn write_cell(out: &mut Vec<u8>, r: &Row, i: usize, kind: Kind) -> ApiResult<()> {
-    match r {
-        Row::Sqlite(sr) => match sr.get_ref(i)? {
-            // Most cells of a wide row are empty.
-            ValueRef::Null => out.extend_from_slice(b"null"),
-            ValueRef::Text(t) if kind != Kind::Int => write_text(out, t),
-            v => write_json(out, Val::of_sqlite(v), kind),
-        },
-        _ => write_json(out, r.get_ref(i)?, kind),
+    match r.cell(i)? {
+        // Most cells of a wide row are empty.
+        Cell::Null => out.extend_from_slice(b"null"),
+        Cell::Text(t) if kind != Kind::Int => write_text(out, t),
+        Cell::Text(t) => write_json(out, Val::of_text(t), kind),
+        Cell::Other(v) => write_json(out, v, kind),
     }
     Ok(())
 }

@@ -88,19 +88,32 @@ impl<'a> Val<'a> {
         }
     }
 
-    /// A SQLite value as a `Val` (text checked as UTF-8, invalid bytes replaced).
-    pub fn of_sqlite(v: ValueRef<'a>) -> Val<'a> {
+    /// Text as the database gave it: checked as UTF-8, invalid bytes replaced.
+    pub fn of_text(t: &'a [u8]) -> Val<'a> {
+        // Checked as UTF-8 first: the lossy decoder walks text char by char even when it is valid.
+        match std::str::from_utf8(t) {
+            Ok(s) => Val::Text(Cow::Borrowed(s)),
+            Err(_) => Val::Text(String::from_utf8_lossy(t)),
+        }
+    }
+
+    fn of_sqlite(v: ValueRef<'a>) -> Val<'a> {
         match v {
             ValueRef::Null => Val::Null,
             ValueRef::Integer(i) => Val::Int(i),
             ValueRef::Real(f) => Val::Real(f),
-            // Checked as UTF-8 first: the lossy decoder walks text char by char even when it is valid.
-            ValueRef::Text(t) | ValueRef::Blob(t) => match std::str::from_utf8(t) {
-                Ok(s) => Val::Text(Cow::Borrowed(s)),
-                Err(_) => Val::Text(String::from_utf8_lossy(t)),
-            },
+            ValueRef::Text(t) | ValueRef::Blob(t) => Val::of_text(t),
         }
     }
+}
+
+/// A column as the row holds it, for a writer that can take text as bytes (`crud::text`): SQLite's text
+/// is not checked as UTF-8 here ([`Val::of_text`] does that), PostgreSQL's comes as a `Val` like any
+/// other value.
+pub enum Cell<'a> {
+    Null,
+    Text(&'a [u8]),
+    Other(Val<'a>),
 }
 
 /// A value bound to a placeholder.
@@ -291,6 +304,19 @@ impl Row<'_> {
         match self {
             Row::Sqlite(r) => Ok(Val::of_sqlite(r.get_ref(i)?)),
             Row::Pg(r) => pg::value(r, i).map_err(|e| ApiError::db(format!("column {i}: {e}"))),
+        }
+    }
+
+    /// Column `i` (from 0) as a [`Cell`].
+    #[inline]
+    pub fn cell(&self, i: usize) -> ApiResult<Cell<'_>> {
+        match self {
+            Row::Sqlite(r) => Ok(match r.get_ref(i)? {
+                ValueRef::Null => Cell::Null,
+                ValueRef::Text(t) => Cell::Text(t),
+                v => Cell::Other(Val::of_sqlite(v)),
+            }),
+            Row::Pg(_) => self.get_ref(i).map(Cell::Other),
         }
     }
 

@@ -222,6 +222,8 @@ impl Sqlite {
     /// so ids of deleted rows are still never handed out again.
     pub fn order_sequences(&self, conn: &mut Connection, first: &[&str]) -> rusqlite::Result<bool> {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // The tables whose DDL says AUTOINCREMENT (a column merely named so would match too: a counter
+        // row for a table without AUTOINCREMENT is one SQLite never reads).
         let auto: std::collections::BTreeSet<String> = {
             let mut st = tx.prepare(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%AUTOINCREMENT%' \
