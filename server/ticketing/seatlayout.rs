@@ -65,6 +65,12 @@ impl Layout {
         self.classes[i]
     }
 
+    /// The length of the text [`Layout::write`] gives for every seat, states included (at most).
+    pub fn text_len(&self) -> usize {
+        // `"sold"}` / `"held"}` / `"free"}` and a comma a seat.
+        self.text.len() + self.len() * 7
+    }
+
     /// Writes seat `i` with `state` to `out`, after a comma unless it is the first.
     pub fn write(&self, out: &mut Vec<u8>, i: usize, state: &str) {
         if i > 0 {

@@ -19,7 +19,7 @@ use crate::api::ctx::{Ctx, Reply};
 use crate::api::params::{value_to_string, Params};
 use crate::crud::select::json::cents_text;
 use crate::crud::{Decl, Object, Op, Registry, Role, Scope, SubObj, VCol, Write};
-use crate::db::conn::Val;
+use crate::db::conn::Cell;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::money::parse_cents;
 use crate::query::SqlValue;
@@ -460,24 +460,19 @@ fn seats(ctx: &mut Ctx, layouts: &Layouts, p: &Params) -> ApiResult<Vec<u8>> {
             Ok(())
         },
     )?;
-    // A seat reads free unless sold or held by a hold that has not expired.
-    let state = |status: Val, expire: Val| match status.as_str() {
-        Some("SO") => "sold",
-        Some("HD") if expire.as_str().is_some_and(|t| t > now.as_str()) => "held",
-        _ => "free",
-    };
     let count_free = |classes: &mut [ClassLeft], class: i64| {
         if let Some(c) = classes.iter_mut().find(|c| c.id == class) {
             c.free += 1;
         }
     };
-    let mut seats = Vec::with_capacity(64 * 1024);
+    let mut seats = Vec::new();
     let mut from_kept = false;
     if let Some(layout) = layouts.get(id) {
+        seats.reserve(layout.text_len());
         let (mut n, mut same) = (0, true);
         ctx.query("SELECT id, status, expireTm FROM Seat WHERE showingId=? ORDER BY id", &[id.into()], |r| {
             if same && layout.id(n) == Some(r.get::<i64>(0)?) {
-                let st = state(r.get_ref(1)?, r.get_ref(2)?);
+                let st = state_of(r.cell(1)?, r.cell(2)?, now.as_bytes());
                 if st == "free" {
                     count_free(&mut classes, layout.class(n));
                 }
@@ -509,7 +504,7 @@ fn seats(ctx: &mut Ctx, layouts: &Layouts, p: &Params) -> ApiResult<Vec<u8>> {
                     label.as_str().unwrap_or(""),
                     class,
                 );
-                let st = state(r.get_ref(5)?, r.get_ref(6)?);
+                let st = state_of(r.cell(5)?, r.cell(6)?, now.as_bytes());
                 if st == "free" {
                     count_free(&mut classes, class);
                 }
@@ -541,6 +536,24 @@ fn seats(ctx: &mut Ctx, layouts: &Layouts, p: &Params) -> ApiResult<Vec<u8>> {
     out.extend_from_slice(&seats);
     out.extend_from_slice(b"]}");
     Ok(out)
+}
+
+/// What a seat reads as: free unless sold or held by a hold that has not expired. Its status and
+/// hold's end are compared as the database gives them (bytes, no UTF-8 check: a seat map is a thousand
+/// of each).
+fn state_of(status: Cell, expire: Cell, now: &[u8]) -> &'static str {
+    fn bytes<'a>(c: &'a Cell) -> Option<&'a [u8]> {
+        match c {
+            Cell::Text(t) => Some(t),
+            Cell::Other(v) => v.as_str().map(str::as_bytes),
+            Cell::Null => None,
+        }
+    }
+    match bytes(&status) {
+        Some(b"SO") => "sold",
+        Some(b"HD") if bytes(&expire).is_some_and(|t| t > now) => "held",
+        _ => "free",
+    }
 }
 
 /// A price class of a showing.
