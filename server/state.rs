@@ -76,6 +76,8 @@ pub struct AppState {
     pub summary: crate::log::summary::Summary,
     /// The SELECTs of plain gets and declared sub-object reads (`crud::read::ReadPlans`).
     pub read_plans: crate::crud::read::ReadPlans,
+    /// The read calls known to run more than one statement (`api::dispatch::SharedSnapshotReads`).
+    pub shared_reads: crate::api::dispatch::SharedSnapshotReads,
 }
 
 impl AppState {
@@ -135,6 +137,7 @@ impl AppState {
             tasks,
             summary,
             read_plans,
+            shared_reads: Default::default(),
         }))
     }
 }

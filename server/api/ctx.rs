@@ -46,10 +46,6 @@ pub struct Ctx<'a> {
     always: Vec<Always>,
     /// Depth of nested internal calls (sub-object writes), to stop runaway recursion.
     pub depth: u32,
-    /// A read call's transaction, begun at its first statement: `None` when the caller manages the
-    /// transaction (writes), `Some(false)` before the first statement, `Some(true)` after it. Calls
-    /// that read nothing (initClient, most refusals) then cost no BEGIN/COMMIT.
-    pub lazy_tx: Option<bool>,
     /// Small facts a call's hooks hand to each other (a value read in `on_init` and compared in
     /// `on_after`, the caller's store looked up once): named by the module that owns them.
     memo: Vec<(&'static str, i64)>,
@@ -71,7 +67,6 @@ impl<'a> Ctx<'a> {
             on_rollback: Vec::new(),
             always: Vec::new(),
             depth: 0,
-            lazy_tx: None,
             memo: Vec::new(),
         }
     }
@@ -117,8 +112,13 @@ impl<'a> Ctx<'a> {
         std::mem::take(&mut self.always)
     }
 
-    fn log_sql(&mut self, sql: &str, params: &[SqlValue], what: String, t0: Instant) {
-        if self.debug >= 9 {
+    /// The start of a statement when `_debug=9` logs it (reading the clock costs a call otherwise).
+    fn sql_clock(&self) -> Option<Instant> {
+        (self.debug >= 9).then(Instant::now)
+    }
+
+    fn log_sql(&mut self, sql: &str, params: &[SqlValue], what: String, t0: Option<Instant>) {
+        if let Some(t0) = t0 {
             let ms = t0.elapsed().as_secs_f64() * 1000.0;
             let line = format!("{sql} -- params={params:?} | {what} | t={ms:.1}ms");
             log::debug!("{line}");
@@ -126,21 +126,11 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// Begins a read call's transaction before its first statement (see `lazy_tx`).
-    fn begin_if_lazy(&mut self) -> ApiResult<()> {
-        if self.lazy_tx == Some(false) {
-            crate::db::writer::cached(self.db, "BEGIN")?;
-            self.lazy_tx = Some(true);
-        }
-        Ok(())
-    }
-
     /// Executes a statement; returns changed rows.
     pub fn exec(&mut self, sql: &str, params: &[SqlValue]) -> ApiResult<usize> {
-        self.begin_if_lazy()?;
-        let t0 = Instant::now();
+        let t0 = self.sql_clock();
         let n = self.db.execute(sql, params)?;
-        if self.debug >= 9 {
+        if t0.is_some() {
             let what = format!("cnt={n}");
             self.log_sql(sql, params, what, t0);
         }
@@ -155,10 +145,9 @@ impl<'a> Ctx<'a> {
 
     /// Runs a query; each row is handed to `f` as raw SQLite values.
     pub fn query(&mut self, sql: &str, params: &[SqlValue], f: impl FnMut(&Row) -> ApiResult<()>) -> ApiResult<usize> {
-        self.begin_if_lazy()?;
-        let t0 = Instant::now();
+        let t0 = self.sql_clock();
         let n = self.db.prepare_cached(sql)?.for_each(params, f)?;
-        if self.debug >= 9 {
+        if t0.is_some() {
             self.log_sql(sql, params, format!("cnt={n}"), t0);
         }
         Ok(n)

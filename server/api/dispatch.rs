@@ -9,10 +9,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::db::conn::Conn;
+use crate::db::conn::{Conn, ReadScope, Snapshot};
 use serde_json::Value;
 
-use super::auth::Auth;
+use super::auth::{AppType, Auth};
 use super::batch;
 use super::ctx::{Ctx, Reply};
 use super::envelope::{self, Options};
@@ -118,8 +118,6 @@ pub struct Ran {
     pub cookies: Vec<String>,
     /// The caller as the call left it (a login changes it).
     pub auth: Auth,
-    /// A lazily begun read transaction was begun (see `Ctx::lazy_tx`).
-    began: bool,
 }
 
 impl Ran {
@@ -133,7 +131,6 @@ impl Ran {
             debug: Vec::new(),
             cookies: Vec::new(),
             auth: Auth::guest("user", false),
-            began: false,
         }
     }
 
@@ -166,15 +163,11 @@ impl Ran {
     }
 }
 
-/// Runs `ac` on `conn`, which the caller has put inside a transaction or savepoint.
+/// Runs `ac` on `conn`, which the caller has put inside a transaction or savepoint (writes) or a
+/// [`ReadScope`] (reads: [`run_read`]).
 pub fn run_on(state: &AppState, conn: Conn, auth: Auth, ids: CallIds, ac: &str, p: &Params) -> Ran {
-    run_in(state, conn, auth, ids, ac, p, None)
-}
-
-fn run_in(state: &AppState, conn: Conn, auth: Auth, ids: CallIds, ac: &str, p: &Params, lazy: Option<bool>) -> Ran {
     let mut ctx = Ctx::new(state, conn, auth, ids.apilog, ids.debug);
     ctx.apilog1_id = ids.apilog1;
-    ctx.lazy_tx = lazy;
     let result = guarded(|| dispatch(&mut ctx, ac, p));
     Ran {
         result,
@@ -184,7 +177,6 @@ fn run_in(state: &AppState, conn: Conn, auth: Auth, ids: CallIds, ac: &str, p: &
         debug: std::mem::take(&mut ctx.debug_log),
         cookies: std::mem::take(&mut ctx.set_cookie),
         auth: ctx.auth.clone(),
-        began: ctx.lazy_tx == Some(true),
     }
 }
 
@@ -196,18 +188,67 @@ pub fn run_always_in(actions: Vec<super::ctx::Always>) -> Option<Then> {
     Some(Box::new(move |conn: Conn| super::ctx::run_always(conn, actions)))
 }
 
-/// Runs a read-only call in its own deferred transaction on a pooled read connection.
+/// The read calls that ran more than one statement, by name and app type: they begin a transaction at
+/// their first statement; every other read first runs as a single statement (`Snapshot::Single`).
+#[derive(Default)]
+pub struct SharedSnapshotReads(std::sync::RwLock<crate::FastMap<String, u8>>);
+
+impl SharedSnapshotReads {
+    fn bit(app: AppType) -> u8 {
+        match app {
+            AppType::User => 1,
+            AppType::Emp => 2,
+            AppType::Admin => 4,
+            AppType::Other => 8,
+        }
+    }
+
+    /// True once `ac` has run more than one statement for `app` in this process.
+    pub fn needs_shared(&self, app: AppType, ac: &str) -> bool {
+        let seen = self.0.read().unwrap_or_else(|p| p.into_inner());
+        seen.get(ac).is_some_and(|bits| bits & Self::bit(app) != 0)
+    }
+
+    /// Remembers that `ac` ran more than one statement for `app`. The names are those of calls that ran,
+    /// but come from requests: past a cap they are not remembered (such a call then tries one statement
+    /// each time, which costs it a voided attempt and nothing else).
+    fn note(&self, app: AppType, ac: &str) {
+        const CAP: usize = 4096;
+        let mut seen = self.0.write().unwrap_or_else(|p| p.into_inner());
+        if seen.len() < CAP || seen.contains_key(ac) {
+            *seen.entry(ac.to_string()).or_default() |= Self::bit(app);
+        }
+    }
+}
+
+/// Runs a read-only call on a pooled read connection, every statement in one snapshot: a call that runs
+/// one statement runs it on its own (no BEGIN, no COMMIT); one that runs more, in a transaction begun at
+/// its first statement. Which of the two a call is, is learned per call name and app type: a call not
+/// known to run more first runs as a single statement, and if a second one starts, that attempt is
+/// dropped whole (answer, cookies, actions) and the call runs again in a transaction
+/// (`db::conn::Snapshot`).
 fn run_read(state: &AppState, auth: &mut Auth, ids: CallIds, ac: &str, p: &Params) -> CallResult {
     let pooled = match state.db.read() {
         Ok(c) => c,
         Err(e) => return CallResult::failed(e),
     };
     let conn = pooled.conn();
-    // One snapshot for all the statements of the call, begun at its first statement; BEGIN and COMMIT
-    // come from the statement cache.
-    let mut ran = run_in(state, conn, auth.clone(), ids, ac, p, Some(false));
+    let app = auth.app_type;
+    let mut mode = if state.shared_reads.needs_shared(app, ac) { Snapshot::Shared } else { Snapshot::Single };
+    let (mut ran, began) = loop {
+        let scope = ReadScope::enter(conn, mode);
+        let ran = run_on(state, conn, auth.clone(), ids, ac, p);
+        if scope.voided() {
+            drop(scope);
+            let _ = ran.discard();
+            state.shared_reads.note(app, ac);
+            mode = Snapshot::Shared;
+            continue;
+        }
+        break (ran, scope.began());
+    };
     let mut commit = Ok(());
-    if ran.began {
+    if began {
         let end = if ran.result.is_ok() { "COMMIT" } else { "ROLLBACK" };
         commit = cached(conn, end);
     }
@@ -442,11 +483,12 @@ pub async fn handle(state: Arc<AppState>, mut req: Request, pre_error: Option<Ap
         }
     }
 
-    let t = t0.elapsed().as_millis() as i64;
+    let took = t0.elapsed();
+    let t = took.as_millis() as i64;
     if t > 1000 {
         log::warn!("slow call {} took {t}ms", req.ac);
     }
-    state.summary.record(retval, t0.elapsed().as_micros() as u64);
+    state.summary.record(retval, took.as_micros() as u64);
     state.apilog.log(ApiLogRow {
         id: apilog_id,
         tm: crate::db::now_str(),

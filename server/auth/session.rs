@@ -123,11 +123,10 @@ impl Sessions {
     }
 
     /// The cache entry of a token (loaded from the database on a miss), if the token is live for `app_type`.
-    fn find(&self, db: &Db, token: &str, app_type: AppType) -> ApiResult<Option<Entry>> {
+    fn find(&self, db: &Db, token: &str, app_type: AppType, t: i64) -> ApiResult<Option<Entry>> {
         if token.is_empty() || token.len() > 200 {
             return Ok(None);
         }
-        let t = now();
         let cached = self
             .cache
             .read()
@@ -177,7 +176,7 @@ impl Sessions {
                 e
             }
         };
-        if entry.expire <= now() || entry.login.app_type != app_type {
+        if entry.expire <= t || entry.login.app_type != app_type {
             return Ok(None);
         }
         Ok(Some(entry))
@@ -185,15 +184,15 @@ impl Sessions {
 
     /// The login a token stands for, if it is valid for `app_type`.
     pub fn lookup(&self, db: &Db, token: &str, app_type: AppType) -> ApiResult<Option<Login>> {
-        Ok(self.find(db, token, app_type)?.map(|e| e.login))
+        Ok(self.find(db, token, app_type, now())?.map(|e| e.login))
     }
 
     /// Like `lookup`, and records the use in `Session.lastTm` when the stored time is older than
     /// `TOUCH_EVERY`. Called by the dispatcher before a call takes any connection; the write is
     /// skipped (and retried on a later call) when the writer's queue is full.
     pub fn lookup_and_touch(&self, db: &Db, token: &str, app_type: AppType) -> ApiResult<Option<Login>> {
-        let Some(e) = self.find(db, token, app_type)? else { return Ok(None) };
         let t = now();
+        let Some(e) = self.find(db, token, app_type, t)? else { return Ok(None) };
         if touch_due(e.seen, t) {
             // Housekeeping, not worth a wait: queue the update if the writer has room, else retry later.
             let sid = e.login.session_id;
@@ -215,7 +214,7 @@ impl Sessions {
 
     /// When the token was issued and when it expires (unix seconds), if it is live.
     pub fn times(&self, db: &Db, token: &str, app_type: AppType) -> ApiResult<Option<(i64, i64)>> {
-        Ok(self.find(db, token, app_type)?.map(|e| (e.created, e.expire)))
+        Ok(self.find(db, token, app_type, now())?.map(|e| (e.created, e.expire)))
     }
 
     /// Issues a token for a login (inside the call's transaction; cached after commit).

@@ -72,7 +72,8 @@ impl IdBlocks {
     pub fn next(&self) -> ApiResult<i64> {
         let sh = &self.shared;
         let mut s = sh.state.lock().unwrap_or_else(|p| p.into_inner());
-        let deadline = std::time::Instant::now() + WAIT;
+        // Set at the first wait: the common case, an id in the block, reads no clock.
+        let mut deadline = None;
         loop {
             if s.next < s.end {
                 let id = s.next;
@@ -98,6 +99,7 @@ impl IdBlocks {
                 s = sh.state.lock().unwrap_or_else(|p| p.into_inner());
                 continue;
             }
+            let deadline = *deadline.get_or_insert_with(|| std::time::Instant::now() + WAIT);
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
                 return Err(ApiError::server(format!("no {} ids after {WAIT:?}: the writer did not answer", sh.table)));

@@ -388,10 +388,12 @@ fn gets_with_sub_objects_written_as_text_read_byte_for_byte_as_the_general_path_
         url.extend_from_slice(extra);
         app.call_raw("Ordr.get", &url, Body::None).text()
     };
-    let general = raw(&mut app, &[]);
-    assert_eq!(app.state.read_plans.gets_written_with_subs(), 0, "the first call plans the read: values");
+    // The first call plans the read in its first attempt (a single statement, voided when the
+    // sub-objects' reads start: api::dispatch::run_read) and is written as text in its second.
     let text = raw(&mut app, &[]);
     assert_eq!(app.state.read_plans.gets_written_with_subs(), 1, "the kept read is written as text");
+    let general = raw(&mut app, &[("sumFields", "amount")]);
+    assert_eq!(app.state.read_plans.gets_written_with_subs(), 1, "sumFields goes the general way");
     assert_eq!(text, general);
     let v: Value = serde_json::from_str(&text).unwrap();
     let logs: Vec<&Value> = v[1]["orderLog"].as_array().unwrap().iter().map(|l| &l["action"]).collect();
@@ -426,8 +428,10 @@ fn gets_with_sub_objects_written_as_text_read_byte_for_byte_as_the_general_path_
     // The admin's declaration is another entry, written as text from its second call the same way.
     app.login_admin();
     let adm = [ADM, ("id", id.as_str())];
-    let general = app.call_raw("Ordr.get", &adm, Body::None).text();
-    assert_eq!(app.call_raw("Ordr.get", &adm, Body::None).text(), general);
+    let text = app.call_raw("Ordr.get", &adm, Body::None).text();
+    assert_eq!(app.state.read_plans.gets_written_with_subs(), 2);
+    let general = app.call_raw("Ordr.get", &[ADM, ("id", id.as_str()), ("sumFields", "amount")], Body::None).text();
+    assert_eq!(text, general);
     assert_eq!(app.state.read_plans.gets_written_with_subs(), 2);
 }
 

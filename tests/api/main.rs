@@ -15,4 +15,5 @@ mod protocol;
 mod qrlogin;
 mod query;
 mod schema;
+mod snapshot;
 mod ticketing;
