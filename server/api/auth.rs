@@ -128,6 +128,11 @@ impl Auth {
         Auth { app: app.to_string(), app_type, login: None, token: None, test_mode }
     }
 
+    /// A caller of no app, holding nothing (what is left where a caller was moved out).
+    pub fn nobody() -> Auth {
+        Auth { app: String::new(), app_type: AppType::Other, login: None, token: None, test_mode: false }
+    }
+
     /// The permission bits of this caller.
     pub fn perms(&self) -> u32 {
         let mut p = if self.test_mode { perm::TEST_MODE } else { 0 };

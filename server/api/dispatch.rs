@@ -176,7 +176,8 @@ pub fn run_on(state: &AppState, conn: Conn, auth: Auth, ids: CallIds, ac: &str, 
         always: ctx.take_always(),
         debug: std::mem::take(&mut ctx.debug_log),
         cookies: std::mem::take(&mut ctx.set_cookie),
-        auth: ctx.auth.clone(),
+        // Moved out, not copied: the context ends here.
+        auth: std::mem::replace(&mut ctx.auth, Auth::nobody()),
     }
 }
 
