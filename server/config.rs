@@ -166,7 +166,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("P_TOKEN_LIFE", "2592000", "login token lifetime in seconds (30 days)"),
     ("P_SMS", "mock", "SMS sender for verification codes; mock writes 验证码{code}，请在5分钟内使用。 to the log (target sms) instead of sending"),
     ("P_APILOG", "1", "0 turns ApiLog off"),
-    ("P_DB_POOL", "4", "read connections (on PostgreSQL also as many write sessions)"),
+    ("P_DB_POOL", "4", "read connections shared by the calls on the blocking pool; on SQLite each runtime thread keeps one more of its own, on PostgreSQL as many write sessions"),
     ("P_WORKERS", "8", "threads of the blocking pool, for the calls that may take long (batches, exports, uploads, password hashing); other calls run on the runtime threads (one per core)"),
     ("P_HEADER_TIMEOUT", "30", "seconds a client may take to send a request head; then the connection is closed"),
     ("P_SESSION_RECHECK", "30", "seconds a cached login token is trusted before the Session table is read again"),

@@ -228,8 +228,10 @@ impl SharedSnapshotReads {
 /// known to run more first runs as a single statement, and if a second one starts, that attempt is
 /// dropped whole (answer, cookies, actions) and the call runs again in a transaction
 /// (`db::conn::Snapshot`).
-fn run_read(state: &AppState, auth: &mut Auth, ids: CallIds, ac: &str, p: &Params) -> CallResult {
-    let pooled = match state.db.read() {
+///
+/// `kept`: the call runs on a runtime thread, which reads on the connection it keeps (`Db::read_kept`).
+fn run_read(state: &AppState, auth: &mut Auth, ids: CallIds, ac: &str, p: &Params, kept: bool) -> CallResult {
+    let pooled = match if kept { state.db.read_kept() } else { state.db.read() } {
         Ok(c) => c,
         Err(e) => return CallResult::failed(e),
     };
@@ -435,14 +437,14 @@ pub async fn handle(state: Arc<AppState>, mut req: Request, pre_error: Option<Ap
     } else if on_pool {
         let st = state.clone();
         let ((a, rq), r) = pooled((auth, req), move |(mut auth, req)| {
-            let r = run_read(&st, &mut auth, ids, &req.ac, &req.params);
+            let r = run_read(&st, &mut auth, ids, &req.ac, &req.params, false);
             ((auth, req), r)
         })
         .await;
         (auth, req) = (a, rq);
         r
     } else {
-        run_read(state, &mut auth, ids, &req.ac, &req.params)
+        run_read(state, &mut auth, ids, &req.ac, &req.params, true)
     };
 
     let mut headers: Vec<(String, String)> =

@@ -129,3 +129,32 @@ fn statements_straight_on_the_connection_count_as_the_call_s_too() {
         assert_eq!(v["first"], v["second"], "one snapshot: {v}");
     }
 }
+
+#[test]
+fn runtime_threads_keep_a_read_connection_each_and_the_pool_still_serves_the_rest() {
+    // One pooled connection besides those the runtime threads (two in these tests) keep.
+    let mut app = spawn_product(Arc::new(WithReads), |c| c.db_pool = 1);
+    let addr = app.addr;
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(move || {
+                for _ in 0..50 {
+                    let r = crate::helpers::send(addr, "GET", "/api/oneRead", &[], b"");
+                    assert_eq!(r.json()[0], json!(0), "{}", r.text());
+                }
+            });
+        }
+    });
+    let kept = app.state.db.kept_readers();
+    if crate::helpers::on_pg() {
+        assert_eq!(kept, 0, "PostgreSQL reads run on the blocking pool, from the pool");
+    } else {
+        assert!((1..=2).contains(&kept), "one per runtime thread at most: {kept}");
+    }
+    // An export runs on the blocking pool, from the pool's own connection, while the runtime threads
+    // keep theirs (were they taken from the same P_DB_POOL, it would wait for one and time out).
+    app.login_admin();
+    let r = app.call_raw("Ordr.query", &[("_app", "admin"), ("fmt", "csv")], Body::None);
+    assert_eq!(r.status, 200);
+    assert!(!r.text().starts_with('['), "a CSV, not an error envelope: {}", r.text());
+}
