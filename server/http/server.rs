@@ -278,11 +278,12 @@ async fn read_request(
     let header = |k: &HeaderName| parts.headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let app = url.get("_app").and_then(Value::as_str).filter(|s| !s.is_empty()).unwrap_or("user").to_string();
     let (app_type, type_name) = AppType::of_app(&app);
+    let token = token(&parts.headers, type_name, app_type);
     let ua = header(&USER_AGENT);
     let mut r = dispatch::Request {
         post: parts.method == hyper::Method::POST,
         app,
-        token: token(&parts.headers, &type_name, app_type),
+        token,
         addr: match header(&X_FORWARDED_FOR) {
             f if f.is_empty() => peer.to_string(),
             f => format!("{peer}; {f}"),
