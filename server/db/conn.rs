@@ -800,12 +800,15 @@ mod tests {
         c
     }
 
+    /// One statement on `c`: the rows of `T`.
+    fn count(c: Conn) -> ApiResult<i64> {
+        c.query_row("SELECT COUNT(*) FROM T", [], |r| r.get::<i64>(0))
+    }
+
     #[test]
     fn a_single_statement_read_runs_alone_and_a_second_statement_voids_it() {
-        let a = db();
-        let b = db();
+        let (a, b) = (db(), db());
         let (ca, cb) = (Conn::from(&a), Conn::from(&b));
-        let count = |c: Conn| c.query_row("SELECT COUNT(*) FROM T", [], |r| r.get::<i64>(0));
         {
             let scope = ReadScope::enter(ca, Snapshot::Single);
             assert_eq!(count(ca).unwrap(), 0);
@@ -828,10 +831,8 @@ mod tests {
 
     #[test]
     fn a_shared_snapshot_read_begins_at_its_first_statement_and_scopes_nest() {
-        let a = db();
-        let b = db();
+        let (a, b) = (db(), db());
         let (ca, cb) = (Conn::from(&a), Conn::from(&b));
-        let count = |c: Conn| c.query_row("SELECT COUNT(*) FROM T", [], |r| r.get::<i64>(0));
         let scope = ReadScope::enter(ca, Snapshot::Shared);
         assert!(!ca.in_transaction() && !scope.began(), "nothing begun before a statement");
         let mut st = ca.prepare_cached("SELECT COUNT(*) FROM T").unwrap();
