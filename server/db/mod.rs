@@ -95,6 +95,12 @@ struct KeptReaders {
     left: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
+/// The runtime's threads, as tokio counts them by default (one per core): the quota of kept read
+/// connections.
+fn runtime_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()).min(16)
+}
+
 impl KeptReaders {
     fn new(quota: usize) -> KeptReaders {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -171,8 +177,8 @@ impl Db {
                 // actually read count towards RSS.
                 c.execute_batch("PRAGMA query_only=1; PRAGMA mmap_size=1073741824;")
             });
-        // One more per runtime thread (the runtime runs one per core), which it may keep (`read_kept`).
-        let kept = std::thread::available_parallelism().map_or(2, |n| n.get()).min(16);
+        // One more per runtime thread, which it may keep (`read_kept`).
+        let kept = runtime_threads();
         let pool = r2d2::Pool::builder()
             .max_size(readers + kept as u32)
             // A local file connection does not go stale; the check cost a statement per call.
@@ -569,7 +575,7 @@ mod tests {
         assert_eq!(b.kept_readers(), 0);
         // The pool holds P_DB_POOL connections besides those the runtime threads may keep: with every
         // kept one taken, plain reads still get theirs.
-        let quota = std::thread::available_parallelism().map_or(2, |n| n.get()).min(16);
+        let quota = super::runtime_threads();
         std::thread::scope(|s| {
             let (tx, rx) = std::sync::mpsc::channel::<()>();
             let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
